@@ -1,0 +1,167 @@
+//! The resolved container configuration: what the TypeScript side hands the core after it has
+//! loaded, validated and converted the OCI `config.json`.
+//!
+//! Paths are absolute on the host (the rootfs) or inside the container (mount destinations,
+//! masked paths). Names that the kernel knows by number (capabilities, rlimits, namespaces,
+//! mount options) stay names here: the core parses them (see `caps`, `rlimits`, `mount_opts`),
+//! so the parsing is tested once, in Rust, next to the syscalls that use the result.
+//!
+//! With the `napi` feature every struct here is also a `#[napi(object)]`, so the napi crate takes
+//! it as is and the TypeScript declarations are generated from these definitions.
+
+#[cfg(feature = "napi")]
+use napi_derive::napi;
+
+/// Everything the container init needs to build the container and exec its process.
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The container id (used for the session keyring name and for process titles).
+    pub id: String,
+    /// Absolute path of the bundle directory.
+    pub bundle: String,
+    /// Absolute path of the root filesystem on the host.
+    pub rootfs: String,
+    /// `root.readonly`.
+    pub rootfs_readonly: bool,
+    /// `linux.rootfsPropagation`: "", "private", "rprivate", "slave", "rslave", "shared", ...
+    pub rootfs_propagation: Option<String>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    /// `mounts`, in order.
+    pub mounts: Vec<Mount>,
+    pub process: Process,
+    /// `linux.namespaces`; a `path` means join instead of create.
+    pub namespaces: Vec<Namespace>,
+    pub uid_mappings: Vec<IdMapping>,
+    pub gid_mappings: Vec<IdMapping>,
+    /// `linux.devices`.
+    pub devices: Vec<Device>,
+    pub masked_paths: Vec<String>,
+    pub readonly_paths: Vec<String>,
+    /// `linux.sysctl` as (key, value) pairs.
+    pub sysctl: Vec<Sysctl>,
+    /// `linux.mountLabel` is not supported (no SELinux here); kept out on purpose.
+    /// The cgroup paths the init must join before it runs user code, one per hierarchy
+    /// (filled by the cgroup manager; empty means stay where the runtime is).
+    pub cgroup_paths: Vec<String>,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Mount {
+    /// Absolute path inside the container.
+    pub destination: String,
+    /// `type`: "bind", "proc", "tmpfs", ... (None for a bind mount given only by options).
+    pub mount_type: Option<String>,
+    pub source: Option<String>,
+    /// OCI mount options, unparsed ("ro", "rbind", "nosuid", "mode=755", "rro", ...).
+    pub options: Vec<String>,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Process {
+    pub terminal: bool,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    /// Absolute path inside the container.
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub umask: Option<u32>,
+    pub additional_gids: Vec<u32>,
+    pub capabilities: Option<Capabilities>,
+    pub rlimits: Vec<Rlimit>,
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+}
+
+/// The five capability sets, by name ("CAP_SYS_ADMIN").
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    pub bounding: Vec<String>,
+    pub effective: Vec<String>,
+    pub inheritable: Vec<String>,
+    pub permitted: Vec<String>,
+    pub ambient: Vec<String>,
+}
+
+/// One `process.rlimits` entry. Limits are i64 across the JS boundary: -1 is RLIM_INFINITY
+/// (the TypeScript side maps any value of 2^63 or more to -1).
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Rlimit {
+    /// "RLIMIT_NOFILE", ...
+    pub rlimit_type: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Namespace {
+    /// OCI name: "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time".
+    pub ns_type: String,
+    /// Join this namespace (a /proc/<pid>/ns/<x> path) instead of creating one.
+    pub path: Option<String>,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdMapping {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    /// Absolute path inside the container.
+    pub path: String,
+    /// "c", "u", "b" or "p".
+    pub dev_type: String,
+    pub major: i64,
+    pub minor: i64,
+    pub file_mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct Sysctl {
+    pub key: String,
+    pub value: String,
+}
+
+/// How the runtime wants this init started; not part of the OCI config.
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// `--no-pivot`: MS_MOVE the rootfs onto / and chroot instead of pivot_root.
+    pub no_pivot: bool,
+    /// `--no-new-keyring`: keep the caller's session keyring.
+    pub no_new_keyring: bool,
+    /// `--preserve-fds N`: descriptors 3..3+N pass to the process.
+    pub preserve_fds: u32,
+    /// When set, the init waits for `start` by opening this FIFO for writing (runc's exec.fifo);
+    /// when unset it waits for the Start message on the sync socket (foreground `run`).
+    pub exec_fifo: Option<String>,
+}
+
+impl Config {
+    /// Whether the config asks for a new namespace of this OCI type (not joined by path).
+    pub fn creates_ns(&self, ns_type: &str) -> bool {
+        self.namespaces
+            .iter()
+            .any(|n| n.ns_type == ns_type && n.path.is_none())
+    }
+
+    /// Whether the config has a namespace of this OCI type at all (created or joined).
+    pub fn has_ns(&self, ns_type: &str) -> bool {
+        self.namespaces.iter().any(|n| n.ns_type == ns_type)
+    }
+}

@@ -1,0 +1,20 @@
+//! runts-core: the Linux work of the runts OCI runtime.
+//!
+//! The TypeScript side resolves an OCI bundle into a [`config::Config`]; this crate forks the
+//! container init from it ([`process`]), which builds the namespaces, the root filesystem
+//! ([`rootfs`]), the credentials ([`caps`], [`rlimits`]) and execs the user process. The napi
+//! crate is a thin adapter over the public functions here.
+
+pub mod caps;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod mount_opts;
+pub mod namespaces;
+pub mod process;
+pub mod rlimits;
+pub mod rootfs;
+pub mod sync;
+
+pub use config::Config;
+pub use error::{InitError, Result};

@@ -1,0 +1,192 @@
+//! Linux namespaces: OCI names → clone flags and `/proc/<pid>/ns` file names, the plan of which
+//! namespaces stage 1 joins and which it creates, and the uid/gid map file format.
+
+use crate::config::{Config, IdMapping};
+use crate::error::{InitError, Result};
+use nix::sched::CloneFlags;
+
+/// CLONE_NEWTIME (Linux 5.6); nix has no constant for it.
+pub const CLONE_NEWTIME: CloneFlags = CloneFlags::from_bits_retain(0x80);
+
+/// (OCI name, clone flag, file under `/proc/<pid>/ns/`). The order is the order in which stage 1
+/// joins namespaces given by path, after the user namespace (always first: it decides the
+/// privileges for every other setns).
+pub const NAMESPACES: [(&str, CloneFlags, &str); 8] = [
+    ("user", CloneFlags::CLONE_NEWUSER, "user"),
+    ("pid", CloneFlags::CLONE_NEWPID, "pid"),
+    ("network", CloneFlags::CLONE_NEWNET, "net"),
+    ("mount", CloneFlags::CLONE_NEWNS, "mnt"),
+    ("ipc", CloneFlags::CLONE_NEWIPC, "ipc"),
+    ("uts", CloneFlags::CLONE_NEWUTS, "uts"),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP, "cgroup"),
+    ("time", CLONE_NEWTIME, "time"),
+];
+
+fn lookup(ns_type: &str) -> Result<&'static (&'static str, CloneFlags, &'static str)> {
+    NAMESPACES
+        .iter()
+        .find(|(n, _, _)| *n == ns_type)
+        .ok_or_else(|| InitError::msg("namespace", ns_type, "unknown namespace type"))
+}
+
+/// The clone flag of an OCI namespace type ("network" → CLONE_NEWNET).
+pub fn clone_flag(ns_type: &str) -> Result<CloneFlags> {
+    lookup(ns_type).map(|e| e.1)
+}
+
+/// The `/proc/<pid>/ns` file name of an OCI namespace type ("mount" → "mnt").
+pub fn proc_name(ns_type: &str) -> Result<&'static str> {
+    lookup(ns_type).map(|e| e.2)
+}
+
+/// A namespace to join: its flag (for setns' nstype check), OCI name and path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    pub flag: CloneFlags,
+    pub ns_type: &'static str,
+    pub path: String,
+}
+
+/// What stage 1 does with namespaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsPlan {
+    /// Namespaces to join, user first.
+    pub joins: Vec<Join>,
+    /// Namespaces to create (including CLONE_NEWUSER, which is unshared on its own first).
+    pub create: CloneFlags,
+}
+
+impl NsPlan {
+    pub fn creates(&self, flag: CloneFlags) -> bool {
+        self.create.contains(flag)
+    }
+}
+
+/// Sorts `linux.namespaces` into joins and creations; an unknown or repeated type is an error.
+pub fn plan(cfg: &Config) -> Result<NsPlan> {
+    let mut seen = CloneFlags::empty();
+    let mut joins = Vec::new();
+    let mut create = CloneFlags::empty();
+    for ns in &cfg.namespaces {
+        let &(name, flag, _) = lookup(&ns.ns_type)?;
+        if seen.contains(flag) {
+            return Err(InitError::msg(
+                "namespace",
+                name,
+                "namespace type given twice",
+            ));
+        }
+        seen |= flag;
+        match &ns.path {
+            Some(p) => joins.push(Join {
+                flag,
+                ns_type: name,
+                path: p.clone(),
+            }),
+            None => create |= flag,
+        }
+    }
+    let order = |j: &Join| {
+        NAMESPACES
+            .iter()
+            .position(|e| e.1 == j.flag)
+            .unwrap_or(usize::MAX)
+    };
+    joins.sort_by_key(order);
+    Ok(NsPlan { joins, create })
+}
+
+/// The contents of a uid_map/gid_map file: one "inside outside count" line per mapping,
+/// written in a single write(2) as user_namespaces(7) requires.
+pub fn format_id_map(maps: &[IdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Namespace;
+
+    fn ns(t: &str, path: Option<&str>) -> Namespace {
+        Namespace {
+            ns_type: t.into(),
+            path: path.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn names_map_to_flags_and_proc_files() {
+        assert_eq!(clone_flag("network").unwrap(), CloneFlags::CLONE_NEWNET);
+        assert_eq!(clone_flag("mount").unwrap(), CloneFlags::CLONE_NEWNS);
+        assert_eq!(clone_flag("time").unwrap().bits(), libc::CLONE_NEWTIME);
+        assert_eq!(proc_name("network").unwrap(), "net");
+        assert_eq!(proc_name("mount").unwrap(), "mnt");
+        assert_eq!(proc_name("cgroup").unwrap(), "cgroup");
+        let e = clone_flag("net").unwrap_err();
+        assert_eq!((e.step.as_str(), e.path.as_str()), ("namespace", "net"));
+    }
+
+    #[test]
+    fn every_proc_name_exists_on_this_kernel() {
+        for (_, _, f) in NAMESPACES {
+            assert!(
+                std::path::Path::new("/proc/self/ns").join(f).exists(),
+                "{f}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_puts_user_join_first() {
+        let cfg = Config {
+            namespaces: vec![
+                ns("network", Some("/proc/1/ns/net")),
+                ns("pid", None),
+                ns("user", Some("/proc/1/ns/user")),
+                ns("mount", None),
+            ],
+            ..Default::default()
+        };
+        let p = plan(&cfg).unwrap();
+        assert_eq!(
+            p.joins.iter().map(|j| j.ns_type).collect::<Vec<_>>(),
+            ["user", "network"]
+        );
+        assert_eq!(p.create, CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS);
+        assert!(!p.creates(CloneFlags::CLONE_NEWUSER));
+    }
+
+    #[test]
+    fn plan_rejects_duplicates_and_unknown() {
+        let cfg = Config {
+            namespaces: vec![ns("pid", None), ns("pid", None)],
+            ..Default::default()
+        };
+        assert!(plan(&cfg).is_err());
+        let cfg = Config {
+            namespaces: vec![ns("bogus", None)],
+            ..Default::default()
+        };
+        assert_eq!(plan(&cfg).unwrap_err().path, "bogus");
+    }
+
+    #[test]
+    fn id_map_lines() {
+        let m = [
+            IdMapping {
+                container_id: 0,
+                host_id: 100000,
+                size: 65536,
+            },
+            IdMapping {
+                container_id: 65536,
+                host_id: 1000,
+                size: 1,
+            },
+        ];
+        assert_eq!(format_id_map(&m), "0 100000 65536\n65536 1000 1\n");
+        assert_eq!(format_id_map(&[]), "");
+    }
+}

@@ -1,0 +1,306 @@
+//! Stage 2, `runts:[2:INIT]`: the container init, pid 1 of the new pid namespace and a child of
+//! the runtime (clone(CLONE_PARENT) in stage 1). It builds the container from inside its
+//! namespaces, switches to the process's credentials, reports Ready and execs on Start (or
+//! once the exec fifo is opened).
+//!
+//! The order follows runc's standard_init_linux.go: keyring, rootfs, hostname, sysctl,
+//! masked/readonly paths, then finalizeNamespace (bounding set, user, cwd, capabilities).
+
+use super::exec;
+use super::plan::Plan;
+use super::util::{exit_now, fail, set_name, unexpected, write_file};
+use crate::caps;
+use crate::error::{InitError, Result};
+use crate::rlimits;
+use crate::rootfs;
+use crate::sync::{self, Message};
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::sys::stat::{fstat, stat};
+use nix::unistd::{chdir, setgroups, setresgid, setresuid, Gid, Uid};
+use std::convert::Infallible;
+use std::os::fd::{BorrowedFd, RawFd};
+
+pub(super) fn run(plan: &Plan<'_>, sock: RawFd) -> ! {
+    match init(plan, sock) {
+        Ok(never) => match never {},
+        Err(e) => fail(sock, e),
+    }
+}
+
+/// Waits for one message; the parent going away (EOF) ends the init quietly: there is nobody
+/// left to report to and nothing to clean up (mounts die with the mount namespace).
+fn expect(sock: RawFd, want: Message) -> Result<()> {
+    match sync::recv(sock)? {
+        Some(m) if m == want => Ok(()),
+        Some(m) => Err(unexpected(&m, want.name())),
+        None => exit_now(1),
+    }
+}
+
+fn pdeathsig(on: bool) -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(if on { Some(Signal::SIGKILL) } else { None })
+        .map_err(|e| InitError::sys("prctl", "PR_SET_PDEATHSIG", e))
+}
+
+fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
+    let cfg = plan.cfg;
+    let opts = plan.opts;
+    set_name(c"runts:[2:INIT]")?;
+    // PDEATHSIG is not inherited through clone; arm it again until Ready. Our parent is the
+    // runtime thread blocked in create().
+    pdeathsig(true)?;
+    expect(sock, Message::Proceed)?;
+
+    // A new session: the init leads it, so that with a terminal the pty slave can become its
+    // controlling terminal (TIOCSCTTY needs a session leader without one).
+    nix::unistd::setsid().map_err(|e| InitError::sys("setsid", "", e))?;
+
+    if !opts.no_new_keyring {
+        join_session_keyring(plan)?;
+    }
+
+    rootfs::prepare(cfg)?;
+    rootfs::enter(cfg, opts.no_pivot)?;
+
+    // CONSOLE (process.terminal): here, as runc's setupConsole, inside the new root with
+    // /dev/pts mounted and before finalize makes /dev read-only: open a pty, bind the slave
+    // onto /dev/console, make it the controlling terminal (TIOCSCTTY) and stdio 0-2, and send
+    // the master to the parent with Message::Console (SCM_RIGHTS).
+
+    if cfg.has_ns("uts") {
+        if let Some(h) = cfg.hostname.as_deref().filter(|h| !h.is_empty()) {
+            nix::unistd::sethostname(h).map_err(|e| InitError::sys("sethostname", h, e))?;
+        }
+        if let Some(d) = cfg.domainname.as_deref().filter(|d| !d.is_empty()) {
+            // SAFETY: pointer and length of a live string.
+            if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } < 0 {
+                return Err(InitError::sys("setdomainname", d, Errno::last()));
+            }
+        }
+    }
+    // Before finalize: /proc/sys is usually among the readonlyPaths.
+    for (path, value) in &plan.sysctl {
+        write_file("sysctl", path, value)?;
+    }
+    rootfs::finalize(cfg)?;
+
+    rlimits::apply(&plan.rlimits)?;
+    switch_user(plan)?;
+    // Changing credentials cleared PDEATHSIG (credentials(7)); arm it again until Ready.
+    pdeathsig(true)?;
+
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(cfg.process.umask.unwrap_or(0o022) as libc::mode_t) };
+    if cfg.process.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| InitError::sys("prctl", "PR_SET_NO_NEW_PRIVS", e))?;
+    }
+
+    let exe = exec::lookup(&cfg.process.args[0], plan.path_env.as_deref())?;
+    exec::prepare_fds(opts.preserve_fds)?;
+    if let Some(fifo) = &plan.fifo {
+        exec::check_fifo(fifo)?;
+    }
+
+    // From here the init outlives the thread that created it. PDEATHSIG follows the forking
+    // *thread* (prctl(2)), and the napi call may run on a worker thread that exits as soon as
+    // create() returns: clear it while that thread is still blocked waiting for Ready. From
+    // now on the init only waits on the socket, where a dead runtime shows as EOF.
+    pdeathsig(false)?;
+    sync::send(sock, &Message::Ready)?;
+    expect(sock, Message::Created)?;
+
+    match &plan.fifo {
+        Some(fifo) => exec::wait_fifo(fifo)?,
+        None => expect(sock, Message::Start)?,
+    }
+    // Only returns on failure; the error reaches `start` before the EOF because the socket
+    // closes only when this process exits.
+    Err(exec::execve(&exe, &plan.argv, &plan.envp))
+}
+
+/// runc's finalizeNamespace: bounding set, keep-caps across setuid, groups and ids, cwd (with
+/// the CVE-2024-21626 check), then the capability sets and the ambient set.
+fn switch_user(plan: &Plan<'_>) -> Result<()> {
+    let p = &plan.cfg.process;
+    fix_stdio_owner(p.uid);
+
+    // Try the cwd first with the runtime's credentials, again as the user on a permission
+    // error (runc 1.1.12: a directory only the container user can enter).
+    let mut chdir_after = false;
+    if !p.cwd.is_empty() {
+        match chdir(p.cwd.as_str()) {
+            Ok(()) => {}
+            Err(Errno::EACCES | Errno::EPERM) => chdir_after = true,
+            Err(e) => return Err(InitError::sys("chdir", p.cwd.as_str(), e)),
+        }
+    }
+
+    caps::drop_bounding(plan.caps.bounding, plan.last_cap)?;
+    nix::sys::prctl::set_keepcaps(true)
+        .map_err(|e| InitError::sys("prctl", "PR_SET_KEEPCAPS", e))?;
+
+    // Supplementary groups cannot be set when the user namespace has setgroups "deny"
+    // (user_namespaces(7)); runc skips them silently then.
+    if setgroups_allowed() {
+        let gids: Vec<Gid> = p
+            .additional_gids
+            .iter()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
+        setgroups(&gids)
+            .map_err(|e| InitError::sys("setgroups", join_ids(&p.additional_gids), e))?;
+    }
+    let gid = Gid::from_raw(p.gid);
+    setresgid(gid, gid, gid).map_err(|e| unmapped(e, "setresgid", "gid", p.gid))?;
+    let uid = Uid::from_raw(p.uid);
+    setresuid(uid, uid, uid).map_err(|e| unmapped(e, "setresuid", "uid", p.uid))?;
+
+    if chdir_after {
+        chdir(p.cwd.as_str()).map_err(|e| InitError::sys("chdir", p.cwd.as_str(), e))?;
+    }
+    verify_cwd(&p.cwd)?;
+
+    nix::sys::prctl::set_keepcaps(false)
+        .map_err(|e| InitError::sys("prctl", "PR_SET_KEEPCAPS", e))?;
+    let c = plan.caps;
+    caps::capset(c.effective, c.permitted, c.inheritable)?;
+    caps::set_ambient(c.ambient, plan.last_cap)
+}
+
+fn unmapped(e: Errno, step: &str, what: &str, id: u32) -> InitError {
+    let err = InitError::sys(step, id.to_string(), e);
+    if e == Errno::EINVAL {
+        err.with_detail(format!("{what} {id} is not mapped in the user namespace"))
+    } else {
+        err
+    }
+}
+
+fn join_ids(ids: &[u32]) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// "allow" unless a user namespace denies setgroups; no file (no /proc in the container, or an
+/// old kernel) counts as allowed, like runc.
+fn setgroups_allowed() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true)
+}
+
+/// CVE-2024-21626: a cwd reached through a leaked host descriptor is outside the container's
+/// root; getcwd(2) then fails with ENOENT (or does not start with "/"). runc's verifyCwd.
+fn verify_cwd(cwd: &str) -> Result<()> {
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        Ok(p) => Err(InitError::msg(
+            "chdir",
+            cwd,
+            format!("working directory {p:?} is not absolute"),
+        )),
+        Err(Errno::ENOENT) => Err(InitError::sys("chdir", cwd, Errno::ENOENT)
+            .with_detail("working directory is outside the container root (CVE-2024-21626)")),
+        Err(e) => Err(InitError::sys("getcwd", cwd, e)),
+    }
+}
+
+/// runc's fixStdioPermissions: stdio inherited from the runtime becomes owned by the process
+/// user, so a non-root user can still reopen /dev/stdout. /dev/null and descriptors whose
+/// owner we may not change (unmapped in a user namespace, read-only /dev) are left alone.
+fn fix_stdio_owner(uid: u32) {
+    let null = stat("/dev/null").ok().map(|s| s.st_rdev);
+    for fd in 0..3 {
+        // SAFETY: fstat/fchown on stdio numbers; a closed one just fails.
+        let b = unsafe { BorrowedFd::borrow_raw(fd) };
+        let Ok(st) = fstat(b) else { continue };
+        let is_null = null == Some(st.st_rdev) && (st.st_mode & libc::S_IFMT) == libc::S_IFCHR;
+        if st.st_uid == uid || is_null {
+            continue;
+        }
+        // Failures (EINVAL, EPERM, EROFS) are ignored, as runc does.
+        // SAFETY: as above; gid -1 keeps the group.
+        unsafe { libc::fchown(fd, uid, u32::MAX) };
+    }
+}
+
+/// Joins a new session keyring "_ses.<id>" so the container does not share the runtime's
+/// (runc: best effort when the kernel has no keyrings), and makes it searchable by the
+/// possessor's uid, or by "other" in a user namespace where the uid differs (runc's
+/// getSessionRingParams: keep 0xffffffff, add 0x80000 or 0x8).
+fn join_session_keyring(plan: &Plan<'_>) -> Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    const KEYCTL_SETPERM: libc::c_long = 5;
+    const KEYCTL_DESCRIBE: libc::c_long = 6;
+    let name = plan.keyring.to_string_lossy();
+    // SAFETY: keyctl with a valid C string.
+    let id = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            plan.keyring.as_ptr(),
+        )
+    };
+    if id < 0 {
+        return match Errno::last() {
+            // No keyrings (ENOSYS), a keyring quota exhausted by many containers under one uid
+            // (EDQUOT), or an LSM refusing it (EACCES): the keyring is a defence in depth only.
+            Errno::ENOSYS | Errno::EDQUOT | Errno::EACCES => Ok(()),
+            e => Err(InitError::sys("join session keyring", name, e)),
+        };
+    }
+    let mut buf = vec![0u8; 1024];
+    // SAFETY: buffer pointer and length of a live Vec.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_DESCRIBE,
+            id,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(InitError::sys(
+            "describe session keyring",
+            name,
+            Errno::last(),
+        ));
+    }
+    // "type;uid;gid;perm;description", perm in hex.
+    let desc = String::from_utf8_lossy(&buf[..(n as usize).min(buf.len())]).into_owned();
+    let perm = desc
+        .split(';')
+        .nth(3)
+        .and_then(|p| u32::from_str_radix(p, 16).ok())
+        .ok_or_else(|| {
+            InitError::msg(
+                "describe session keyring",
+                name.as_ref(),
+                format!("unexpected {desc:?}"),
+            )
+        })?;
+    let add: u32 = if plan.cfg.has_ns("user") {
+        0x8
+    } else {
+        0x8_0000
+    };
+    // SAFETY: keyctl with integer arguments.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SETPERM,
+            id,
+            (perm | add) as libc::c_ulong,
+        )
+    };
+    if r < 0 {
+        return Err(InitError::sys(
+            "set session keyring permissions",
+            name,
+            Errno::last(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! The runtime side of the protocol: fork stage 1, answer its requests, learn the init's pid,
+//! and on any failure kill and reap what was started.
+
+use super::plan::Plan;
+use super::stage1;
+use super::util::{self, describe_status, fd_at_least, unexpected, wait_for};
+use super::Spawned;
+use crate::error::{InitError, Result};
+use crate::sync::{self, Message};
+use nix::errno::Errno;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::unistd::{fork, ForkResult};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+
+pub(super) fn create(plan: Plan<'_>) -> Result<Spawned> {
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| InitError::sys("socketpair", "", e))?;
+    let ours = fd_at_least(ours, plan.min_fd, "sync socket")?;
+    let theirs = fd_at_least(theirs, plan.min_fd, "sync socket")?;
+
+    // Block every signal across fork() so none of the JS runtime's handlers runs in the child
+    // before it resets them (see util::reset_signals).
+    let old_mask = util::block_all_signals();
+    // SAFETY: the child runs only Rust code of this crate (system calls and allocation, which
+    // glibc's fork keeps usable) and leaves with execve or _exit, never returning to the caller.
+    let forked = unsafe { fork() };
+    match forked {
+        Ok(ForkResult::Child) => {
+            drop(ours); // so the init sees EOF when the runtime is gone
+            let sock = theirs.as_raw_fd();
+            stage1::run(plan, sock)
+        }
+        Ok(ForkResult::Parent { child }) => {
+            util::restore_signal_mask(&old_mask);
+            drop(theirs);
+            drive(&plan, ours, child.as_raw())
+        }
+        Err(e) => {
+            util::restore_signal_mask(&old_mask);
+            Err(InitError::sys("fork", "", e))
+        }
+    }
+}
+
+/// The processes started so far, to clean up on failure.
+struct Started {
+    stage1: Option<i32>,
+    init: Option<i32>,
+}
+
+impl Started {
+    /// SIGKILLs and reaps whatever is still ours. Mounts and namespaces go with the processes.
+    fn kill_and_reap(&mut self) {
+        for pid in [self.init.take(), self.stage1.take()].into_iter().flatten() {
+            // SAFETY: kill and waitpid on our own children.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = wait_for(pid);
+        }
+    }
+
+    /// The error for a child that closed the socket without reporting anything.
+    fn died(&mut self) -> InitError {
+        let (pid, who) = match (self.init.take(), self.stage1.take()) {
+            (Some(init), stage1) => {
+                self.stage1 = stage1;
+                (init, "init")
+            }
+            (None, Some(s)) => (s, "stage 1"),
+            (None, None) => return InitError::msg("init", "", "init exited unexpectedly"),
+        };
+        let status = match wait_for(pid) {
+            Ok(st) => describe_status(st),
+            Err(e) => format!("unknown: waitpid {e}"),
+        };
+        InitError::msg(
+            "init",
+            "",
+            format!("{who} exited unexpectedly (status {status})"),
+        )
+    }
+}
+
+fn drive(plan: &Plan<'_>, sock: OwnedFd, stage1_pid: i32) -> Result<Spawned> {
+    let mut started = Started {
+        stage1: Some(stage1_pid),
+        init: None,
+    };
+    match handshake(plan, sock.as_raw_fd(), &mut started) {
+        Ok(pid) => {
+            // With an exec fifo the init waits on the fifo, not on us: close our end.
+            let sync_fd = if plan.fifo.is_some() {
+                -1
+            } else {
+                sock.into_raw_fd()
+            };
+            Ok(Spawned { pid, sync_fd })
+        }
+        Err(e) => {
+            started.kill_and_reap();
+            Err(e)
+        }
+    }
+}
+
+fn handshake(plan: &Plan<'_>, sock: RawFd, started: &mut Started) -> Result<i32> {
+    loop {
+        let msg = match sync::recv(sock)? {
+            Some(m) => m,
+            None => return Err(started.died()),
+        };
+        match msg {
+            Message::UsernsReady => {
+                write_id_maps(plan, stage1_pid(started)?)?;
+                sync::send(sock, &Message::MapsWritten)?;
+            }
+            Message::InitPid(pid) => {
+                started.init = Some(pid);
+                reap_stage1(started)?;
+                sync::send(sock, &Message::Proceed)?;
+            }
+            Message::Ready => {
+                let pid = started.init.ok_or_else(|| unexpected(&msg, "InitPid"))?;
+                sync::send(sock, &Message::Created)?;
+                return Ok(pid);
+            }
+            Message::Error(e) => return Err(e),
+            m => return Err(unexpected(&m, "a child message")),
+        }
+    }
+}
+
+fn stage1_pid(started: &Started) -> Result<i32> {
+    started
+        .stage1
+        .ok_or_else(|| InitError::msg("sync", "UsernsReady", "stage 1 already exited"))
+}
+
+/// Stage 1 exits right after InitPid; reap exactly it (never waitpid(-1): the caller's other
+/// children are not ours).
+fn reap_stage1(started: &mut Started) -> Result<()> {
+    let Some(pid) = started.stage1 else {
+        return Ok(());
+    };
+    match wait_for(pid) {
+        Ok(st) => {
+            started.stage1 = None;
+            if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0 {
+                Ok(())
+            } else {
+                Err(InitError::msg(
+                    "init",
+                    "",
+                    format!(
+                        "stage 1 exited unexpectedly (status {})",
+                        describe_status(st)
+                    ),
+                ))
+            }
+        }
+        // Reaped by someone else (a concurrent wait_reaping): it did exit.
+        Err(Errno::ECHILD) => {
+            started.stage1 = None;
+            Ok(())
+        }
+        Err(e) => Err(InitError::sys("waitpid", pid.to_string(), e)),
+    }
+}
+
+/// Writes the maps of the new user namespace from outside it, where we hold CAP_SETUID and
+/// CAP_SETGID over the parent namespace. As root with gid mappings, setgroups stays "allow"
+/// (runc writes "deny" only for rootless containers, which could not map groups otherwise),
+/// so the init can still set supplementary groups.
+fn write_id_maps(plan: &Plan<'_>, pid: i32) -> Result<()> {
+    let uid_map = format!("/proc/{pid}/uid_map");
+    util::write_file("write uid_map", &uid_map, &plan.uid_map)?;
+    let gid_map = format!("/proc/{pid}/gid_map");
+    util::write_file("write gid_map", &gid_map, &plan.gid_map)
+}
+
+/// `start` for a run-mode init: Start, then EOF (execve closed the CLOEXEC socket) or Error.
+pub(super) fn start(sync_fd: RawFd) -> Result<()> {
+    if sync_fd < 0 {
+        return Err(InitError::msg(
+            "start",
+            "",
+            "no sync socket (the init waits on its exec fifo)",
+        ));
+    }
+    // SAFETY: the caller hands over the descriptor from Spawned; we close it.
+    let sock: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(sync_fd) };
+    sync::send(sock.as_raw_fd(), &Message::Start)?;
+    match sync::recv(sock.as_raw_fd())? {
+        None => Ok(()),
+        Some(Message::Error(e)) => Err(e),
+        Some(m) => Err(unexpected(&m, "EOF or Error")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, InitOptions, Process};
+
+    /// Runs `drive` against a forked stand-in for stage 1 that runs `child`.
+    fn drive_against(child: impl FnOnce(RawFd)) -> InitError {
+        let cfg = Config {
+            process: Process {
+                args: vec!["true".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let opts = InitOptions::default();
+        let plan = Plan::new(&cfg, &opts).unwrap();
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        // SAFETY: the child only makes system calls and _exits.
+        match unsafe { fork() }.unwrap() {
+            ForkResult::Child => {
+                child(theirs.as_raw_fd());
+                util::exit_now(0)
+            }
+            ForkResult::Parent { child } => {
+                drop(theirs);
+                let e = drive(&plan, ours, child.as_raw()).unwrap_err();
+                // Reaped: waiting again finds no such child.
+                assert_eq!(wait_for(child.as_raw()), Err(Errno::ECHILD));
+                e
+            }
+        }
+    }
+
+    #[test]
+    fn silent_death_is_reported_with_the_status() {
+        let e = drive_against(|_| util::exit_now(7));
+        assert_eq!(e.step, "init");
+        assert_eq!(
+            e.detail,
+            "stage 1 exited unexpectedly (status exit status 7)"
+        );
+    }
+
+    #[test]
+    fn child_error_is_returned_as_is() {
+        let sent = InitError::sys("setns", "/proc/1/ns/net", Errno::EPERM);
+        let e = drive_against(|sock| {
+            let _ = sync::send(sock, &Message::Error(sent.clone()));
+            util::exit_now(1)
+        });
+        assert_eq!(e, InitError::sys("setns", "/proc/1/ns/net", Errno::EPERM));
+    }
+
+    #[test]
+    fn out_of_order_message_is_a_protocol_error() {
+        let e = drive_against(|sock| {
+            let _ = sync::send(sock, &Message::Ready);
+            util::exit_now(0)
+        });
+        assert_eq!((e.step.as_str(), e.path.as_str()), ("sync", "Ready"));
+    }
+}

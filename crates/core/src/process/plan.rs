@@ -1,0 +1,186 @@
+//! Everything the children need, computed in the parent before the fork: parsing (capabilities,
+//! rlimits, namespaces), C strings for execve, descriptors that must be opened on the host
+//! (namespace paths, the exec fifo). A bad config therefore fails `create` before any process
+//! exists, and the children mostly make system calls.
+
+use super::util::fd_at_least;
+use crate::caps::{self, CapSets};
+use crate::config::{Config, InitOptions};
+use crate::error::{InitError, Result};
+use crate::namespaces::{self, Join, NsPlan, CLONE_NEWTIME};
+use crate::rlimits::{self, Limit};
+use nix::fcntl::{open, OFlag};
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use std::ffi::CString;
+use std::os::fd::{OwnedFd, RawFd};
+
+pub(crate) struct Plan<'a> {
+    pub cfg: &'a Config,
+    pub opts: &'a InitOptions,
+    /// The runtime's pid, to detect a parent that died before PR_SET_PDEATHSIG was armed.
+    pub parent_pid: i32,
+    pub ns: NsPlan,
+    /// Namespaces to join, opened on the host (user first); stage 1 closes them after setns.
+    pub joins: Vec<(OwnedFd, Join)>,
+    pub uid_map: String,
+    pub gid_map: String,
+    pub caps: CapSets,
+    pub last_cap: u32,
+    pub rlimits: Vec<Limit>,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    /// PATH from process.env, for looking up args[0].
+    pub path_env: Option<String>,
+    /// "_ses.<id>" (runc's session keyring name).
+    pub keyring: CString,
+    /// (/proc/sys/<key with . replaced by />, value).
+    pub sysctl: Vec<(String, String)>,
+    /// <cgroup path>/cgroup.procs for each hierarchy to join.
+    pub cgroup_procs: Vec<String>,
+    /// O_PATH descriptor of the exec fifo, reopened for writing through /proc/self/fd by the
+    /// init after pivot_root (the fifo is in the runtime's state directory, outside the rootfs).
+    pub fifo: Option<OwnedFd>,
+    /// Descriptors the runtime keeps must be at least this (3 + preserve_fds).
+    pub min_fd: RawFd,
+}
+
+fn cstring(step: &str, s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| InitError::msg(step, s, "contains a NUL byte"))
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(cfg: &'a Config, opts: &'a InitOptions) -> Result<Plan<'a>> {
+        let p = &cfg.process;
+        let min_fd = 3 + RawFd::try_from(opts.preserve_fds)
+            .ok()
+            .filter(|n| *n < 1 << 20)
+            .ok_or_else(|| {
+                InitError::msg("preserve fds", opts.preserve_fds.to_string(), "too many")
+            })?;
+
+        if p.args.is_empty() {
+            return Err(InitError::msg("exec", "", "process.args is empty"));
+        }
+        let argv = p
+            .args
+            .iter()
+            .map(|a| cstring("exec", a))
+            .collect::<Result<Vec<_>>>()?;
+        for e in &p.env {
+            if !e.contains('=') || e.starts_with('=') {
+                return Err(InitError::msg("env", e.as_str(), "not a NAME=value pair"));
+            }
+        }
+        let envp = p
+            .env
+            .iter()
+            .map(|e| cstring("env", e))
+            .collect::<Result<Vec<_>>>()?;
+        let path_env = p
+            .env
+            .iter()
+            .rev()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .map(str::to_string);
+
+        let ns = namespaces::plan(cfg)?;
+        if ns.creates(CloneFlags::CLONE_NEWUSER)
+            && (cfg.uid_mappings.is_empty() || cfg.gid_mappings.is_empty())
+        {
+            return Err(InitError::msg(
+                "user namespace",
+                "",
+                "a new user namespace needs uidMappings and gidMappings",
+            ));
+        }
+        if ns.creates(CLONE_NEWTIME) && !std::path::Path::new("/proc/self/ns/time").exists() {
+            return Err(InitError::sys("unshare", "time", nix::errno::Errno::EINVAL)
+                .with_detail("this kernel has no time namespaces (Linux 5.6+)"));
+        }
+        let mut joins = Vec::with_capacity(ns.joins.len());
+        for j in &ns.joins {
+            let fd = open(
+                j.path.as_str(),
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| InitError::sys("open namespace", j.path.as_str(), e))?;
+            joins.push((fd, j.clone()));
+        }
+
+        // runc refuses a hostname without a private UTS namespace (validator); never change the
+        // host's name by accident.
+        for (what, v) in [
+            ("sethostname", &cfg.hostname),
+            ("setdomainname", &cfg.domainname),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                if !cfg.has_ns("uts") {
+                    return Err(InitError::msg(
+                        what,
+                        v,
+                        "no UTS namespace in linux.namespaces",
+                    ));
+                }
+            }
+        }
+
+        let last_cap = caps::last_cap()?;
+        let caps = CapSets::parse(p.capabilities.as_ref())?.masked(last_cap);
+        let rlimits = rlimits::parse(&p.rlimits)?;
+
+        let sysctl = cfg
+            .sysctl
+            .iter()
+            .map(|s| {
+                if s.key.is_empty() {
+                    return Err(InitError::msg("sysctl", "", "empty key"));
+                }
+                // Dots become slashes, so no key can climb out of /proc/sys with "..".
+                Ok((
+                    format!("/proc/sys/{}", s.key.replace('.', "/")),
+                    s.value.clone(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let fifo = match &opts.exec_fifo {
+            None => None,
+            Some(path) => {
+                let fd = open(
+                    path.as_str(),
+                    OFlag::O_PATH | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| InitError::sys("open exec fifo", path.as_str(), e))?;
+                Some(fd_at_least(fd, min_fd, "exec fifo")?)
+            }
+        };
+
+        Ok(Plan {
+            cfg,
+            opts,
+            parent_pid: nix::unistd::getpid().as_raw(),
+            joins,
+            uid_map: namespaces::format_id_map(&cfg.uid_mappings),
+            gid_map: namespaces::format_id_map(&cfg.gid_mappings),
+            ns,
+            caps,
+            last_cap,
+            rlimits,
+            argv,
+            envp,
+            path_env,
+            keyring: cstring("join session keyring", &format!("_ses.{}", cfg.id))?,
+            sysctl,
+            cgroup_procs: cfg
+                .cgroup_paths
+                .iter()
+                .map(|p| format!("{p}/cgroup.procs"))
+                .collect(),
+            fifo,
+            min_fd,
+        })
+    }
+}

@@ -1,0 +1,35 @@
+/**
+ * The one error sink: every failure of every verb ends here and becomes a log line, a stderr
+ * line and an exit code. The last line of stderr is the useful one (engines show only it).
+ */
+import { CommanderError } from 'commander';
+import { writeSync } from 'node:fs';
+import { RuntsError } from '../errors.ts';
+import { logError, logsToFile } from '../log.ts';
+
+/** runc prefixes the failures of the verbs that build a container (and exec) with their name. */
+const PREFIX: Record<string, string> = {
+  run: 'runts run failed: ',
+  create: 'runts create failed: ',
+  exec: 'exec failed: ',
+};
+
+/**
+ * Reports `err` as runc does and returns the exit code the process must end with.
+ * `verb` is the command that was running, when one was.
+ */
+export async function report(err: unknown, verb?: string): Promise<number> {
+  if (err instanceof CommanderError) {
+    // commander has already printed usage errors; --help and --version end with code 0.
+    return err.exitCode;
+  }
+  const message = (verb && PREFIX[verb] || '') + (err instanceof Error ? err.message : String(err));
+  const code = err instanceof RuntsError ? err.exitCode : 1;
+  if (!(err instanceof RuntsError) && process.env.RUNTS_DEBUG_STACK) {
+    writeSync(2, `${(err as Error)?.stack}\n`);
+  }
+  await logError(message);
+  // runc: with --log set to a file, the error also goes to stderr, plainly.
+  if (logsToFile()) writeSync(2, `${message}\n`);
+  return code;
+}

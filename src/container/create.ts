@@ -1,0 +1,109 @@
+/**
+ * Building a container, shared by `run` and (next) `create`: load → validate → convert the
+ * bundle's config, claim the state directory, fork the init (Rust) and record the state.
+ * A failure at any step removes what the earlier steps made: no state directory, no process.
+ */
+import { resolve } from 'node:path';
+import type { GlobalOptions } from '../cli/globals.ts';
+import { RuntsError, ValidationError } from '../errors.ts';
+import { logDebug } from '../log.ts';
+import { createInit, signal, waitExit } from '../native/index.ts';
+import type { Config, InitOptions } from '../native/index.ts';
+import { writePidFile } from '../process/pidfile.ts';
+import { callerNofile, procStat } from '../process/procfs.ts';
+import { toNativeConfig } from '../spec/convert.ts';
+import { loadSpec } from '../spec/load.ts';
+import { checkHost, validateSpec } from '../spec/validate.ts';
+import { validateId } from '../state/id.ts';
+import { SPEC_VERSION } from '../version.ts';
+import { claim, nowRfc3339Nano, remove, writeState } from '../state/store.ts';
+import type { ContainerState } from '../state/store.ts';
+
+export interface CreateOptions {
+  bundle?: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  /** Wait for `start` on this FIFO instead of the sync socket. */
+  execFifo?: string;
+}
+
+export interface Created {
+  state: ContainerState;
+  /** The sync socket to the waiting init (for `start` in the same process), or -1. */
+  syncFd: number;
+  terminal: boolean;
+}
+
+/** $LISTEN_FDS (systemd socket activation) are passed on as runc does, before --preserve-fds. */
+function listenFds(): number {
+  const n = Number(process.env.LISTEN_FDS ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+export async function createContainer(g: GlobalOptions, rawId: string, o: CreateOptions): Promise<Created> {
+  const id = validateId(rawId);
+  const bundle = resolve(o.bundle || '.');
+  const { spec, path } = loadSpec(bundle);
+  const problems = validateSpec(spec);
+  if (problems.length) throw new ValidationError(path, problems);
+  const config = toNativeConfig(spec, bundle, id);
+  keepCallerNofile(config);
+  const hostProblems = checkHost(config);
+  if (hostProblems.length) throw new ValidationError(path, hostProblems);
+  if (config.process.terminal) {
+    throw new RuntsError('not supported: process.terminal without a console socket (set "terminal": false)');
+  }
+  claim(g.root, id);
+  let pid = 0;
+  try {
+    const options: InitOptions = {
+      noPivot: !!o.noPivot,
+      noNewKeyring: !!o.noNewKeyring,
+      preserveFds: (o.preserveFds ?? 0) + listenFds(),
+      execFifo: o.execFifo,
+    };
+    await logDebug(`creating container ${id} from ${path}`);
+    const spawned = createInit(config, options);
+    pid = spawned.pid;
+    const state: ContainerState = {
+      ociVersion: SPEC_VERSION,
+      id,
+      pid,
+      bundle,
+      rootfs: config.rootfs,
+      created: nowRfc3339Nano(),
+      annotations: spec.annotations,
+      owner: '',
+      initStartTime: procStat(pid)?.startTime ?? 0,
+    };
+    writeState(g.root, state);
+    if (o.pidFile) writePidFile(o.pidFile, pid);
+    return { state, syncFd: spawned.syncFd, terminal: config.process.terminal };
+  } catch (e) {
+    if (pid > 0) await destroyInit(pid);
+    remove(g.root, id);
+    throw e;
+  }
+}
+
+/**
+ * Without RLIMIT_NOFILE in the spec the container inherits the runtime's limits; give it the
+ * soft limit our caller had, not the one the JavaScript runtime raised itself to.
+ */
+function keepCallerNofile(config: Config): void {
+  if (config.process.rlimits.some((r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
+  const limit = callerNofile();
+  if (limit) config.process.rlimits.push({ rlimitType: 'RLIMIT_NOFILE', ...limit });
+}
+
+/** Kills a waiting or running init and reaps it. */
+export async function destroyInit(pid: number): Promise<void> {
+  try {
+    signal(pid, 9);
+  } catch {
+    // already gone
+  }
+  await waitExit(pid);
+}

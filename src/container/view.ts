@@ -1,0 +1,52 @@
+/** The OCI state of a container as runc prints it for `state` and `list`. */
+import { readFileSync, statSync } from 'node:fs';
+import { statusOf } from '../state/status.ts';
+import type { Status } from '../state/status.ts';
+import { stateDir } from '../state/store.ts';
+import type { ContainerState } from '../state/store.ts';
+
+/** runc's `state` JSON, field for field and in its order. */
+export interface StateView {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: Status;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  owner: string;
+}
+
+export function view(root: string, s: ContainerState): StateView {
+  const status = statusOf(root, s);
+  const v: StateView = {
+    ociVersion: s.ociVersion,
+    id: s.id,
+    // runc reports pid 0 once the container has stopped.
+    pid: status === 'stopped' ? 0 : s.pid,
+    status,
+    bundle: s.bundle,
+    rootfs: s.rootfs,
+    created: s.created,
+    annotations: s.annotations && Object.keys(s.annotations).length ? s.annotations : undefined,
+    owner: s.owner,
+  };
+  if (!v.annotations) delete v.annotations;
+  return v;
+}
+
+/** `list` shows the owner of the state directory by name (runc: user.LookupId, else #uid). */
+export function ownerName(root: string, id: string): string {
+  const uid = statSync(stateDir(root, id)).uid;
+  if (uid === 0) return 'root';
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , u] = line.split(':');
+      if (Number(u) === uid && u !== '') return name;
+    }
+  } catch {
+    // no /etc/passwd
+  }
+  return `#${uid}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * Typed wrappers over the native addon: the handful of coarse calls the CLI makes, and the
+ * mapping of the addon's stable error codes to the CLI's error classes.
+ */
+import { RuntsError } from '../errors.ts';
+import { addon } from './addon.ts';
+import type { Config, Exit, InitOptions, Spawned } from './binding.js';
+
+export type { Config, Exit, InitOptions, Spawned } from './binding.js';
+
+/** Calls into the addon, turning its coded errors into RuntsError (the message is kept whole). */
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code === 'ERR_RUNTS_INIT') throw new RuntsError(err.message ?? 'container init failed');
+    throw e;
+  }
+}
+
+/** Forks the container init; returns once the container is built and the init waits to exec. */
+export function createInit(config: Config, options: InitOptions): Spawned {
+  return call(() => addon.create(config, options));
+}
+
+/** Lets a created init exec the user process; returns once execve succeeded. */
+export function startInit(syncFd: number): void {
+  call(() => addon.start(syncFd));
+}
+
+/** Resolves when `pid` exits, reaping every other child meanwhile. */
+export function waitExit(pid: number): Promise<Exit> {
+  return addon.waitExit(pid);
+}
+
+export function signal(pid: number, sig: number): void {
+  call(() => addon.signal(pid, sig));
+}
+
+export function setChildSubreaper(): void {
+  call(() => addon.setChildSubreaper());
+}
+
+/** Lets a created init (waiting on its exec.fifo) exec; returns once execve succeeded. */
+export function startFifo(path: string, pid: number, startTime: number, timeoutMs: number): void {
+  call(() => addon.startFifo(path, pid, startTime, timeoutMs));
+}
+
+/** Signals the recorded init unless its pid was recycled; false when it is gone. */
+export function signalInit(pid: number, startTime: number, sig: number): boolean {
+  return call(() => addon.signalInit(pid, startTime, sig));
+}
+
+/** Waits at most `timeoutMs` for the recorded init to exit; whether it did. */
+export function waitGone(pid: number, startTime: number, timeoutMs: number): boolean {
+  return call(() => addon.waitGone(pid, startTime, timeoutMs));
+}
+
+/** Takes a container's lock (flock on its state directory); close the returned fd to release. */
+export function lockDir(path: string, timeoutMs: number): number {
+  return call(() => addon.lockDir(path, timeoutMs));
+}

@@ -1,0 +1,50 @@
+/** What /proc says about a process. */
+import { readFileSync } from 'node:fs';
+
+export interface ProcStat {
+  /** R, S, D, Z, T, t, X, ... */
+  state: string;
+  /** Field 22: clock ticks since boot when the process started. */
+  startTime: number;
+}
+
+/** Parses /proc/<pid>/stat; undefined when the process does not exist. */
+export function procStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0], startTime: Number(rest[19]) };
+}
+
+function nofile(pid: number | 'self'): { soft: number; hard: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
+  if (!m) return undefined;
+  const n = (v: string) => (v === 'unlimited' ? -1 : Number(v));
+  return { soft: n(m[1]), hard: n(m[2]) };
+}
+
+/**
+ * The RLIMIT_NOFILE this runtime was started with. Node, Bun and Deno raise their own soft
+ * limit to the hard one at startup (as Go does for runc: runc#4195, containerd#8249), so the
+ * container would inherit the raised value; the soft limit our caller (the parent) has is the
+ * one we were given. The hard limit is our own (runtimes leave it alone). Undefined when the
+ * parent is gone or unreadable.
+ */
+export function callerNofile(): { soft: number; hard: number } | undefined {
+  const caller = nofile(process.ppid);
+  const own = nofile('self');
+  if (!caller || !own) return undefined;
+  const soft = own.hard !== -1 && (caller.soft === -1 || caller.soft > own.hard) ? own.hard : caller.soft;
+  return { soft, hard: own.hard };
+}

@@ -1,0 +1,152 @@
+/**
+ * OCI spec → the resolved config the Rust core takes (runc's `specconv`). Everything relative
+ * is made absolute here, defaults are filled in, and values JSON cannot carry exactly are
+ * mapped; names (capabilities, rlimits, mount options) stay names for the core to parse.
+ *
+ * Takes a spec that validateSpec() passed; the only file system access is resolving the
+ * bundle's real path.
+ */
+
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { RuntsError } from '../errors.ts';
+import type { Config, Device, IdMapping, Mount, Process, Rlimit } from '../native/binding.js';
+import type { IDMapping, Spec } from './types.ts';
+import { normalizeSysctlKey } from './validate.ts';
+
+/**
+ * The device nodes runc creates in every container on top of `linux.devices` (specconv's
+ * AllowedDevices with a path; the runtime-spec's "default devices" plus /dev/tty). A spec
+ * device with the same path replaces the default one.
+ */
+export const DEFAULT_DEVICES: readonly Device[] = [
+  { path: '/dev/null', devType: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/random', devType: 'c', major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/full', devType: 'c', major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/tty', devType: 'c', major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/zero', devType: 'c', major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/urandom', devType: 'c', major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
+];
+
+/** 2^63: the first value an i64 cannot hold. */
+const TWO_63 = 2 ** 63;
+/** S_IFMT: os.FileMode's file-type bits, which runc strips from `fileMode`. */
+const S_IFMT = 0o170000;
+
+/**
+ * The bundle as runc sees it: runc chdirs into the bundle and uses getcwd(), which is the real
+ * path (symlinks resolved). Falls back to the plain absolute path when it does not exist.
+ */
+export function resolveBundle(bundleDir: string): string {
+  const abs = resolve(bundleDir);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
+/**
+ * An rlimit value for the i64 boundary: RLIM_INFINITY is 2^64-1, which JSON.parse turns into
+ * 18446744073709552000; anything from 2^63 up means "unlimited" and becomes -1.
+ */
+export function rlimitValue(v: number): number {
+  return v >= TWO_63 ? -1 : v;
+}
+
+/** A path inside the container made absolute: runc 1.1 takes relative ones relative to /. */
+function inContainer(p: string): string {
+  return p.startsWith('/') ? p : '/' + p;
+}
+
+function mappings(list: IDMapping[] | undefined): IdMapping[] {
+  return (list ?? []).map((m) => ({ containerId: m.containerID ?? 0, hostId: m.hostID ?? 0, size: m.size }));
+}
+
+/**
+ * The native config for container `id` from a validated spec. `bundleDir` may be relative; the
+ * rootfs (`root.path`) and relative bind-mount sources are resolved against its real path.
+ */
+export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Config {
+  const proc = spec.process;
+  // validateSpec reports this; the check keeps a caller that skipped it from crashing below.
+  if (proc == null) throw new RuntsError('config has no process (validate the spec first)');
+  const bundle = resolveBundle(bundleDir);
+  const linux = spec.linux ?? {};
+
+  const mounts: Mount[] = (spec.mounts ?? []).map((m) => {
+    const options = m.options ?? [];
+    // runc (specconv.createLibcontainerMount): with a bind option the type is meaningless and
+    // becomes "bind", and a relative source is relative to the bundle. runts also treats
+    // type "bind" without the option as a bind (runc 1.1 would fail to mount it: ENODEV).
+    const bind = m.type === 'bind' || options.includes('bind') || options.includes('rbind');
+    return {
+      destination: inContainer(m.destination),
+      mountType: bind ? 'bind' : m.type ?? undefined,
+      source: bind ? resolve(bundle, m.source ?? '') : m.source ?? undefined,
+      options: [...options],
+    };
+  });
+
+  const user = proc.user ?? {};
+  const caps = proc.capabilities;
+  const process: Process = {
+    terminal: proc.terminal ?? false,
+    args: [...(proc.args ?? [])],
+    env: [...(proc.env ?? [])],
+    cwd: proc.cwd,
+    uid: user.uid ?? 0,
+    gid: user.gid ?? 0,
+    umask: user.umask ?? undefined,
+    additionalGids: [...(user.additionalGids ?? [])],
+    capabilities:
+      caps == null
+        ? undefined
+        : {
+            bounding: [...(caps.bounding ?? [])],
+            effective: [...(caps.effective ?? [])],
+            inheritable: [...(caps.inheritable ?? [])],
+            permitted: [...(caps.permitted ?? [])],
+            ambient: [...(caps.ambient ?? [])],
+          },
+    rlimits: (proc.rlimits ?? []).map(
+      (r): Rlimit => ({ rlimitType: r.type, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }),
+    ),
+    noNewPrivileges: proc.noNewPrivileges ?? false,
+    oomScoreAdj: proc.oomScoreAdj ?? undefined,
+  };
+
+  // runc (specconv.createDevices): the defaults first, minus those the spec redefines, then the
+  // spec's devices with fileMode defaulting to 0666 and stripped of file-type bits.
+  const specDevices: Device[] = (linux.devices ?? []).map((d) => ({
+    path: inContainer(d.path),
+    devType: d.type,
+    major: d.major ?? 0,
+    minor: d.minor ?? 0,
+    fileMode: (d.fileMode ?? 0o666) & ~S_IFMT,
+    uid: d.uid ?? 0,
+    gid: d.gid ?? 0,
+  }));
+  const redefined = new Set(specDevices.map((d) => d.path));
+  const devices = [...DEFAULT_DEVICES.filter((d) => !redefined.has(d.path)).map((d) => ({ ...d })), ...specDevices];
+
+  return {
+    id,
+    bundle,
+    rootfs: resolve(bundle, spec.root?.path ?? ''),
+    rootfsReadonly: spec.root?.readonly ?? false,
+    rootfsPropagation: linux.rootfsPropagation || undefined,
+    hostname: spec.hostname || undefined,
+    domainname: spec.domainname || undefined,
+    mounts,
+    process,
+    namespaces: (linux.namespaces ?? []).map((n) => ({ nsType: n.type, path: n.path || undefined })),
+    uidMappings: mappings(linux.uidMappings),
+    gidMappings: mappings(linux.gidMappings),
+    devices,
+    maskedPaths: [...(linux.maskedPaths ?? [])],
+    readonlyPaths: [...(linux.readonlyPaths ?? [])],
+    sysctl: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key: normalizeSysctlKey(key), value })),
+    cgroupPaths: [],
+  };
+}

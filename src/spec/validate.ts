@@ -1,0 +1,847 @@
+/**
+ * Validation of a parsed config.json: every problem at once, each with its JSON path
+ * (`process.args`, `mounts[2].destination`, `linux.sysctl["net.ipv4.ip_forward"]`), so a user
+ * fixes a config in one round instead of one error per `runts create`.
+ *
+ * What is checked, and why:
+ * - Known fields with the wrong JSON type: runc's Go decoder rejects those
+ *   ("json: cannot unmarshal number into Go struct field Root.root.path of type string").
+ *   Unknown fields pass (the spec requires forward compatibility). `null` counts as absent,
+ *   as it does for Go's decoder.
+ * - What runc 1.1 requires before it starts anything: `root`, `process`, non-empty
+ *   `process.args`, an absolute `process.cwd` (runc's validateProcessSpec and specconv), known
+ *   and unique namespace types, mappings for a new user namespace, sysctls only in namespaces
+ *   that isolate them, hostname only with a UTS namespace, masked/readonly paths only with a
+ *   mount namespace (libcontainer/configs/validate).
+ * - What runc would only fail on later, or silently get wrong, but the spec rules out: unknown
+ *   capability and rlimit names, soft > hard, uid/gid mappings without a user namespace, a
+ *   domainname without a UTS namespace (runc 1.1 would set the host's).
+ *
+ * `validateSpec` is pure (no file system access); `checkHost` does the checks that need the
+ * host (rootfs on disk, the network namespace a path points to) on the converted config.
+ */
+
+import { realpathSync, statSync } from 'node:fs';
+import type { Problem } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
+import type { Config } from '../native/binding.js';
+import type { Spec } from './types.ts';
+
+/** Capability names up to CAP_CHECKPOINT_RESTORE (40, Linux 5.9), in number order. */
+export const CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+];
+
+/** getrlimit(2) resources. */
+export const RLIMIT_TYPES: readonly string[] = [
+  'RLIMIT_AS',
+  'RLIMIT_CORE',
+  'RLIMIT_CPU',
+  'RLIMIT_DATA',
+  'RLIMIT_FSIZE',
+  'RLIMIT_LOCKS',
+  'RLIMIT_MEMLOCK',
+  'RLIMIT_MSGQUEUE',
+  'RLIMIT_NICE',
+  'RLIMIT_NOFILE',
+  'RLIMIT_NPROC',
+  'RLIMIT_RSS',
+  'RLIMIT_RTPRIO',
+  'RLIMIT_RTTIME',
+  'RLIMIT_SIGPENDING',
+  'RLIMIT_STACK',
+];
+
+/** config-linux.md namespace types ("time" is runtime-spec 1.1; runc 1.1.5 does not know it). */
+export const NAMESPACE_TYPES: readonly string[] = [
+  'pid',
+  'network',
+  'mount',
+  'ipc',
+  'uts',
+  'user',
+  'cgroup',
+  'time',
+];
+
+/** runc's mountPropagationMapping keys. */
+export const ROOTFS_PROPAGATIONS: readonly string[] = [
+  'private',
+  'rprivate',
+  'slave',
+  'rslave',
+  'shared',
+  'rshared',
+  'unbindable',
+  'runbindable',
+];
+
+const DEVICE_TYPES = ['c', 'b', 'u', 'p'];
+const CGROUP_DEVICE_TYPES = ['a', 'b', 'c'];
+const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+const SCHED_POLICIES = [
+  'SCHED_OTHER',
+  'SCHED_FIFO',
+  'SCHED_RR',
+  'SCHED_BATCH',
+  'SCHED_ISO',
+  'SCHED_IDLE',
+  'SCHED_DEADLINE',
+];
+const SCHED_FLAGS = [
+  'SCHED_FLAG_RESET_ON_FORK',
+  'SCHED_FLAG_RECLAIM',
+  'SCHED_FLAG_DL_OVERRUN',
+  'SCHED_FLAG_KEEP_POLICY',
+  'SCHED_FLAG_KEEP_PARAMS',
+  'SCHED_FLAG_UTIL_CLAMP_MIN',
+  'SCHED_FLAG_UTIL_CLAMP_MAX',
+];
+const IOPRIO_CLASSES = ['IOPRIO_CLASS_RT', 'IOPRIO_CLASS_BE', 'IOPRIO_CLASS_IDLE'];
+const SECCOMP_ACTIONS = [
+  'SCMP_ACT_KILL',
+  'SCMP_ACT_KILL_PROCESS',
+  'SCMP_ACT_KILL_THREAD',
+  'SCMP_ACT_TRAP',
+  'SCMP_ACT_ERRNO',
+  'SCMP_ACT_TRACE',
+  'SCMP_ACT_ALLOW',
+  'SCMP_ACT_LOG',
+  'SCMP_ACT_NOTIFY',
+];
+const SECCOMP_OPS = [
+  'SCMP_CMP_NE',
+  'SCMP_CMP_LT',
+  'SCMP_CMP_LE',
+  'SCMP_CMP_EQ',
+  'SCMP_CMP_GE',
+  'SCMP_CMP_GT',
+  'SCMP_CMP_MASKED_EQ',
+];
+/** Clocks a time namespace can offset (time_namespaces(7)). */
+const TIME_CLOCKS = ['monotonic', 'boottime'];
+
+/** sysctls isolated by the IPC namespace (runc's validator list), besides fs.mqueue.*. */
+const IPC_SYSCTLS = [
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+];
+
+type Obj = Record<string, unknown>;
+
+/** Integer ranges, named after the Go types of runtime-spec's specs-go. */
+type IntKind = 'u16' | 'u32' | 'u64' | 'i32' | 'i64';
+const TWO_63 = 2 ** 63;
+const TWO_64 = 2 ** 64;
+const RANGES: Record<IntKind, [number, number]> = {
+  u16: [0, 0xffff],
+  u32: [0, 0xffffffff],
+  // 64-bit bounds are inclusive of the rounded value JSON.parse gives the largest integer
+  // (2^64-1 parses as 2^64, 2^63-1 as 2^63).
+  u64: [0, TWO_64],
+  i32: [-(2 ** 31), 2 ** 31 - 1],
+  i64: [-TWO_63, TWO_63],
+};
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  const t = typeof v;
+  return t === 'object' ? 'an object' : t === 'number' ? 'a number' : `a ${t}`;
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** Collects problems; each accessor returns the value when it has the right type. */
+class Checker {
+  readonly problems: Problem[] = [];
+
+  add(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  private present(o: Obj, key: string, path: string, required: boolean): boolean {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (required) this.add(path, 'is required');
+      return false;
+    }
+    return true;
+  }
+
+  obj(o: Obj, key: string, path: string, required = false): Obj | undefined {
+    if (!this.present(o, key, path, required)) return undefined;
+    const v = o[key];
+    if (isObj(v)) return v;
+    this.add(path, `must be an object (got ${kindOf(v)})`);
+    return undefined;
+  }
+
+  arr(o: Obj, key: string, path: string, required = false): unknown[] | undefined {
+    if (!this.present(o, key, path, required)) return undefined;
+    const v = o[key];
+    if (Array.isArray(v)) return v;
+    this.add(path, `must be an array (got ${kindOf(v)})`);
+    return undefined;
+  }
+
+  /** Each element an object; yields [element, path] for the good ones. */
+  objects(o: Obj, key: string, path: string, required = false): Array<[Obj, string]> {
+    const out: Array<[Obj, string]> = [];
+    (this.arr(o, key, path, required) ?? []).forEach((v, i) => {
+      const p = `${path}[${i}]`;
+      if (isObj(v)) out.push([v, p]);
+      else this.add(p, `must be an object (got ${kindOf(v)})`);
+    });
+    return out;
+  }
+
+  str(o: Obj, key: string, path: string, required = false): string | undefined {
+    if (!this.present(o, key, path, required)) return undefined;
+    const v = o[key];
+    if (typeof v === 'string') return v;
+    this.add(path, `must be a string (got ${kindOf(v)})`);
+    return undefined;
+  }
+
+  bool(o: Obj, key: string, path: string, required = false): boolean | undefined {
+    if (!this.present(o, key, path, required)) return undefined;
+    const v = o[key];
+    if (typeof v === 'boolean') return v;
+    this.add(path, `must be a boolean (got ${kindOf(v)})`);
+    return undefined;
+  }
+
+  int(o: Obj, key: string, path: string, kind: IntKind, required = false): number | undefined {
+    if (!this.present(o, key, path, required)) return undefined;
+    return this.intValue(o[key], path, kind);
+  }
+
+  intValue(v: unknown, path: string, kind: IntKind): number | undefined {
+    const [min, max] = RANGES[kind];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
+    const got = typeof v === 'number' ? String(v) : kindOf(v);
+    if (kind === 'u64') this.add(path, `must be a non-negative integer (got ${got})`);
+    else if (kind === 'i64') this.add(path, `must be an integer (got ${got})`);
+    else this.add(path, `must be an integer from ${min} to ${max} (got ${got})`);
+    return undefined;
+  }
+
+  /** An array of strings; wrong elements are reported at their own index. */
+  strs(o: Obj, key: string, path: string, required = false): string[] | undefined {
+    const a = this.arr(o, key, path, required);
+    if (!a) return undefined;
+    const out: string[] = [];
+    a.forEach((v, i) => {
+      if (typeof v === 'string') out.push(v);
+      else this.add(`${path}[${i}]`, `must be a string (got ${kindOf(v)})`);
+    });
+    return out;
+  }
+
+  ints(o: Obj, key: string, path: string, kind: IntKind): void {
+    (this.arr(o, key, path) ?? []).forEach((v, i) => this.intValue(v, `${path}[${i}]`, kind));
+  }
+
+  /** An object whose values are all strings (annotations, sysctl, unified). */
+  strMap(o: Obj, key: string, path: string): Record<string, string> | undefined {
+    const m = this.obj(o, key, path);
+    if (!m) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m)) {
+      if (typeof v === 'string') out[k] = v;
+      else this.add(`${path}[${quote(k)}]`, `must be a string (got ${kindOf(v)})`);
+    }
+    return out;
+  }
+
+  oneOf(value: string | undefined, allowed: readonly string[], path: string, what: string): void {
+    if (value !== undefined && !allowed.includes(value)) {
+      this.add(path, `unknown ${what} ${quote(value)} (valid: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+/**
+ * Every problem of a parsed config.json, empty when there is none. Pure: nothing on the host
+ * is looked at (see checkHost for that).
+ */
+export function validateSpec(spec: unknown): Problem[] {
+  const c = new Checker();
+  if (!isObj(spec)) {
+    c.add('', `config must be a JSON object (got ${kindOf(spec)})`);
+    return c.problems;
+  }
+
+  c.str(spec, 'ociVersion', 'ociVersion');
+
+  // runc: "root must be specified"; an empty root.path means the bundle itself.
+  const root = c.obj(spec, 'root', 'root', true);
+  if (root) {
+    c.str(root, 'path', 'root.path');
+    c.bool(root, 'readonly', 'root.readonly');
+  }
+
+  for (const [m, p] of c.objects(spec, 'mounts', 'mounts')) checkMount(c, m, p);
+
+  // runc: "process property must not be empty" (create and run need one).
+  const proc = c.obj(spec, 'process', 'process', true);
+  if (proc) checkProcess(c, proc);
+
+  const hostname = c.str(spec, 'hostname', 'hostname');
+  const domainname = c.str(spec, 'domainname', 'domainname');
+
+  const hooks = c.obj(spec, 'hooks', 'hooks');
+  if (hooks) {
+    for (const kind of HOOK_KINDS) {
+      for (const [h, p] of c.objects(hooks, kind, `hooks.${kind}`)) {
+        const path = c.str(h, 'path', `${p}.path`, true);
+        // config.md: a hook's path MUST be absolute (runc 1.1 would exec it relative to its cwd).
+        if (path !== undefined && !path.startsWith('/')) c.add(`${p}.path`, `must be an absolute path (got ${quote(path)})`);
+        c.strs(h, 'args', `${p}.args`);
+        c.strs(h, 'env', `${p}.env`);
+        const timeout = c.int(h, 'timeout', `${p}.timeout`, 'i64');
+        if (timeout !== undefined && timeout <= 0) c.add(`${p}.timeout`, `must be greater than zero (got ${timeout})`);
+      }
+    }
+  }
+
+  c.strMap(spec, 'annotations', 'annotations');
+
+  const linux = c.obj(spec, 'linux', 'linux');
+  const ns = linux ? checkNamespaces(c, linux) : new Map<string, NsEntry>();
+  if (linux) checkLinux(c, linux, ns);
+
+  // Settings that need a namespace of their own (runc's validator, config.md "Hostname").
+  if (hostname && !ns.has('uts')) {
+    c.add('hostname', 'cannot be set without a UTS namespace (add {"type": "uts"} to linux.namespaces)');
+  }
+  // runc 1.1 does not check this and would set the host's domainname; newer runc refuses.
+  if (domainname && !ns.has('uts')) {
+    c.add('domainname', 'cannot be set without a UTS namespace (add {"type": "uts"} to linux.namespaces)');
+  }
+  return c.problems;
+}
+
+/** Throws a ValidationError listing every problem of `spec`, naming `file`; else narrows it. */
+export function assertValidSpec(spec: unknown, file: string): asserts spec is Spec {
+  const problems = validateSpec(spec);
+  if (problems.length > 0) throw new ValidationError(file, problems);
+}
+
+function checkMount(c: Checker, m: Obj, p: string): void {
+  const dest = c.str(m, 'destination', `${p}.destination`, true);
+  // An empty destination would mount over the rootfs itself (runc 1.1 lets it through).
+  if (dest === '') c.add(`${p}.destination`, 'must not be empty');
+  const type = c.str(m, 'type', `${p}.type`);
+  const source = c.str(m, 'source', `${p}.source`);
+  c.strs(m, 'options', `${p}.options`);
+  // runc: "mount field contains null byte" (they travel as C strings).
+  for (const [k, v] of [['destination', dest], ['type', type], ['source', source]] as const) {
+    if (v?.includes('\0')) c.add(`${p}.${k}`, 'must not contain a NUL byte');
+  }
+  for (const k of ['uidMappings', 'gidMappings']) {
+    const maps = c.objects(m, k, `${p}.${k}`);
+    for (const [mm, mp] of maps) checkMapping(c, mm, mp);
+    if (maps.length > 0) c.add(`${p}.${k}`, 'idmapped mounts are not supported');
+  }
+}
+
+function checkProcess(c: Checker, proc: Obj): void {
+  c.bool(proc, 'terminal', 'process.terminal');
+  const box = c.obj(proc, 'consoleSize', 'process.consoleSize');
+  if (box) {
+    c.int(box, 'height', 'process.consoleSize.height', 'u32');
+    c.int(box, 'width', 'process.consoleSize.width', 'u32');
+  }
+
+  const user = c.obj(proc, 'user', 'process.user');
+  if (user) {
+    c.int(user, 'uid', 'process.user.uid', 'u32');
+    c.int(user, 'gid', 'process.user.gid', 'u32');
+    c.int(user, 'umask', 'process.user.umask', 'u32');
+    c.ints(user, 'additionalGids', 'process.user.additionalGids', 'u32');
+    c.str(user, 'username', 'process.user.username');
+  }
+
+  // runc: "args must not be empty".
+  c.strs(proc, 'args', 'process.args');
+  if (proc.args == null || (Array.isArray(proc.args) && proc.args.length === 0)) {
+    c.add('process.args', 'must not be empty');
+  }
+  c.str(proc, 'commandLine', 'process.commandLine');
+
+  // runc's init refuses these ("invalid environment variable: missing '='", ...).
+  (c.strs(proc, 'env', 'process.env') ?? []).forEach((e, i) => {
+    const eq = e.indexOf('=');
+    if (eq < 0) c.add(`process.env[${i}]`, `must be KEY=value (no '=' in ${quote(e)})`);
+    else if (eq === 0) c.add(`process.env[${i}]`, `has an empty variable name (${quote(e)})`);
+    if (e.includes('\0')) c.add(`process.env[${i}]`, 'must not contain a NUL byte');
+  });
+
+  // runc: "Cwd property must not be empty", "Cwd must be an absolute path".
+  const cwd = c.str(proc, 'cwd', 'process.cwd', true);
+  if (cwd === '') c.add('process.cwd', 'must not be empty');
+  else if (cwd !== undefined && !cwd.startsWith('/')) c.add('process.cwd', `must be an absolute path (got ${quote(cwd)})`);
+
+  const caps = c.obj(proc, 'capabilities', 'process.capabilities');
+  if (caps) {
+    for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']) {
+      (c.strs(caps, set, `process.capabilities.${set}`) ?? []).forEach((name, i) => {
+        if (!CAPABILITIES.includes(name)) c.add(`process.capabilities.${set}[${i}]`, `unknown capability ${quote(name)}`);
+      });
+    }
+  }
+
+  const seen = new Map<string, string>();
+  for (const [r, p] of c.objects(proc, 'rlimits', 'process.rlimits')) {
+    const type = c.str(r, 'type', `${p}.type`, true);
+    if (type !== undefined) {
+      if (!RLIMIT_TYPES.includes(type)) c.add(`${p}.type`, `unknown rlimit type ${quote(type)}`);
+      // config.md: duplicated types MUST be an error.
+      const first = seen.get(type);
+      if (first) c.add(`${p}.type`, `duplicate rlimit type ${quote(type)} (also at ${first})`);
+      else seen.set(type, p);
+    }
+    const hard = c.int(r, 'hard', `${p}.hard`, 'u64', true);
+    const soft = c.int(r, 'soft', `${p}.soft`, 'u64', true);
+    // setrlimit(2) fails with EINVAL; runc only finds out inside the container init.
+    if (hard !== undefined && soft !== undefined && soft > hard) {
+      c.add(p, `soft limit ${soft} is greater than hard limit ${hard}`);
+    }
+  }
+
+  c.bool(proc, 'noNewPrivileges', 'process.noNewPrivileges');
+  c.str(proc, 'apparmorProfile', 'process.apparmorProfile');
+  const oom = c.int(proc, 'oomScoreAdj', 'process.oomScoreAdj', 'i32');
+  // proc(5): oom_score_adj ranges from -1000 to 1000; the kernel refuses anything else.
+  if (oom !== undefined && (oom < -1000 || oom > 1000)) c.add('process.oomScoreAdj', `must be from -1000 to 1000 (got ${oom})`);
+
+  // runc: "selinux label is specified in config, but selinux is disabled or not supported".
+  // runts never applies SELinux labels, so it refuses them everywhere rather than ignore one.
+  const label = c.str(proc, 'selinuxLabel', 'process.selinuxLabel');
+  if (label) c.add('process.selinuxLabel', 'SELinux labels are not supported');
+
+  const sched = c.obj(proc, 'scheduler', 'process.scheduler');
+  if (sched) checkScheduler(c, sched);
+
+  const io = c.obj(proc, 'ioPriority', 'process.ioPriority');
+  if (io) {
+    c.oneOf(c.str(io, 'class', 'process.ioPriority.class', true), IOPRIO_CLASSES, 'process.ioPriority.class', 'I/O priority class');
+    const prio = c.int(io, 'priority', 'process.ioPriority.priority', 'i32');
+    // ioprio_set(2): levels 0 (highest) to 7.
+    if (prio !== undefined && (prio < 0 || prio > 7)) c.add('process.ioPriority.priority', `must be from 0 to 7 (got ${prio})`);
+  }
+}
+
+/** sched_setattr(2) constraints, as newer runc checks them (runc 1.1 ignores the field). */
+function checkScheduler(c: Checker, s: Obj): void {
+  const p = 'process.scheduler';
+  const policy = c.str(s, 'policy', `${p}.policy`, true);
+  c.oneOf(policy, SCHED_POLICIES, `${p}.policy`, 'scheduler policy');
+  const nice = c.int(s, 'nice', `${p}.nice`, 'i32');
+  if (nice !== undefined && (nice < -20 || nice > 19)) c.add(`${p}.nice`, `must be from -20 to 19 (got ${nice})`);
+  const prio = c.int(s, 'priority', `${p}.priority`, 'i32');
+  if (prio && policy !== undefined && policy !== 'SCHED_FIFO' && policy !== 'SCHED_RR') {
+    c.add(`${p}.priority`, 'can only be set for SCHED_FIFO or SCHED_RR');
+  }
+  (c.strs(s, 'flags', `${p}.flags`) ?? []).forEach((f, i) => c.oneOf(f, SCHED_FLAGS, `${p}.flags[${i}]`, 'scheduler flag'));
+  for (const k of ['runtime', 'deadline', 'period']) {
+    const v = c.int(s, k, `${p}.${k}`, 'u64');
+    if (v && policy !== undefined && policy !== 'SCHED_DEADLINE') c.add(`${p}.${k}`, 'can only be set for SCHED_DEADLINE');
+  }
+}
+
+function checkMapping(c: Checker, m: Obj, p: string): void {
+  c.int(m, 'containerID', `${p}.containerID`, 'u32');
+  c.int(m, 'hostID', `${p}.hostID`, 'u32');
+  const size = c.int(m, 'size', `${p}.size`, 'u32', true);
+  // user_namespaces(7): a mapping line of length 0 is rejected by the kernel.
+  if (size === 0) c.add(`${p}.size`, 'must be at least 1');
+}
+
+interface NsEntry {
+  index: number;
+  path?: string;
+}
+
+/** linux.namespaces: known, unique types; returns type → entry for the cross-checks. */
+function checkNamespaces(c: Checker, linux: Obj): Map<string, NsEntry> {
+  const ns = new Map<string, NsEntry>();
+  for (const [n, p] of c.objects(linux, 'namespaces', 'linux.namespaces')) {
+    const type = c.str(n, 'type', `${p}.type`, true);
+    const path = c.str(n, 'path', `${p}.path`);
+    if (type === undefined) continue;
+    const index = Number(p.slice(p.lastIndexOf('[') + 1, -1));
+    if (!NAMESPACE_TYPES.includes(type)) {
+      c.add(`${p}.type`, `unknown namespace type ${quote(type)} (valid: ${NAMESPACE_TYPES.join(', ')})`);
+    } else if (ns.has(type)) {
+      c.add(`${p}.type`, `duplicate namespace type ${quote(type)} (also at linux.namespaces[${ns.get(type)!.index}])`);
+    } else {
+      ns.set(type, { index, path: path || undefined });
+    }
+  }
+  return ns;
+}
+
+function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
+  for (const k of ['uidMappings', 'gidMappings'] as const) {
+    const maps = c.objects(linux, k, `linux.${k}`);
+    for (const [m, p] of maps) checkMapping(c, m, p);
+    const what = k === 'uidMappings' ? 'uid' : 'gid';
+    const user = ns.get('user');
+    if (user && !user.path && maps.length === 0 && !c.problems.some((x) => x.path === `linux.${k}`)) {
+      // runc: "User namespaces enabled, but no uid mappings found." Joining one by path needs
+      // none (runc 1.1.5 still demands them there; newer runc and the spec do not).
+      c.add(`linux.${k}`, `is required when a new user namespace is created (no ${what} mappings)`);
+    } else if (!user && maps.length > 0) {
+      // Newer runc's validator: "User namespace mappings specified, but USER namespace isn't
+      // enabled in the config" (runc 1.1.5 drops them silently).
+      c.add(`linux.${k}`, 'set, but there is no user namespace in linux.namespaces');
+    }
+  }
+
+  const offsets = c.obj(linux, 'timeOffsets', 'linux.timeOffsets');
+  if (offsets) {
+    for (const [clock, v] of Object.entries(offsets)) {
+      const p = `linux.timeOffsets[${quote(clock)}]`;
+      if (!TIME_CLOCKS.includes(clock)) c.add(p, `unknown clock ${quote(clock)} (valid: ${TIME_CLOCKS.join(', ')})`);
+      if (!isObj(v)) {
+        c.add(p, `must be an object (got ${kindOf(v)})`);
+        continue;
+      }
+      c.int(v, 'secs', `${p}.secs`, 'i64');
+      const nsec = c.int(v, 'nanosecs', `${p}.nanosecs`, 'u32');
+      if (nsec !== undefined && nsec >= 1e9) c.add(`${p}.nanosecs`, `must be less than 1000000000 (got ${nsec})`);
+    }
+    if (Object.keys(offsets).length > 0 && !ns.has('time')) {
+      c.add('linux.timeOffsets', 'set, but there is no time namespace in linux.namespaces');
+    }
+  }
+
+  for (const [d, p] of c.objects(linux, 'devices', 'linux.devices')) {
+    const path = c.str(d, 'path', `${p}.path`, true);
+    if (path === '') c.add(`${p}.path`, 'must not be empty');
+    const type = c.str(d, 'type', `${p}.type`, true);
+    // runc: `invalid device type "z"`.
+    if (type !== undefined && !DEVICE_TYPES.includes(type)) {
+      c.add(`${p}.type`, `unknown device type ${quote(type)} (valid: c, b, u, p)`);
+    }
+    // config-linux.md: major and minor are REQUIRED unless the type is p.
+    const needNumbers = type !== undefined && type !== 'p';
+    c.int(d, 'major', `${p}.major`, 'i64', needNumbers);
+    c.int(d, 'minor', `${p}.minor`, 'i64', needNumbers);
+    c.int(d, 'fileMode', `${p}.fileMode`, 'u32');
+    c.int(d, 'uid', `${p}.uid`, 'u32');
+    c.int(d, 'gid', `${p}.gid`, 'u32');
+  }
+
+  c.str(linux, 'cgroupsPath', 'linux.cgroupsPath');
+  const res = c.obj(linux, 'resources', 'linux.resources');
+  if (res) checkResources(c, res);
+
+  const rdt = c.obj(linux, 'intelRdt', 'linux.intelRdt');
+  if (rdt) {
+    const clos = c.str(rdt, 'closID', 'linux.intelRdt.closID');
+    // runc: the closID names a directory under /sys/fs/resctrl.
+    if (clos !== undefined && (clos === '.' || clos === '..' || clos.includes('/'))) {
+      c.add('linux.intelRdt.closID', `invalid (got ${quote(clos)}): must be a plain directory name`);
+    }
+    for (const k of ['schemata', 'l3CacheSchema', 'memBwSchema']) c.str(rdt, k, `linux.intelRdt.${k}`);
+    for (const k of ['enableCMT', 'enableMBM']) c.bool(rdt, k, `linux.intelRdt.${k}`);
+  }
+
+  const sysctl = c.strMap(linux, 'sysctl', 'linux.sysctl');
+  if (sysctl) {
+    for (const key of Object.keys(sysctl)) {
+      const msg = sysctlProblem(normalizeSysctlKey(key), ns);
+      if (msg) c.add(`linux.sysctl[${quote(key)}]`, msg);
+    }
+  }
+
+  const sec = c.obj(linux, 'seccomp', 'linux.seccomp');
+  if (sec) checkSeccomp(c, sec);
+
+  const prop = c.str(linux, 'rootfsPropagation', 'linux.rootfsPropagation');
+  // runc: "rootfsPropagation=bogus is not supported".
+  if (prop) c.oneOf(prop, ROOTFS_PROPAGATIONS, 'linux.rootfsPropagation', 'rootfs propagation');
+
+  for (const k of ['maskedPaths', 'readonlyPaths']) {
+    const paths = c.strs(linux, k, `linux.${k}`);
+    // runc: "unable to restrict sys entries without a private MNT namespace".
+    if (paths && paths.length > 0 && !ns.has('mount')) {
+      c.add(`linux.${k}`, 'needs a mount namespace (add {"type": "mount"} to linux.namespaces)');
+    }
+  }
+  c.str(linux, 'mountLabel', 'linux.mountLabel');
+
+  const pers = c.obj(linux, 'personality', 'linux.personality');
+  if (pers) {
+    c.oneOf(c.str(pers, 'domain', 'linux.personality.domain', true), ['LINUX', 'LINUX32'], 'linux.personality.domain', 'personality domain');
+    c.strs(pers, 'flags', 'linux.personality.flags');
+  }
+}
+
+/**
+ * A sysctl name in sysctl(8)'s dotted form. sysctl.d(5) also allows '/' as the separator, in
+ * which case a '.' inside a component (an interface "eno2.100") is written as-is; runc swaps the
+ * two when the first separator is a '/': "net/ipv4/conf/eno2.100/rp_filter" becomes
+ * "net.ipv4.conf.eno2/100.rp_filter". The /proc/sys path is the result with '.' and '/' swapped.
+ */
+export function normalizeSysctlKey(key: string): string {
+  const first = key.search(/[./]/);
+  if (first < 0 || key[first] === '.') return key;
+  return key.replace(/[./]/g, (ch) => (ch === '.' ? '/' : '.'));
+}
+
+/**
+ * Why a sysctl cannot be set with these namespaces, or undefined. /proc/sys is only partly
+ * namespaced; these are runc's rules (libcontainer/configs/validate). A net.* key in a network
+ * namespace joined by path passes here; checkHost makes sure that path is not the host's own.
+ */
+export function sysctlProblem(key: string, ns: ReadonlyMap<string, unknown>): string | undefined {
+  if (IPC_SYSCTLS.includes(key) || key.startsWith('fs.mqueue.')) {
+    return ns.has('ipc') ? undefined : 'is not allowed in the host IPC namespace (add {"type": "ipc"} to linux.namespaces)';
+  }
+  if (key.startsWith('net.')) {
+    return ns.has('network') ? undefined : 'is not allowed in the host network namespace (add {"type": "network"} to linux.namespaces)';
+  }
+  if (ns.has('uts')) {
+    // kernel.domainname is namespaced and has no OCI field; kernel.hostname has one.
+    if (key === 'kernel.domainname') return undefined;
+    if (key === 'kernel.hostname') return 'conflicts with the "hostname" field (set that instead)';
+  }
+  return 'is not in a separate kernel namespace (only IPC, network and UTS sysctls can be set)';
+}
+
+function checkResources(c: Checker, r: Obj): void {
+  const P = 'linux.resources';
+  for (const [d, p] of c.objects(r, 'devices', `${P}.devices`)) {
+    c.bool(d, 'allow', `${p}.allow`, true);
+    const type = c.str(d, 'type', `${p}.type`);
+    // runc: `invalid cgroup device type "x"`.
+    if (type) c.oneOf(type, CGROUP_DEVICE_TYPES, `${p}.type`, 'device cgroup type');
+    c.int(d, 'major', `${p}.major`, 'i64');
+    c.int(d, 'minor', `${p}.minor`, 'i64');
+    const access = c.str(d, 'access', `${p}.access`);
+    // runc: "device access at 0 field cannot be empty".
+    if (!access) {
+      if (access !== undefined || d.access == null) c.add(`${p}.access`, 'must not be empty (some of "rwm")');
+    } else if (!/^[rwm]+$/.test(access)) {
+      c.add(`${p}.access`, `must be made of r, w and m (got ${quote(access)})`);
+    }
+  }
+
+  const mem = c.obj(r, 'memory', `${P}.memory`);
+  if (mem) {
+    for (const k of ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP']) c.int(mem, k, `${P}.memory.${k}`, 'i64');
+    const sw = c.int(mem, 'swappiness', `${P}.memory.swappiness`, 'u64');
+    // runc: "invalid value:%d. valid memory swappiness range is 0-100".
+    if (sw !== undefined && sw > 100) c.add(`${P}.memory.swappiness`, `must be from 0 to 100 (got ${sw})`);
+    for (const k of ['disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate']) c.bool(mem, k, `${P}.memory.${k}`);
+  }
+
+  const cpu = c.obj(r, 'cpu', `${P}.cpu`);
+  if (cpu) {
+    for (const k of ['shares', 'burst', 'period', 'realtimePeriod']) c.int(cpu, k, `${P}.cpu.${k}`, 'u64');
+    for (const k of ['quota', 'realtimeRuntime', 'idle']) c.int(cpu, k, `${P}.cpu.${k}`, 'i64');
+    for (const k of ['cpus', 'mems']) c.str(cpu, k, `${P}.cpu.${k}`);
+  }
+
+  const pids = c.obj(r, 'pids', `${P}.pids`);
+  if (pids) c.int(pids, 'limit', `${P}.pids.limit`, 'i64');
+
+  const bio = c.obj(r, 'blockIO', `${P}.blockIO`);
+  if (bio) {
+    c.int(bio, 'weight', `${P}.blockIO.weight`, 'u16');
+    c.int(bio, 'leafWeight', `${P}.blockIO.leafWeight`, 'u16');
+    for (const [d, p] of c.objects(bio, 'weightDevice', `${P}.blockIO.weightDevice`)) {
+      c.int(d, 'major', `${p}.major`, 'i64', true);
+      c.int(d, 'minor', `${p}.minor`, 'i64', true);
+      c.int(d, 'weight', `${p}.weight`, 'u16');
+      c.int(d, 'leafWeight', `${p}.leafWeight`, 'u16');
+    }
+    for (const k of ['throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice']) {
+      for (const [d, p] of c.objects(bio, k, `${P}.blockIO.${k}`)) {
+        c.int(d, 'major', `${p}.major`, 'i64', true);
+        c.int(d, 'minor', `${p}.minor`, 'i64', true);
+        c.int(d, 'rate', `${p}.rate`, 'u64', true);
+      }
+    }
+  }
+
+  for (const [h, p] of c.objects(r, 'hugepageLimits', `${P}.hugepageLimits`)) {
+    c.str(h, 'pageSize', `${p}.pageSize`, true);
+    c.int(h, 'limit', `${p}.limit`, 'u64', true);
+  }
+
+  const net = c.obj(r, 'network', `${P}.network`);
+  if (net) {
+    c.int(net, 'classID', `${P}.network.classID`, 'u32');
+    for (const [n, p] of c.objects(net, 'priorities', `${P}.network.priorities`)) {
+      c.str(n, 'name', `${p}.name`, true);
+      c.int(n, 'priority', `${p}.priority`, 'u32', true);
+    }
+  }
+
+  const rdma = c.obj(r, 'rdma', `${P}.rdma`);
+  if (rdma) {
+    for (const [dev, v] of Object.entries(rdma)) {
+      const p = `${P}.rdma[${quote(dev)}]`;
+      if (!isObj(v)) {
+        c.add(p, `must be an object (got ${kindOf(v)})`);
+        continue;
+      }
+      c.int(v, 'hcaHandles', `${p}.hcaHandles`, 'u32');
+      c.int(v, 'hcaObjects', `${p}.hcaObjects`, 'u32');
+    }
+  }
+
+  c.strMap(r, 'unified', `${P}.unified`);
+}
+
+function checkSeccomp(c: Checker, s: Obj): void {
+  const P = 'linux.seccomp';
+  c.oneOf(c.str(s, 'defaultAction', `${P}.defaultAction`, true), SECCOMP_ACTIONS, `${P}.defaultAction`, 'seccomp action');
+  c.int(s, 'defaultErrnoRet', `${P}.defaultErrnoRet`, 'u32');
+  c.strs(s, 'architectures', `${P}.architectures`);
+  c.strs(s, 'flags', `${P}.flags`);
+  c.str(s, 'listenerPath', `${P}.listenerPath`);
+  c.str(s, 'listenerMetadata', `${P}.listenerMetadata`);
+  for (const [sc, p] of c.objects(s, 'syscalls', `${P}.syscalls`)) {
+    c.strs(sc, 'names', `${p}.names`, true);
+    c.oneOf(c.str(sc, 'action', `${p}.action`, true), SECCOMP_ACTIONS, `${p}.action`, 'seccomp action');
+    c.int(sc, 'errnoRet', `${p}.errnoRet`, 'u32');
+    for (const [a, ap] of c.objects(sc, 'args', `${p}.args`)) {
+      c.int(a, 'index', `${ap}.index`, 'u32', true);
+      c.int(a, 'value', `${ap}.value`, 'u64', true);
+      c.int(a, 'valueTwo', `${ap}.valueTwo`, 'u64');
+      c.oneOf(c.str(a, 'op', `${ap}.op`, true), SECCOMP_OPS, `${ap}.op`, 'seccomp operator');
+    }
+  }
+}
+
+/**
+ * Things runc accepts with a warning, and fields runts reads but does not apply yet; the caller
+ * logs them. Takes a spec validateSpec passed.
+ */
+export function specWarnings(spec: Spec): Problem[] {
+  const out: Problem[] = [];
+  (spec.mounts ?? []).forEach((m, i) => {
+    // runc 1.1: "mount destination proc is not absolute. Support for non-absolute mount
+    // destinations will be removed in a future release." It mounts it relative to /.
+    if (m.destination && !m.destination.startsWith('/')) {
+      out.push({
+        path: `mounts[${i}].destination`,
+        message: `${quote(m.destination)} is not absolute; mounted at /${m.destination} (deprecated)`,
+      });
+    }
+  });
+  const ignored: Array<[string, unknown]> = [
+    ['process.apparmorProfile', spec.process?.apparmorProfile],
+    ['process.scheduler', spec.process?.scheduler],
+    ['process.ioPriority', spec.process?.ioPriority],
+    ['linux.seccomp', spec.linux?.seccomp],
+    ['linux.mountLabel', spec.linux?.mountLabel],
+    ['linux.personality', spec.linux?.personality],
+    ['linux.intelRdt', spec.linux?.intelRdt],
+    ['linux.timeOffsets', spec.linux?.timeOffsets],
+  ];
+  for (const [path, v] of ignored) {
+    if (v != null && v !== '') out.push({ path, message: 'is not supported by runts yet and is ignored' });
+  }
+  return out;
+}
+
+/**
+ * The checks that look at the host, on a converted config (absolute rootfs, normalised sysctl
+ * keys): runc's rootfs rule (it must exist and be the real path, not reached through a symlink:
+ * "invalid rootfs: not an absolute path, or a symlink"), and net.* sysctls in a network
+ * namespace joined by path that turns out to be the host's own.
+ */
+export function checkHost(config: Config): Problem[] {
+  const out: Problem[] = [];
+  try {
+    if (!statSync(config.rootfs).isDirectory()) {
+      out.push({ path: 'root.path', message: `invalid rootfs ${config.rootfs}: not a directory` });
+    } else {
+      const real = realpathSync(config.rootfs);
+      if (real !== config.rootfs) {
+        out.push({ path: 'root.path', message: `invalid rootfs ${config.rootfs}: a symlink or under one (use ${real})` });
+      }
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const text = code === 'ENOENT' ? 'no such file or directory' : code === 'ENOTDIR' ? 'not a directory' : code;
+    out.push({ path: 'root.path', message: `invalid rootfs: stat ${config.rootfs}: ${text}` });
+  }
+
+  const net = config.namespaces.find((n) => n.nsType === 'network');
+  const netSysctls = config.sysctl.filter((s) => s.key.startsWith('net.'));
+  if (net?.path && netSysctls.length > 0) {
+    try {
+      const self = statSync('/proc/self/ns/net');
+      const theirs = statSync(net.path);
+      if (self.dev === theirs.dev && self.ino === theirs.ino) {
+        for (const s of netSysctls) {
+          out.push({ path: `linux.sysctl[${quote(s.key)}]`, message: `is not allowed in the host network namespace (${net.path})` });
+        }
+      }
+    } catch (err) {
+      out.push({ path: 'linux.namespaces', message: `invalid network namespace path ${net.path}: ${(err as Error).message}` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,29 @@
+/**
+ * A container's status, derived from the live process rather than trusted from the file:
+ * stopped when the init is gone, a zombie (this host's PID 1 never reaps orphans), or a
+ * different process that recycled its pid; created while the init waits on exec.fifo;
+ * paused when its cgroup is frozen; running otherwise.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { procStat } from '../process/procfs.ts';
+import { stateDir } from './store.ts';
+import type { ContainerState } from './store.ts';
+
+export type Status = 'created' | 'running' | 'paused' | 'stopped';
+
+export const EXEC_FIFO = 'exec.fifo';
+
+/** Whether the recorded init still runs (alive, not a zombie, same start time). */
+export function initAlive(state: ContainerState): boolean {
+  if (state.pid <= 0) return false;
+  const stat = procStat(state.pid);
+  if (!stat || stat.state === 'Z' || stat.state === 'X') return false;
+  return stat.startTime === state.initStartTime;
+}
+
+export function statusOf(root: string, state: ContainerState): Status {
+  if (!initAlive(state)) return 'stopped';
+  if (existsSync(join(stateDir(root, state.id), EXEC_FIFO))) return 'created';
+  return 'running';
+}

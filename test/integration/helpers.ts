@@ -1,0 +1,584 @@
+// Helpers for the integration suite: real containers, run as root, checked from
+// inside (STYLE.md habit 6).
+//
+// The binary under test is $RUNTS_BIN (default <repo>/dist/runts). Every test is
+// first validated against runc itself (RUNTS_BIN=/usr/sbin/runc), and tests that
+// must behave like runc run the same bundle under $RUNC_BIN (default
+// /usr/sbin/runc) and compare.
+//
+// Each container gets its own temp dir holding its --root and its bundle, a
+// unique id, and a cleanup registered with t.after that kills whatever is left,
+// unmounts whatever is left under the bundle and removes both dirs; checks that
+// *nothing* was left are explicit assertions (assertNothingLeft) so a leak fails
+// the test instead of being silently cleaned up.
+
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess, SpawnSyncReturns } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+// ---------------------------------------------------------------------------
+// Locations
+
+/** The repository root: the nearest ancestor holding runts' package.json (works
+ * from test/integration/*.ts and from the compiled build/test/integration/*.js). */
+export const REPO: string = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'runts') return dir;
+      } catch {
+        // not ours; keep climbing
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('integration helpers: cannot find the runts repository root');
+    dir = up;
+  }
+})();
+
+export const BIN: string = path.resolve(process.env.RUNTS_BIN ?? path.join(REPO, 'dist/runts'));
+export const RUNC: string = process.env.RUNC_BIN ?? '/usr/sbin/runc';
+export const MAKE_BUNDLE: string = path.join(REPO, 'test/fixtures/make-bundle.sh');
+
+/** True when the suite is validating itself against runc rather than testing runts. */
+export const BIN_IS_RUNC: boolean = path.basename(BIN) === 'runc';
+export const HAVE_RUNC: boolean = fs.existsSync(RUNC);
+export const IS_ROOT: boolean = process.getuid?.() === 0;
+
+/** Why the whole suite cannot run here, or undefined. Missing binary is a
+ * failure, not a skip: a silently skipped suite is easy to miss in CI. */
+export const SKIP_REASON: string | undefined = !IS_ROOT
+  ? 'integration tests need root (they create namespaces and mounts)'
+  : process.platform !== 'linux'
+    ? 'integration tests need Linux'
+    : undefined;
+
+/** Per-test budget for node:test; a single runtime invocation gets RUN_TIMEOUT_MS. */
+export const TEST_TIMEOUT_MS = 60_000;
+export const RUN_TIMEOUT_MS = 20_000;
+
+// ---------------------------------------------------------------------------
+// The OCI spec, as far as the tests touch it
+
+export interface Rlimit { type: string; hard: number; soft: number }
+export interface IdMapping { containerID: number; hostID: number; size: number }
+export interface Mount { destination: string; type?: string; source?: string; options?: string[] }
+export interface Spec {
+  ociVersion: string;
+  process: {
+    terminal?: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
+    args: string[];
+    env?: string[];
+    cwd: string;
+    capabilities?: Partial<Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>>;
+    rlimits?: Rlimit[];
+    noNewPrivileges?: boolean;
+    [k: string]: unknown;
+  };
+  root: { path: string; readonly?: boolean };
+  hostname?: string;
+  mounts?: Mount[];
+  linux?: {
+    namespaces?: { type: string; path?: string }[];
+    uidMappings?: IdMapping[];
+    gidMappings?: IdMapping[];
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+// ---------------------------------------------------------------------------
+// The busybox rootfs template: built once per test process with make-bundle.sh,
+// copied per container (a copy costs a few ms; building costs ~0.3 s).
+
+let template: string | undefined;
+
+function templateBundle(): string {
+  if (template) return template;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-it-template-'));
+  const bundle = path.join(dir, 'bundle');
+  const r = spawnSync('bash', [MAKE_BUNDLE, bundle], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`make-bundle.sh failed (status ${r.status}): ${r.stderr}`);
+  }
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  template = bundle;
+  return bundle;
+}
+
+// ---------------------------------------------------------------------------
+// One container's world: temp dir, --root, bundle, id
+
+export interface Ctx {
+  /** The runtime binary this context runs. */
+  bin: string;
+  /** Temp dir holding root/ and bundle/; removed by cleanup. */
+  dir: string;
+  /** The runtime's --root (state dir). Starts empty. */
+  root: string;
+  bundle: string;
+  rootfs: string;
+  id: string;
+}
+
+let counter = 0;
+
+/** An id that is safe to use as a path component (bad-id tests use others, and
+ * cleanup must not turn `..` into a path). */
+export function isPlainId(id: string): boolean {
+  return /^[\w+.-]+$/.test(id) && id !== '.' && id !== '..';
+}
+
+/** Fails with a useful message when the binary under test is missing. */
+export function assertBinary(bin: string = BIN): void {
+  if (!fs.existsSync(bin)) {
+    throw new Error(`runtime binary ${bin} not found: build it with \`npm run build\` or set RUNTS_BIN (e.g. RUNTS_BIN=/usr/sbin/runc to validate the suite)`);
+  }
+}
+
+/** A container id unique across test processes and runs, valid for runc's
+ * `^[\w+-\.]+$`. */
+export function uniqueId(prefix = 'it'): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface SetupOptions {
+  /** Binary to run; defaults to BIN. */
+  bin?: string;
+  /** Edits config.json before the run. */
+  mutate?: (spec: Spec) => void;
+  /** Container id; defaults to a unique one. */
+  id?: string;
+}
+
+/**
+ * Makes a fresh bundle (copy of the template) and --root for one container and
+ * registers its cleanup with t.after, so it runs even when the test fails.
+ */
+export function setup(t: TestContext, opts: SetupOptions = {}): Ctx {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-it-'));
+  // mkdtemp makes 0700; a container in a user namespace (uid 100000 on the
+  // host) must still be able to reach its rootfs through this dir.
+  fs.chmodSync(dir, 0o755);
+  const root = path.join(dir, 'root');
+  const bundle = path.join(dir, 'bundle');
+  fs.mkdirSync(root, { mode: 0o700 });
+  const cp = spawnSync('cp', ['-a', templateBundle(), bundle], { encoding: 'utf8' });
+  if (cp.status !== 0) throw new Error(`cp -a template: ${cp.stderr}`);
+  fs.chmodSync(bundle, 0o755);
+  const ctx: Ctx = {
+    bin: opts.bin ?? BIN,
+    dir,
+    root,
+    bundle,
+    rootfs: path.join(bundle, 'rootfs'),
+    id: opts.id ?? uniqueId(),
+  };
+  t.after(() => cleanup(ctx));
+  if (opts.mutate) patchConfig(ctx, opts.mutate);
+  return ctx;
+}
+
+export function readConfig(ctx: Ctx): Spec {
+  return JSON.parse(fs.readFileSync(path.join(ctx.bundle, 'config.json'), 'utf8')) as Spec;
+}
+
+/** Loads config.json, lets `mutate` edit it in place, writes it back. */
+export function patchConfig(ctx: Ctx, mutate: (spec: Spec) => void): Spec {
+  const spec = readConfig(ctx);
+  mutate(spec);
+  fs.writeFileSync(path.join(ctx.bundle, 'config.json'), JSON.stringify(spec, null, 2));
+  return spec;
+}
+
+/** Mutator: run `sh -c script` as the container process. */
+export function shell(script: string): (spec: Spec) => void {
+  return (spec) => {
+    spec.process.args = ['sh', '-c', script];
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Running the runtime
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The runtime's own pid. */
+  pid: number | undefined;
+}
+
+export interface RunOptions {
+  /** Extra options after `run` (e.g. ['--no-pivot']). */
+  runArgs?: string[];
+  /** Global options before `run` (besides --root). */
+  globalArgs?: string[];
+  input?: string;
+  timeoutMs?: number;
+  /** Shell commands run before exec'ing the runtime in the same process, e.g.
+   * `ulimit -Sn 512` to give it a different caller environment. */
+  preexec?: string;
+}
+
+/** [file, argv] that runs `BIN [global] --root ROOT run [runArgs] -b BUNDLE ID`. */
+function runCommand(ctx: Ctx, opts: RunOptions): [string, string[]] {
+  const argv = [...(opts.globalArgs ?? []), '--root', ctx.root, 'run', ...(opts.runArgs ?? []), '-b', ctx.bundle, ctx.id];
+  if (opts.preexec === undefined) return [ctx.bin, argv];
+  // exec keeps the pid, so signals sent to the child still reach the runtime.
+  return ['sh', ['-c', `${opts.preexec}\nexec "$0" "$@"`, ctx.bin, ...argv]];
+}
+
+function describeResult(r: RunResult): string {
+  return `status=${r.status} signal=${r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+}
+
+/** `BIN --root ROOT run -b BUNDLE ID`, synchronously, bounded by a timeout
+ * (on timeout the runtime gets SIGKILL; cleanup kills the container). */
+export function run(ctx: Ctx, opts: RunOptions = {}): RunResult {
+  const [file, argv] = runCommand(ctx, opts);
+  const r: SpawnSyncReturns<string> = spawnSync(file, argv, {
+    encoding: 'utf8',
+    input: opts.input ?? '',
+    timeout: opts.timeoutMs ?? RUN_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw r.error;
+  const res: RunResult = { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', pid: r.pid };
+  if (r.error) throw new Error(`${ctx.bin} run timed out after ${opts.timeoutMs ?? RUN_TIMEOUT_MS} ms\n${describeResult(res)}`);
+  return res;
+}
+
+/** run() and insist on exit status 0; returns stdout. */
+export function runOk(ctx: Ctx, opts: RunOptions = {}): string {
+  const r = run(ctx, opts);
+  if (r.status !== 0) throw new Error(`${path.basename(ctx.bin)} run ${ctx.id} failed: ${describeResult(r)}`);
+  return r.stdout;
+}
+
+/** Runs `script` in a fresh busybox container under `bin` and returns stdout
+ * (exit status must be 0). Sets up and cleans up its own bundle. */
+export function runScript(t: TestContext, script: string, opts: SetupOptions & RunOptions = {}): string {
+  const { mutate } = opts;
+  const ctx = setup(t, {
+    ...opts,
+    mutate: (spec) => {
+      shell(script)(spec);
+      mutate?.(spec);
+    },
+  });
+  const out = runOk(ctx, opts);
+  assertNothingLeft(ctx);
+  return out;
+}
+
+/** A runtime running in the background, for tests that signal it or the container. */
+export class Background {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  private readonly exited: Promise<RunResult>;
+  private readonly killTimer: NodeJS.Timeout;
+
+  constructor(readonly ctx: Ctx, opts: RunOptions = {}) {
+    const [file, argv] = runCommand(ctx, opts);
+    this.child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.child.stdin!.on('error', () => {}); // EPIPE when the runtime is gone
+    this.exited = new Promise((resolve, reject) => {
+      this.child.on('error', reject);
+      const done = (status: number | null, signal: NodeJS.Signals | null) =>
+        resolve({ status, signal, stdout: this.stdout, stderr: this.stderr, pid: this.child.pid });
+      // 'close' waits for the pipes too, which a leaked container process may
+      // hold open forever; give the output a moment after 'exit', no more.
+      this.child.on('exit', (status, signal) => {
+        setTimeout(() => done(status, signal), 2_000).unref();
+      });
+      this.child.on('close', done);
+    });
+    // Hard bound so a hung runtime cannot outlive the test.
+    const timeout = opts.timeoutMs ?? RUN_TIMEOUT_MS;
+    this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), timeout);
+    this.killTimer.unref();
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error(`spawn ${this.ctx.bin} failed`);
+    return this.child.pid;
+  }
+
+  /** Resolves once stdout contains `text`; rejects if the runtime exits first or on timeout. */
+  async waitFor(text: string, timeoutMs = RUN_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let done = false;
+    void this.exited.then(() => (done = true), () => (done = true));
+    while (!this.stdout.includes(text)) {
+      if (done) throw new Error(`runtime exited before printing ${JSON.stringify(text)}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(text)}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      await sleep(20);
+    }
+  }
+
+  write(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
+  closeStdin(): void {
+    this.child.stdin!.end();
+  }
+
+  /** Waits for the runtime to exit (the hard timeout still applies). */
+  async wait(): Promise<RunResult> {
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(this.killTimer);
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `fn` returns a value other than undefined. */
+export async function poll<T>(what: string, fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Reads a pid file; undefined while it does not exist or is incomplete. */
+export function readPidFile(file: string): number | undefined {
+  let s: string;
+  try {
+    s = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  return /^\d+$/.test(s) ? Number(s) : undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Host-side inspection
+
+export interface MountEntry {
+  id: number;
+  parent: number;
+  root: string;
+  mountPoint: string;
+  /** Per-mount options: ro/rw, nosuid, nodev, noexec, atime flags. */
+  options: string[];
+  fstype: string;
+  source: string;
+  /** Superblock options. */
+  superOptions: string[];
+}
+
+/** Parses /proc/<pid>/mountinfo text (proc(5)); octal escapes are decoded. */
+export function parseMountinfo(text: string): MountEntry[] {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((line) => {
+      const [pre, post] = line.split(' - ');
+      const f = pre.split(' ');
+      const g = (post ?? '').split(' ');
+      return {
+        id: Number(f[0]),
+        parent: Number(f[1]),
+        root: unescape(f[3]),
+        mountPoint: unescape(f[4]),
+        options: f[5].split(','),
+        fstype: g[0],
+        source: unescape(g[1] ?? ''),
+        superOptions: (g[2] ?? '').split(','),
+      };
+    });
+}
+
+/** Mounts in our own namespace at or below `dir`. */
+export function mountsUnder(dir: string): MountEntry[] {
+  const real = fs.realpathSync(dir);
+  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).filter(
+    (m) => m.mountPoint === real || m.mountPoint.startsWith(real + '/'),
+  );
+}
+
+/** Host pids of live processes whose root directory is `rootfs` (same dev and
+ * inode): the container's processes, whatever namespaces they are in. Zombies
+ * have no root and are not listed. */
+export function processesRootedAt(rootfs: string): number[] {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(rootfs);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const s = fs.statSync(`/proc/${e}/root`);
+      if (s.dev === st.dev && s.ino === st.ino) out.push(Number(e));
+    } catch {
+      // gone, or a zombie
+    }
+  }
+  return out;
+}
+
+/** `pid`'s start time (clock ticks since boot), to tell a pid from a reused one. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may hold spaces and parens; fields after it are space separated.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function procState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Directories a cgroup named `id` could have been created at: `<hierarchy>/<id>`
+ * and `<hierarchy>/<our cgroup>/<id>` for every v1 and v2 hierarchy (runc puts a
+ * container without cgroupsPath under its own cgroup, e.g. memory:/x/y/<id>). */
+export function cgroupDirsFor(id: string): string[] {
+  const self = new Map<string, string>(); // controller list ("" for v2) -> path
+  for (const l of fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(l);
+    if (m) self.set(m[1], m[2]);
+  }
+  const dirs: string[] = [];
+  for (const m of parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))) {
+    let key: string | undefined;
+    if (m.fstype === 'cgroup2') key = '';
+    else if (m.fstype === 'cgroup') {
+      const opts = m.superOptions.filter((o) => o !== 'rw' && o !== 'ro');
+      key = [...self.keys()].find((k) => k !== '' && k.split(',').every((c) => opts.includes(c)));
+    }
+    if (key === undefined) continue;
+    dirs.push(path.join(m.mountPoint, id));
+    const p = self.get(key);
+    if (p && p !== '/') dirs.push(path.join(m.mountPoint, p, id));
+  }
+  return [...new Set(dirs)];
+}
+
+/**
+ * Asserts the runtime left nothing behind for this container: no state dir under
+ * --root (for a bad id: nothing under --root at all), no mount under the
+ * bundle, no live process rooted in the rootfs, no cgroup named after the id.
+ */
+export function assertNothingLeft(ctx: Ctx, opts: { keepState?: boolean } = {}): void {
+  const problems: string[] = [];
+  if (!opts.keepState) {
+    const entries = fs.existsSync(ctx.root) ? fs.readdirSync(ctx.root) : [];
+    if (entries.length > 0) problems.push(`state left under --root ${ctx.root}: ${entries.join(', ')}`);
+  }
+  const mounts = mountsUnder(ctx.bundle);
+  if (mounts.length > 0) problems.push(`mounts left under the bundle: ${mounts.map((m) => m.mountPoint).join(', ')}`);
+  const procs = processesRootedAt(ctx.rootfs);
+  if (procs.length > 0) problems.push(`processes left in the container: ${procs.join(', ')}`);
+  if (!opts.keepState && isPlainId(ctx.id)) {
+    const cgs = cgroupDirsFor(ctx.id).filter((d) => fs.existsSync(d));
+    if (cgs.length > 0) problems.push(`cgroups left: ${cgs.join(', ')}`);
+  }
+  if (problems.length > 0) throw new Error(`${path.basename(ctx.bin)} left things behind for ${ctx.id}:\n  ${problems.join('\n  ')}`);
+}
+
+/** Best-effort teardown, also after a failed or hung test: delete through the
+ * runtime, kill what still runs in the rootfs, unmount what is left under the
+ * bundle, remove leftover cgroups, then remove the temp dir — but never rm -rf
+ * through a mount that would not go away. */
+export function cleanup(ctx: Ctx): void {
+  const stateLeft = fs.existsSync(ctx.root) && fs.readdirSync(ctx.root).length > 0;
+  if (stateLeft && isPlainId(ctx.id)) {
+    spawnSync(ctx.bin, ['--root', ctx.root, 'delete', '--force', ctx.id], { timeout: 10_000, stdio: 'ignore' });
+  }
+  for (let i = 0; i < 50; i++) {
+    const pids = processesRootedAt(ctx.rootfs);
+    if (pids.length === 0) break;
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    spawnSync('sleep', ['0.1']);
+  }
+  for (const m of mountsUnder(ctx.dir).reverse()) {
+    spawnSync('umount', ['-l', m.mountPoint], { stdio: 'ignore' });
+  }
+  if (isPlainId(ctx.id)) {
+    for (const d of cgroupDirsFor(ctx.id)) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        // absent, or still busy
+      }
+    }
+  }
+  if (mountsUnder(ctx.dir).length > 0) {
+    // Refuse to recurse into a mount (it could be a bind of a host directory).
+    process.stderr.write(`integration cleanup: mounts remain under ${ctx.dir}; not removing it\n`);
+    return;
+  }
+  fs.rmSync(ctx.dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------
+// Comparing with runc
+
+/** Runs the same script, with the same config edits, under BIN and under runc.
+ * `runc` is undefined when runc is not installed. */
+export function runBoth(
+  t: TestContext,
+  script: string,
+  opts: SetupOptions & RunOptions = {},
+): { ours: string; runc: string | undefined } {
+  const ours = runScript(t, script, opts);
+  const runc = HAVE_RUNC ? runScript(t, script, { ...opts, bin: RUNC, id: undefined }) : undefined;
+  return { ours, runc };
+}
+
+/** Lines of text, without the trailing empty one. */
+export function lines(s: string): string[] {
+  const l = s.split('\n');
+  if (l.length > 0 && l[l.length - 1] === '') l.pop();
+  return l;
+}
+
+/** The last non-empty line of stderr: what containerd and podman show users. */
+export function lastLine(s: string): string {
+  const l = lines(s).filter((x) => x.trim() !== '');
+  return l[l.length - 1] ?? '';
+}

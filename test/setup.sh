@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building and testing runts needs on a fresh Debian 12 machine (as root), then
+# builds dist/runts. Idempotent: quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in busybox-static runc crun libseccomp-dev jq; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
+command -v node >/dev/null || { echo "setup: node (>= 20) is required" >&2; exit 1; }
+
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+npm run build
