@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 bash test/setup.sh
 
 echo "== cargo test"
-cargo test --workspace --quiet 2>&1
+# As root, the #[ignore]d tests that mount in a private mount namespace run too.
+cargo test --workspace --quiet -- --include-ignored 2>&1
 
 echo "== node --test: unit, runtimes (Node, Deno), integration"
-node --test --test-concurrency=1 --test-timeout=300000 build/test/unit/ build/test/runtimes/ build/test/integration/
+node --test --test-concurrency=1 --test-timeout=300000 build/test/unit/ build/test/runtimes/ build/test/integration/ build/test/stress/

@@ -3,10 +3,11 @@
  * container's lock (an flock on its state directory) and re-reads the state under it, so
  * concurrent calls on one id serialise and see each other's results.
  */
-import { closeSync, existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError } from '../errors.ts';
-import { lockDir, signalInit, startFifo, waitGone } from '../native/index.ts';
+import { lockDir, signal, signalInit, startFifo, waitGone } from '../native/index.ts';
+import { parseSignal } from '../process/signame.ts';
 import { validateId } from '../state/id.ts';
 import { EXEC_FIFO, statusOf } from '../state/status.ts';
 import { readState, remove, stateDir } from '../state/store.ts';
@@ -52,16 +53,61 @@ export function startContainer(root: string, id: string): void {
   });
 }
 
-export function killContainer(root: string, id: string, sig: number): void {
+export function killContainer(root: string, id: string, rawSignal: string, all: boolean): void {
   locked(root, id, (s) => {
+    const sig = parseSignal(rawSignal);
     const status = statusOf(root, s);
-    if (status === 'stopped' || !signalInit(s.pid, s.initStartTime, sig)) {
-      throw new RuntsError('container not running');
+    if (status === 'stopped') throw new RuntsError('container not running');
+    if (all) {
+      for (const pid of pidsOf(s)) {
+        if (pid !== s.pid) signal(pid, sig);
+      }
     }
+    if (!signalInit(s.pid, s.initStartTime, sig)) throw new RuntsError('container not running');
   });
 }
 
-export function deleteContainer(root: string, id: string, force: boolean): void {
+/**
+ * Every process of the container (for `kill --all`): those in the init's pid namespace. A
+ * container sharing the host's pid namespace has no such boundary; its cgroup is the only one.
+ */
+function pidsOf(s: ContainerState): number[] {
+  const ns = (pid: number | string) => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`);
+    } catch {
+      return undefined;
+    }
+  };
+  const mine = ns(s.pid);
+  if (!mine) return [];
+  if (mine === ns('self')) {
+    throw new RuntsError('not supported: kill --all of a container in the host pid namespace (needs its cgroup)');
+  }
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => ns(pid) === mine);
+}
+
+export function deleteContainer(root: string, rawId: string, force: boolean): void {
+  const id = validateId(rawId);
+  const dir = stateDir(root, id);
+  if (!existsSync(dir)) {
+    // runc: `delete --force` of a container that does not exist succeeds (containerd sends
+    // `delete` and then `delete --force`).
+    if (force) return;
+    throw new RuntsError('container does not exist');
+  }
+  if (!existsSync(join(dir, 'state.json'))) {
+    // A create killed before it recorded the state: its init never got the go-ahead and has
+    // exited; only the directory is left.
+    if (force) {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    throw new RuntsError('container does not exist');
+  }
   locked(root, id, (s) => {
     const status = statusOf(root, s);
     if (status === 'running' || status === 'paused') {

@@ -3,12 +3,14 @@
  * bundle's config, claim the state directory, fork the init (Rust) and record the state.
  * A failure at any step removes what the earlier steps made: no state directory, no process.
  */
+import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { GlobalOptions } from '../cli/globals.ts';
-import { RuntsError, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
 import { logDebug } from '../log.ts';
-import { createInit, signal, waitExit } from '../native/index.ts';
+import { createInit, releaseInit, signal, waitExit } from '../native/index.ts';
 import type { Config, InitOptions } from '../native/index.ts';
+import { checkConsole } from '../process/console.ts';
 import { writePidFile } from '../process/pidfile.ts';
 import { callerNofile, procStat } from '../process/procfs.ts';
 import { toNativeConfig } from '../spec/convert.ts';
@@ -25,8 +27,10 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
-  /** Wait for `start` on this FIFO instead of the sync socket. */
+  /** Wait for `start` on this FIFO instead of the sync socket (a detached container). */
   execFifo?: string;
+  /** `--console-socket`: with process.terminal, the pty master is sent there. */
+  consoleSocket?: string;
 }
 
 export interface Created {
@@ -34,6 +38,8 @@ export interface Created {
   /** The sync socket to the waiting init (for `start` in the same process), or -1. */
   syncFd: number;
   terminal: boolean;
+  /** The pty master for the caller to proxy (terminal without a console socket), or -1. */
+  consoleFd: number;
 }
 
 /** $LISTEN_FDS (systemd socket activation) are passed on as runc does, before --preserve-fds. */
@@ -52,21 +58,22 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
   keepCallerNofile(config);
   const hostProblems = checkHost(config);
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
-  if (config.process.terminal) {
-    throw new RuntsError('not supported: process.terminal without a console socket (set "terminal": false)');
-  }
+  checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
   claim(g.root, id);
   let pid = 0;
+  let consoleFd = -1;
   try {
     const options: InitOptions = {
       noPivot: !!o.noPivot,
       noNewKeyring: !!o.noNewKeyring,
       preserveFds: (o.preserveFds ?? 0) + listenFds(),
       execFifo: o.execFifo,
+      consoleSocket: o.consoleSocket,
     };
     await logDebug(`creating container ${id} from ${path}`);
     const spawned = createInit(config, options);
     pid = spawned.pid;
+    consoleFd = spawned.consoleFd;
     const state: ContainerState = {
       ociVersion: SPEC_VERSION,
       id,
@@ -80,8 +87,12 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
     };
     writeState(g.root, state);
     if (o.pidFile) writePidFile(o.pidFile, pid);
-    return { state, syncFd: spawned.syncFd, terminal: config.process.terminal };
+    // Recorded: now the init may go on to wait for `start` (a create killed before this point
+    // takes its init with it).
+    if (o.execFifo) releaseInit(spawned.syncFd);
+    return { state, syncFd: o.execFifo ? -1 : spawned.syncFd, terminal: config.process.terminal, consoleFd };
   } catch (e) {
+    if (consoleFd >= 0) closeSync(consoleFd);
     if (pid > 0) await destroyInit(pid);
     remove(g.root, id);
     throw e;

@@ -1,10 +1,13 @@
 /**
- * `run` in the foreground: create, start, relay signals, reap, and exit with the container's
- * status (128+N when signal N killed it), then delete the container unless --keep.
+ * `run` in the foreground: create, start, relay signals, proxy the terminal (process.terminal
+ * without a console socket), reap, and exit with the container's status (128+N when signal N
+ * killed it), then delete the container unless --keep.
  */
 import type { GlobalOptions } from '../cli/globals.ts';
 import { RuntsError } from '../errors.ts';
 import { setChildSubreaper, startInit, waitExit } from '../native/index.ts';
+import { proxyConsole } from '../process/console.ts';
+import type { ConsoleProxy } from '../process/console.ts';
 import { forwardSignals } from '../process/signals.ts';
 import { remove } from '../state/store.ts';
 import { createContainer, destroyInit } from './create.ts';
@@ -23,19 +26,23 @@ export interface RunFlags {
 
 export async function runContainer(g: GlobalOptions, id: string, f: RunFlags): Promise<number> {
   if (f.detach) throw new RuntsError('not supported: run --detach (comes with create/start)');
-  if (f.consoleSocket) throw new RuntsError('not supported: --console-socket (comes with create/start)');
   // Orphans of the container are reparented to us and reaped by waitExit.
   if (f.subreaper) setChildSubreaper();
-  const { state, syncFd } = await createContainer(g, id, {
+  const { state, syncFd, consoleFd } = await createContainer(g, id, {
     bundle: f.bundle,
+    consoleSocket: f.consoleSocket,
     pidFile: f.pidFile,
     noPivot: !f.pivot,
     noNewKeyring: !f.newKeyring,
     preserveFds: f.preserveFds,
   });
   const stopForwarding = forwardSignals(state.pid);
+  // With a terminal and no console socket the pty master is ours: proxy it to our stdio
+  // (runc's tty.recvtty). With a console socket the receiver has it and we just wait.
+  let tty: ConsoleProxy | undefined;
   try {
     try {
+      if (consoleFd >= 0) tty = proxyConsole(consoleFd);
       startInit(syncFd);
     } catch (e) {
       await destroyInit(state.pid);
@@ -43,8 +50,12 @@ export async function runContainer(g: GlobalOptions, id: string, f: RunFlags): P
       throw e;
     }
     const exit = await waitExit(state.pid);
+    // All the container wrote reaches our stdout before we exit.
+    tty?.finish();
     return exit.signal != null ? 128 + exit.signal : (exit.code ?? 0);
   } finally {
+    // Restores the host terminal on every path, before the error sink prints anything.
+    tty?.finish();
     stopForwarding();
     if (!f.keep) remove(g.root, id);
   }

@@ -29,11 +29,17 @@ export function view(root: string, s: ContainerState): StateView {
     bundle: s.bundle,
     rootfs: s.rootfs,
     created: s.created,
-    annotations: s.annotations && Object.keys(s.annotations).length ? s.annotations : undefined,
+    annotations: sortedAnnotations(s.annotations),
     owner: s.owner,
   };
   if (!v.annotations) delete v.annotations;
   return v;
+}
+
+/** Go's encoding/json prints map keys sorted; runc's annotations are a map. */
+function sortedAnnotations(a: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!a || !Object.keys(a).length) return undefined;
+  return Object.fromEntries(Object.keys(a).sort().map((k) => [k, a[k]]));
 }
 
 /** `list` shows the owner of the state directory by name (runc: user.LookupId, else #uid). */

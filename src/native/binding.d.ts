@@ -45,6 +45,15 @@ export interface Config {
   cgroupPaths: Array<string>
 }
 
+/**
+ * `process.consoleSize`, in character cells (runc truncates each to 16 bits; the TypeScript
+ * side saturates instead).
+ */
+export interface ConsoleSize {
+  height: number
+  width: number
+}
+
 export interface Device {
   /** Absolute path inside the container. */
   path: string
@@ -76,6 +85,11 @@ export interface InitOptions {
    * when unset it waits for the Start message on the sync socket (foreground `run`).
    */
   execFifo?: string
+  /**
+   * `--console-socket`: with `process.terminal`, the pty master is sent to this AF_UNIX
+   * stream socket (SCM_RIGHTS) instead of being returned to the caller.
+   */
+  consoleSocket?: string
 }
 
 export interface Mount {
@@ -96,7 +110,13 @@ export interface Namespace {
 }
 
 export interface Process {
+  /**
+   * `process.terminal`: the init opens a pty in the container and makes its slave the
+   * controlling terminal and stdio; the master goes to the runtime (see `console`).
+   */
   terminal: boolean
+  /** `process.consoleSize`: the initial window size of that pty. */
+  consoleSize?: ConsoleSize
   args: Array<string>
   env: Array<string>
   /** Absolute path inside the container. */
@@ -127,6 +147,18 @@ export interface Sysctl {
   value: string
 }
 
+/** The copy between this process's stdio and a container's pty master (see `proxyConsole`). */
+export declare class ConsoleProxy {
+  /** Copies the host terminal's window size to the container's pty (call it on SIGWINCH). */
+  resize(): void
+  /**
+   * Waits until the container's output has been written to stdout (the pty reports EIO, or
+   * stays quiet for a moment), stops the copying and restores the host terminal. Call it
+   * once the init has exited; calling it again does nothing.
+   */
+  finish(): void
+}
+
 /** Forks the container init for `config` and returns once it waits to exec. */
 export declare function create(config: Config, options: InitOptions): Spawned
 
@@ -138,11 +170,40 @@ export interface Exit {
   signal?: number
 }
 
+/** Reports the mount options, capabilities and namespaces this build supports. */
+export declare function features(): NativeFeatures
+
 /**
  * Takes the exclusive lock of a container's state directory; returns the descriptor that
  * holds it (close it to release).
  */
 export declare function lockDir(path: string, timeoutMs: number): number
+
+/** What this build of the core supports, for `runts features`. */
+export interface NativeFeatures {
+  /** Mount options acted on (runc's names). */
+  mountOptions: Array<string>
+  /** Capability names known to the core. */
+  capabilities: Array<string>
+  /** Namespace types the core can create or join on this kernel. */
+  namespaces: Array<string>
+}
+
+/**
+ * Starts copying stdin to the pty master `master_fd` and the master to stdout, on a thread;
+ * takes ownership of `master_fd`. When stdin, stdout or stderr is a terminal it is put in raw
+ * mode (restored by `finish`) and its window size copied to the pty.
+ */
+export declare function proxyConsole(masterFd: number): ConsoleProxy
+
+/**
+ * Lets an init created with an exec fifo go on to wait on it for `start`; call it once the
+ * container's state is recorded (until then a killed runtime takes the init with it).
+ */
+export declare function release(syncFd: number): void
+
+/** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */
+export declare function sendPidfd(socket: string, pid: number, startTime: number): void
 
 /**
  * Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER), so that the container's
@@ -165,6 +226,11 @@ export interface Spawned {
   pid: number
   /** The runtime's end of the sync socket (pass it to `start`); -1 when already closed. */
   syncFd: number
+  /**
+   * With `process.terminal` and no console socket: the pty master, owned by the caller
+   * (pass it to `proxyConsole`); -1 otherwise.
+   */
+  consoleFd: number
 }
 
 /** Lets a created init exec the user process; returns once execve succeeded. */

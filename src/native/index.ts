@@ -4,9 +4,9 @@
  */
 import { RuntsError } from '../errors.ts';
 import { addon } from './addon.ts';
-import type { Config, Exit, InitOptions, Spawned } from './binding.js';
+import type { Config, ConsoleProxy, Exit, InitOptions, NativeFeatures, Spawned } from './binding.js';
 
-export type { Config, Exit, InitOptions, Spawned } from './binding.js';
+export type { Config, Exit, InitOptions, NativeFeatures, Spawned } from './binding.js';
 
 /** Calls into the addon, turning its coded errors into RuntsError (the message is kept whole). */
 function call<T>(fn: () => T): T {
@@ -22,6 +22,11 @@ function call<T>(fn: () => T): T {
 /** Forks the container init; returns once the container is built and the init waits to exec. */
 export function createInit(config: Config, options: InitOptions): Spawned {
   return call(() => addon.create(config, options));
+}
+
+/** Lets an init created with an exec fifo go on to wait on it (after the state is recorded). */
+export function releaseInit(syncFd: number): void {
+  call(() => addon.release(syncFd));
 }
 
 /** Lets a created init exec the user process; returns once execve succeeded. */
@@ -60,4 +65,19 @@ export function waitGone(pid: number, startTime: number, timeoutMs: number): boo
 /** Takes a container's lock (flock on its state directory); close the returned fd to release. */
 export function lockDir(path: string, timeoutMs: number): number {
   return call(() => addon.lockDir(path, timeoutMs));
+}
+
+/** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */
+export function sendPidfd(socket: string, pid: number, startTime: number): void {
+  call(() => addon.sendPidfd(socket, pid, startTime));
+}
+
+/** The mount options, capabilities and namespaces this build of the core supports. */
+export function nativeFeatures(): NativeFeatures {
+  return addon.features();
+}
+
+/** Starts copying between our stdio and a pty master on a native thread (raw host tty). */
+export function startConsoleProxy(masterFd: number): ConsoleProxy {
+  return call(() => addon.proxyConsole(masterFd));
 }

@@ -10,8 +10,8 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RuntsError } from '../errors.ts';
-import type { Config, Device, IdMapping, Mount, Process, Rlimit } from '../native/binding.js';
-import type { IDMapping, Spec } from './types.ts';
+import type { Config, ConsoleSize, Device, IdMapping, Mount, Process, Rlimit } from '../native/binding.js';
+import type { Box, IDMapping, Spec } from './types.ts';
 import { normalizeSysctlKey } from './validate.ts';
 
 /**
@@ -99,6 +99,7 @@ export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Confi
     gid: user.gid ?? 0,
     umask: user.umask ?? undefined,
     additionalGids: [...(user.additionalGids ?? [])],
+    consoleSize: consoleSize(proc.consoleSize),
     capabilities:
       caps == null
         ? undefined
@@ -149,4 +150,11 @@ export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Confi
     sysctl: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key: normalizeSysctlKey(key), value })),
     cgroupPaths: [],
   };
+}
+
+/** `process.consoleSize` for the core, clamped to a u16; runc applies it only when both are non-zero. */
+export function consoleSize(box: Box | undefined): ConsoleSize | undefined {
+  if (!box) return undefined;
+  const cells = (n: number) => Math.min(Math.max(Math.trunc(n), 0), 0xffff);
+  return { height: cells(box.height), width: cells(box.width) };
 }

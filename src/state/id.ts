@@ -7,6 +7,6 @@ const ID = /^[\w+,.-]+$/;
 export function validateId(id: string | undefined): string {
   if (!id) throw new RuntsError('container id cannot be empty');
   // "." and ".." would name the state root or its parent.
-  if (!ID.test(id) || id === '.' || id === '..') throw new RuntsError(`invalid id format: ${id}`);
+  if (!ID.test(id) || id === '.' || id === '..') throw new RuntsError('invalid container ID format');
   return id;
 }

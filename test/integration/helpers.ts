@@ -231,6 +231,8 @@ export interface RunOptions {
   /** Shell commands run before exec'ing the runtime in the same process, e.g.
    * `ulimit -Sn 512` to give it a different caller environment. */
   preexec?: string;
+  /** Keep the shell as the runtime's parent (its caller, as a shim is) instead of exec'ing. */
+  keepShell?: boolean;
 }
 
 /** [file, argv] that runs `BIN [global] --root ROOT run [runArgs] -b BUNDLE ID`. */
@@ -238,7 +240,8 @@ function runCommand(ctx: Ctx, opts: RunOptions): [string, string[]] {
   const argv = [...(opts.globalArgs ?? []), '--root', ctx.root, 'run', ...(opts.runArgs ?? []), '-b', ctx.bundle, ctx.id];
   if (opts.preexec === undefined) return [ctx.bin, argv];
   // exec keeps the pid, so signals sent to the child still reach the runtime.
-  return ['sh', ['-c', `${opts.preexec}\nexec "$0" "$@"`, ctx.bin, ...argv]];
+  const call = opts.keepShell ? '"$0" "$@"' : 'exec "$0" "$@"';
+  return ['sh', ['-c', `${opts.preexec}\n${call}`, ctx.bin, ...argv]];
 }
 
 function describeResult(r: RunResult): string {
@@ -581,4 +584,325 @@ export function lines(s: string): string[] {
 export function lastLine(s: string): string {
   const l = lines(s).filter((x) => x.trim() !== '');
   return l[l.length - 1] ?? '';
+}
+
+// ---------------------------------------------------------------------------
+// Detached containers (create / start / state / kill / delete / list)
+//
+// After `create` the runtime exits and the container's init is reparented to
+// the nearest child subreaper above it, or to PID 1. Engines always provide one
+// (containerd-shim and conmon are subreapers and reap). Some machines' PID 1
+// never reaps, so an init that exits there stays a zombie; and node cannot be
+// the reaper itself (libuv only waits for the pids it spawned, and a blanket
+// waitpid(-1) would steal their exit statuses from it). So the test files
+// that create detached containers call ensureSubreaper() first: it re-runs the
+// file beneath test/fixtures/subreaper.c, a tiny prctl(PR_SET_CHILD_SUBREAPER)
+// shim that reaps every orphan, unless such a shim is already an ancestor
+// (e.g. the whole `node --test` runner was started under it).
+
+/** Where the compiled shim lives (build/ is the tsc output dir, never committed). */
+const SUBREAPER_SRC = path.join(REPO, 'test/fixtures/subreaper.c');
+const SUBREAPER_BIN = path.join(REPO, 'build/test/fixtures/subreaper');
+
+/** Compiles test/fixtures/subreaper.c with `cc` unless the binary is up to date;
+ * returns its path. The rename makes concurrent test files safe. */
+export function subreaperBinary(): string {
+  const src = fs.statSync(SUBREAPER_SRC);
+  try {
+    if (fs.statSync(SUBREAPER_BIN).mtimeMs >= src.mtimeMs) return SUBREAPER_BIN;
+  } catch {
+    // not built yet
+  }
+  fs.mkdirSync(path.dirname(SUBREAPER_BIN), { recursive: true });
+  const tmp = `${SUBREAPER_BIN}.${process.pid}`;
+  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-o', tmp, SUBREAPER_SRC], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc ${SUBREAPER_SRC} failed (a C compiler is needed for the detached-container tests): ${r.error ?? r.stderr}`);
+  fs.renameSync(tmp, SUBREAPER_BIN);
+  return SUBREAPER_BIN;
+}
+
+/** Parsed /proc/<pid>/stat fields the tests use (proc(5)); undefined when gone. */
+export interface ProcStat { state: string; ppid: number; pgrp: number; session: number; ttyNr: number; startTime: string }
+
+export function procStat(pid: number): ProcStat | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm may hold spaces and parens: split after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), ttyNr: Number(f[4]), startTime: f[19] };
+}
+
+/** Whether `pid` is this process or one of its ancestors. */
+export function isAncestor(pid: number): boolean {
+  for (let p = process.pid; p > 1; ) {
+    if (p === pid) return true;
+    const st = procStat(p);
+    if (!st) return false;
+    p = st.ppid;
+  }
+  return pid === 1;
+}
+
+/** The pid of the subreaper shim above this process, if there is one. */
+export function subreaperPid(): number | undefined {
+  const v = Number(process.env.RUNTS_SUBREAPER_PID);
+  return Number.isInteger(v) && v > 1 && isAncestor(v) ? v : undefined;
+}
+
+/**
+ * Makes sure this test file runs beneath a reaping subreaper: if none is an
+ * ancestor, runs this same file (same node, same flags, same environment, so
+ * node:test's child protocol on stdout is unchanged) under the shim, and exits
+ * with its status. Call it at the top level of the test file, before any
+ * describe/it. Does nothing when the suite is skipped anyway (not root).
+ */
+export function ensureSubreaper(): void {
+  if (SKIP_REASON || subreaperPid() !== undefined) return;
+  if (process.env.RUNTS_SUBREAPER_REEXEC) {
+    throw new Error('ensureSubreaper: re-ran under test/fixtures/subreaper but it is not an ancestor');
+  }
+  const shim = subreaperBinary();
+  const r = spawnSync(shim, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, RUNTS_SUBREAPER_REEXEC: '1' },
+  });
+  if (r.error) throw r.error;
+  process.exit(r.status ?? 1);
+}
+
+export interface CallResult extends RunResult {
+  /** The call was still running at its deadline and got SIGKILL. */
+  timedOut: boolean;
+  /** The argv after the binary. */
+  argv: string[];
+  ms: number;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+// stdout and stderr of runtime calls go to files, not pipes: a created
+// container inherits the runtime's stdio, so a pipe would stay open (and a
+// pipe reader blocked) for as long as the container lives.
+let callDirPath: string | undefined;
+let callSeq = 0;
+
+function callFiles(): { out: string; err: string; outFd: number; errFd: number } {
+  if (!callDirPath) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-it-calls-'));
+    callDirPath = dir;
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  callSeq += 1;
+  const out = path.join(callDirPath, `${callSeq}.out`);
+  const err = path.join(callDirPath, `${callSeq}.err`);
+  return { out, err, outFd: fs.openSync(out, 'w+'), errFd: fs.openSync(err, 'w+') };
+}
+
+function collect(files: { out: string; err: string }): { stdout: string; stderr: string } {
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f, 'utf8');
+    } finally {
+      fs.rmSync(f, { force: true });
+    }
+  };
+  return { stdout: read(files.out), stderr: read(files.err) };
+}
+
+export function describeCall(r: CallResult): string {
+  return `${r.argv.join(' ')}: status=${r.status} signal=${r.signal}${r.timedOut ? ' (timed out)' : ''}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+}
+
+/** `bin ...argv`, synchronously, stdin /dev/null, bounded by a timeout (then SIGKILL). */
+export function callRaw(bin: string, argv: string[], opts: CallOptions = {}): CallResult {
+  const files = callFiles();
+  const t0 = Date.now();
+  let r: SpawnSyncReturns<Buffer>;
+  try {
+    r = spawnSync(bin, argv, {
+      stdio: ['ignore', files.outFd, files.errFd],
+      timeout: opts.timeoutMs ?? RUN_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+      cwd: opts.cwd,
+    });
+  } finally {
+    fs.closeSync(files.outFd);
+    fs.closeSync(files.errFd);
+  }
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+  if (r.error && !timedOut) throw r.error;
+  return { status: r.status, signal: r.signal, pid: r.pid, timedOut, argv, ms: Date.now() - t0, ...collect(files) };
+}
+
+/** `ctx.bin --root ctx.root ...args`. */
+export function call(ctx: Ctx, args: string[], opts: CallOptions = {}): CallResult {
+  return callRaw(ctx.bin, ['--root', ctx.root, ...args], opts);
+}
+
+/** call() and insist on exit status 0; returns stdout. */
+export function callOk(ctx: Ctx, args: string[], opts: CallOptions = {}): string {
+  const r = call(ctx, args, opts);
+  if (r.status !== 0) throw new Error(`expected success: ${describeCall(r)}`);
+  return r.stdout;
+}
+
+/** A runtime call running in the background (for races and for killing the
+ * runtime midway). `result` resolves when the runtime exits or is killed at its
+ * deadline; it never rejects for a non-zero status. */
+export interface PendingCall {
+  child: ChildProcess;
+  result: Promise<CallResult>;
+}
+
+export function startCallRaw(bin: string, argv: string[], opts: CallOptions = {}): PendingCall {
+  const files = callFiles();
+  const t0 = Date.now();
+  let child: ChildProcess;
+  try {
+    child = spawn(bin, argv, { stdio: ['ignore', files.outFd, files.errFd], cwd: opts.cwd });
+  } finally {
+    // The child holds its own copies.
+    fs.closeSync(files.outFd);
+    fs.closeSync(files.errFd);
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? RUN_TIMEOUT_MS);
+  const result = new Promise<CallResult>((resolve, reject) => {
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, pid: child.pid, timedOut, argv, ms: Date.now() - t0, ...collect(files) });
+    });
+  });
+  return { child, result };
+}
+
+/** startCallRaw with `--root ctx.root` first. */
+export function startCall(ctx: Ctx, args: string[], opts: CallOptions = {}): PendingCall {
+  return startCallRaw(ctx.bin, ['--root', ctx.root, ...args], opts);
+}
+
+export function callAsync(ctx: Ctx, args: string[], opts: CallOptions = {}): Promise<CallResult> {
+  return startCall(ctx, args, opts).result;
+}
+
+/** The `state` JSON as the runtime prints it (runc's cState). */
+export interface ContainerState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  owner: string;
+}
+
+/** `state id`, parsed; undefined when the call fails (e.g. no such container). */
+export function stateOf(ctx: Ctx, id: string = ctx.id): ContainerState | undefined {
+  const r = call(ctx, ['state', id]);
+  if (r.status !== 0) return undefined;
+  return JSON.parse(r.stdout) as ContainerState;
+}
+
+/** Polls `state` until the status is `status`; returns that state. */
+export function waitStatus(ctx: Ctx, status: string, timeoutMs = 10_000, id: string = ctx.id): Promise<ContainerState> {
+  return poll(`${id} to be ${status} (last: ${stateOf(ctx, id)?.status ?? 'no state'})`, () => {
+    const s = stateOf(ctx, id);
+    return s?.status === status ? s : undefined;
+  }, timeoutMs);
+}
+
+/** Go's time.RFC3339Nano as runc writes `created`: UTC, fraction without
+ * trailing zeros (absent when zero). */
+export const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z$/;
+
+/** Processes (other than this one) whose comm or cmdline matches `re`; zombies
+ * have an empty cmdline but keep their comm. */
+export function processesNamed(re: RegExp): { pid: number; name: string }[] {
+  const out: { pid: number; name: string }[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const comm = fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim();
+      const cmdline = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (re.test(comm) || re.test(cmdline)) out.push({ pid: Number(e), name: cmdline || comm });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts several runtime calls and lets them go at the same instant, to race
+ * them: each is `sh -c ': < FIFO; exec BIN ...'` (exec keeps the pid, so the
+ * PendingCall's child pid is the runtime's), and once all of them block opening
+ * the FIFO (wchan wait_for_partner) one non-blocking open for writing releases
+ * them together. Each call's deadline counts from its spawn.
+ */
+export async function startCallsTogether(ctx: Ctx, argsList: string[][], opts: CallOptions = {}): Promise<PendingCall[]> {
+  callFiles(); // makes the per-process dir
+  callSeq += 1;
+  const fifo = path.join(callDirPath!, `${callSeq}.barrier`);
+  const mk = spawnSync('mkfifo', [fifo]);
+  if (mk.status !== 0) throw new Error(`mkfifo ${fifo} failed`);
+  try {
+    const pending = argsList.map((args) => {
+      const argv = ['--root', ctx.root, ...args];
+      const p = startCallRaw('sh', ['-c', ': < "$0"; exec "$@"', fifo, ctx.bin, ...argv], opts);
+      return { child: p.child, result: p.result.then((r) => ({ ...r, argv })) };
+    });
+    const blocked = (pid: number | undefined) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/wchan`, 'utf8') === 'wait_for_partner';
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 5_000;
+    while (!pending.every((p) => blocked(p.child.pid)) && Date.now() < deadline) await sleep(5);
+    const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    fs.closeSync(fd);
+    return pending;
+  } finally {
+    fs.rmSync(fifo, { force: true });
+  }
+}
+
+/** startCallsTogether and wait for all of them. */
+export async function raceCalls(ctx: Ctx, argsList: string[][], opts: CallOptions = {}): Promise<CallResult[]> {
+  return Promise.all((await startCallsTogether(ctx, argsList, opts)).map((p) => p.result));
+}
+
+/** cleanup() for a second container that shares ctx's --root and bundle: safe
+ * to run after ctx's own cleanup removed the dir (then only the id's cgroups
+ * can be left). */
+export function cleanupId(ctx: Ctx, id: string): void {
+  if (fs.existsSync(ctx.dir)) {
+    cleanup({ ...ctx, id });
+    return;
+  }
+  if (!isPlainId(id)) return;
+  for (const d of cgroupDirsFor(id)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      // absent, or still busy
+    }
+  }
 }

@@ -82,6 +82,7 @@ test('process: user, rlimits (RLIM_INFINITY → -1), capabilities absent or part
     gid: 100,
     umask: 0o27,
     additionalGids: [10, 20],
+    consoleSize: undefined,
     capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], inheritable: [], permitted: [], ambient: [] },
     rlimits: [
       { rlimitType: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 },
@@ -95,6 +96,9 @@ test('process: user, rlimits (RLIM_INFINITY → -1), capabilities absent or part
   assert.equal(bare.umask, undefined);
   assert.equal(bare.oomScoreAdj, undefined);
   assert.equal(bare.uid, 0);
+  assert.equal(bare.consoleSize, undefined);
+  const sized = toNativeConfig({ root: {}, process: { cwd: '/', args: ['a'], consoleSize: { height: 10, width: 70000 } } }, '/b', 'x');
+  assert.deepEqual(sized.process.consoleSize, { height: 10, width: 0xffff });
   assert.equal(bare.gid, 0);
   assert.throws(() => toNativeConfig({ root: {} }, '/b', 'x'), { name: 'RuntsError' });
 });

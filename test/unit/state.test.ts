@@ -11,7 +11,7 @@ test('ids: what runc accepts and refuses', () => {
   for (const ok of ['a', 'abc-123', 'a_b.c+d', 'x,y', 'A'.repeat(1024)]) assert.equal(validateId(ok), ok);
   assert.throws(() => validateId(''), /container id cannot be empty/);
   for (const bad of ['.', '..', 'a/b', '../x', 'a b', 'a:b', 'é', 'a\n']) {
-    assert.throws(() => validateId(bad), /invalid id format/, bad);
+    assert.throws(() => validateId(bad), /invalid container ID format/, bad);
   }
 });
 

@@ -62,7 +62,11 @@ pub struct Mount {
 #[cfg_attr(feature = "napi", napi(object))]
 #[derive(Debug, Clone, Default)]
 pub struct Process {
+    /// `process.terminal`: the init opens a pty in the container and makes its slave the
+    /// controlling terminal and stdio; the master goes to the runtime (see `console`).
     pub terminal: bool,
+    /// `process.consoleSize`: the initial window size of that pty.
+    pub console_size: Option<ConsoleSize>,
     pub args: Vec<String>,
     pub env: Vec<String>,
     /// Absolute path inside the container.
@@ -75,6 +79,15 @@ pub struct Process {
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+}
+
+/// `process.consoleSize`, in character cells (runc truncates each to 16 bits; the TypeScript
+/// side saturates instead).
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsoleSize {
+    pub height: u32,
+    pub width: u32,
 }
 
 /// The five capability sets, by name ("CAP_SYS_ADMIN").
@@ -150,6 +163,9 @@ pub struct InitOptions {
     /// When set, the init waits for `start` by opening this FIFO for writing (runc's exec.fifo);
     /// when unset it waits for the Start message on the sync socket (foreground `run`).
     pub exec_fifo: Option<String>,
+    /// `--console-socket`: with `process.terminal`, the pty master is sent to this AF_UNIX
+    /// stream socket (SCM_RIGHTS) instead of being returned to the caller.
+    pub console_socket: Option<String>,
 }
 
 impl Config {

@@ -177,6 +177,27 @@ pub fn lock(path: &str, timeout_ms: u32) -> Result<RawFd> {
     }
 }
 
+/// `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`
+/// with SCM_RIGHTS (runc 1.2's flag; the receiver can then wait for and signal the init
+/// without pid races).
+pub fn send_pidfd(socket: &str, pid: i32, start: u64) -> Result<()> {
+    use nix::sys::socket::{connect, sendmsg, socket as mksocket, AddressFamily, ControlMessage};
+    use nix::sys::socket::{MsgFlags, SockFlag, SockType, UnixAddr};
+    let Some(pidfd) = open_init(pid, start)? else {
+        return Err(InitError::msg("send pidfd", socket, "the container's init is not running"));
+    };
+    let sock = mksocket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+        .step("socket", socket)?;
+    let addr = UnixAddr::new(socket).step("connect", socket)?;
+    connect(sock.as_raw_fd(), &addr).step("connect", socket)?;
+    let fds = [pidfd.as_raw_fd()];
+    let name = format!("pidfd:{pid}");
+    let iov = [std::io::IoSlice::new(name.as_bytes())];
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+        .step("sendmsg", socket)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

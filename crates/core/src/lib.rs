@@ -7,9 +7,11 @@
 
 pub mod caps;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod error;
 pub mod mount_opts;
+pub mod net;
 pub mod namespaces;
 pub mod process;
 pub mod rlimits;

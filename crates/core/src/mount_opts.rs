@@ -166,6 +166,35 @@ fn recursive_option(name: &str) -> Option<(bool, u64)> {
     })
 }
 
+/// The option names runc knows (its `features` list); [`supported`] keeps those we act on.
+const RUNC_OPTION_NAMES: [&str; 63] = [
+    "acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
+    "iversion", "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec",
+    "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow",
+    "private", "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec",
+    "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid",
+    "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
+    "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave",
+    "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable", "rdev",
+];
+
+/// Whether `name` is an option this parser acts on (rather than passing it to the filesystem
+/// as data, or rejecting it as with "tmpcopyup").
+pub fn recognized(name: &str) -> bool {
+    name == "defaults"
+        || flag_option(name).is_some()
+        || propagation(name).is_some()
+        || recursive_option(name).is_some()
+}
+
+/// The mount options of runc's list that runts supports, sorted: what `features` reports.
+pub fn supported() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = RUNC_OPTION_NAMES.iter().copied().filter(|n| recognized(n)).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// Parses one mount's options, later options overriding earlier ones ("ro,rw" is rw).
 pub fn parse<S: AsRef<str>>(options: &[S]) -> MountOptions {
     let mut out = MountOptions::default();
@@ -333,5 +362,23 @@ mod tests {
     fn empty_options() {
         let o = parse::<&str>(&[]);
         assert_eq!(o, MountOptions::default());
+    }
+}
+
+#[cfg(test)]
+mod features_tests {
+    use super::*;
+
+    #[test]
+    fn supported_options_are_parsed_not_passed_as_data() {
+        let names = supported();
+        assert!(names.contains(&"rro") && names.contains(&"nosuid") && names.contains(&"rbind"));
+        assert!(!names.contains(&"tmpcopyup"), "tmpcopyup is rejected, so not reported");
+        for n in names {
+            if n == "defaults" {
+                continue;
+            }
+            assert!(parse(&[n]).data.is_empty(), "{n} went to the filesystem data");
+        }
     }
 }

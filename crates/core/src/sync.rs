@@ -19,7 +19,16 @@
 //!        <---------- InitPid(pid) --                               child of the runtime)
 //!  waitpid(stage 1)                _exit(0)                        waits for Proceed
 //!        ------------------------------- Proceed ------------------->
-//!                                                                  setsid, keyring, rootfs,
+//!                                                                  setsid, keyring, rootfs
+//!                                                                  (pivot_root)
+//!                                                                  process.terminal only:
+//!                                                                  open /dev/ptmx, bind the
+//!                                                                  slave on /dev/console
+//!        <------------- Console(pty master, SCM_RIGHTS) ------------
+//!  with --console-socket: sendmsg                                  slave on 0,1,2, TIOCSCTTY
+//!  it there (payload "/dev/ptmx"),
+//!  close ours; else keep it for the
+//!  caller (Spawned.console_fd)
 //!                                                                  hostname, sysctl, rlimits,
 //!                                                                  user, caps, cwd, lookup
 //!                                                                  clear PDEATHSIG
@@ -68,8 +77,9 @@ pub enum Message {
     Start,
     /// child → parent: a setup step failed; the child exits after sending it.
     Error(InitError),
-    /// init → parent: the pty master of the console, as SCM_RIGHTS (for `process.terminal`;
-    /// the fd is the receiver's descriptor number after `recv`).
+    /// init → parent, between Proceed and Ready, only with `process.terminal`: the pty master
+    /// of the console, as SCM_RIGHTS (the fd is the receiver's descriptor number after
+    /// `recv`). Ready without it is a protocol error.
     Console(RawFd),
 }
 

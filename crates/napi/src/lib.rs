@@ -40,19 +40,29 @@ pub struct Spawned {
     pub pid: i32,
     /// The runtime's end of the sync socket (pass it to `start`); -1 when already closed.
     pub sync_fd: i32,
+    /// With `process.terminal` and no console socket: the pty master, owned by the caller
+    /// (pass it to `proxyConsole`); -1 otherwise.
+    pub console_fd: i32,
 }
 
 /// Forks the container init for `config` and returns once it waits to exec.
 #[napi]
 pub fn create(config: Config, options: InitOptions) -> Result<Spawned> {
     let s = process::create(&config, &options).map_err(init_err)?;
-    Ok(Spawned { pid: s.pid, sync_fd: s.sync_fd })
+    Ok(Spawned { pid: s.pid, sync_fd: s.sync_fd, console_fd: s.console_fd })
 }
 
 /// Lets a created init exec the user process; returns once execve succeeded.
 #[napi]
 pub fn start(sync_fd: i32) -> Result<()> {
     process::start(sync_fd).map_err(init_err)
+}
+
+/// Lets an init created with an exec fifo go on to wait on it for `start`; call it once the
+/// container's state is recorded (until then a killed runtime takes the init with it).
+#[napi]
+pub fn release(sync_fd: i32) -> Result<()> {
+    process::release(sync_fd).map_err(init_err)
 }
 
 /// How the container's init ended.
@@ -124,9 +134,85 @@ pub fn wait_gone(pid: i32, start_time: i64, timeout_ms: u32) -> Result<bool> {
     control::wait_gone(pid, start_time as u64, timeout_ms).map_err(init_err)
 }
 
+/// `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`.
+#[napi]
+pub fn send_pidfd(socket: String, pid: i32, start_time: i64) -> Result<()> {
+    control::send_pidfd(&socket, pid, start_time as u64).map_err(init_err)
+}
+
+/// What this build of the core supports, for `runts features`.
+#[napi(object)]
+pub struct NativeFeatures {
+    /// Mount options acted on (runc's names).
+    pub mount_options: Vec<String>,
+    /// Capability names known to the core.
+    pub capabilities: Vec<String>,
+    /// Namespace types the core can create or join on this kernel.
+    pub namespaces: Vec<String>,
+}
+
+/// Reports the mount options, capabilities and namespaces this build supports.
+#[napi]
+pub fn features() -> NativeFeatures {
+    let mut namespaces: Vec<String> = runts_core::namespaces::NAMESPACES
+        .iter()
+        .filter(|(_, _, proc_name)| std::path::Path::new(&format!("/proc/self/ns/{proc_name}")).exists())
+        .map(|(name, _, _)| name.to_string())
+        .collect();
+    namespaces.sort();
+    NativeFeatures {
+        mount_options: runts_core::mount_opts::supported().into_iter().map(String::from).collect(),
+        capabilities: runts_core::caps::CAPS.iter().map(|c| c.to_string()).collect(),
+        namespaces,
+    }
+}
+
 /// Takes the exclusive lock of a container's state directory; returns the descriptor that
 /// holds it (close it to release).
 #[napi]
 pub fn lock_dir(path: String, timeout_ms: u32) -> Result<i32> {
     control::lock(&path, timeout_ms).map_err(init_err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terminal (process.terminal in a foreground `run`): the proxy between our stdio and the pty
+// master runs on a Rust thread, so the copying never waits on the JavaScript event loop.
+
+/// The copy between this process's stdio and a container's pty master (see `proxyConsole`).
+#[napi]
+pub struct ConsoleProxy {
+    inner: runts_core::console::Proxy,
+}
+
+#[napi]
+impl ConsoleProxy {
+    /// Copies the host terminal's window size to the container's pty (call it on SIGWINCH).
+    #[napi]
+    pub fn resize(&self) -> Result<()> {
+        self.inner.resize().map_err(init_err)
+    }
+
+    /// Waits until the container's output has been written to stdout (the pty reports EIO, or
+    /// stays quiet for a moment), stops the copying and restores the host terminal. Call it
+    /// once the init has exited; calling it again does nothing.
+    #[napi]
+    pub fn finish(&mut self) {
+        self.inner.finish();
+    }
+}
+
+/// Starts copying stdin to the pty master `master_fd` and the master to stdout, on a thread;
+/// takes ownership of `master_fd`. When stdin, stdout or stderr is a terminal it is put in raw
+/// mode (restored by `finish`) and its window size copied to the pty.
+#[napi]
+pub fn proxy_console(master_fd: i32) -> Result<ConsoleProxy> {
+    use std::os::fd::FromRawFd;
+    if master_fd < 0 {
+        return Err(napi::Error::new(Code::Init, format!("proxy console: bad descriptor {master_fd}")));
+    }
+    // SAFETY: the caller hands over the descriptor from `create`'s consoleFd.
+    let master = unsafe { std::os::fd::OwnedFd::from_raw_fd(master_fd) };
+    let host = runts_core::console::host_terminal();
+    let inner = runts_core::console::Proxy::start(master, 0, 1, host).map_err(init_err)?;
+    Ok(ConsoleProxy { inner })
 }

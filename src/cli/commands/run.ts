@@ -16,12 +16,30 @@ export default function runCommand(): Command {
     .option('--no-new-keyring', 'do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key')
     .option('--preserve-fds <n>', 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)', (v) => parseCount(v), 0)
     .action(async (id: string, opts, cmd: Command) => {
+      const g = globals(cmd);
+      if (opts.detach) {
+        // run -d: create, then start, and return at once (the container outlives us).
+        const [{ createDetached }, { startContainer }] = await Promise.all([
+          import('../../container/detached.ts'),
+          import('../../container/control.ts'),
+        ]);
+        await createDetached(g, id, {
+          bundle: opts.bundle,
+          consoleSocket: opts.consoleSocket,
+          pidFile: opts.pidFile,
+          noPivot: !opts.pivot,
+          noNewKeyring: !opts.newKeyring,
+          preserveFds: opts.preserveFds,
+        });
+        startContainer(g.root, id);
+        return;
+      }
       const { runContainer } = await import('../../container/run.ts');
-      process.exitCode = await runContainer(globals(cmd), id, opts);
+      process.exitCode = await runContainer(g, id, opts);
     });
 }
 
-function parseCount(v: string): number {
+export function parseCount(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`invalid value "${v}" for flag --preserve-fds`);
   return n;

@@ -14,6 +14,7 @@ export default function stateCommand(): Command {
         import('../../state/id.ts'),
       ]);
       const root = globals(cmd).root;
-      print(`${JSON.stringify(view(root, readState(root, validateId(id))), null, 2)}\n`);
+      // runc prints the JSON without a trailing newline.
+      print(JSON.stringify(view(root, readState(root, validateId(id))), null, 2));
     });
 }

@@ -52,7 +52,8 @@ fn executable(path: &str) -> std::result::Result<(), Errno> {
 /// Leaves exactly 0, 1, 2 and the preserved 3..3+n to the process: everything from 3+n up
 /// becomes close-on-exec (it may be a descriptor the JS runtime opened without O_CLOEXEC:
 /// CVE-2024-21626 was such a leaked host directory), and the preserved ones lose
-/// close-on-exec (the caller's descriptors usually have it; runc passes them as ExtraFiles).
+/// close-on-exec (the caller's descriptors usually have it; runc passes them as ExtraFiles), as
+/// do 0, 1 and 2.
 /// The sync socket and the fifo were placed above 3+n by the parent and stay usable until
 /// execve closes them.
 pub(crate) fn prepare_fds(preserve: u32) -> Result<()> {
@@ -78,7 +79,9 @@ pub(crate) fn prepare_fds(preserve: u32) -> Result<()> {
             set_cloexec(fd, true);
         }
     }
-    for fd in 3..first as RawFd {
+    // Stdio too: Node marks its own 0, 1 and 2 close-on-exec at startup, so without this the
+    // process would start with no stdin, stdout or stderr.
+    for fd in 0..first as RawFd {
         set_cloexec(fd, false);
     }
     Ok(())
@@ -109,8 +112,10 @@ pub(crate) fn check_fifo(fifo: &OwnedFd) -> Result<()> {
 }
 
 /// Waits for `start`: opens the fifo for writing through the O_PATH descriptor (blocks until
-/// a reader opens it), writes one byte, closes both (runc's exec.fifo protocol).
-pub(crate) fn wait_fifo(fifo: &OwnedFd) -> Result<()> {
+/// a reader opens it) and writes one byte (runc's exec.fifo protocol). The write end is
+/// returned open and close-on-exec: `start` reads EOF once execve succeeded, or the exec
+/// error written to it (runc 1.1 loses that error: its `start` has already returned).
+pub(crate) fn wait_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
     let path = fifo_path(fifo);
     let fd = loop {
         match open(
@@ -124,7 +129,7 @@ pub(crate) fn wait_fifo(fifo: &OwnedFd) -> Result<()> {
     };
     nix::unistd::write(&fd, b"0")
         .map_err(|e| InitError::sys("write exec fifo", path.as_str(), e))?;
-    Ok(())
+    Ok(fd)
 }
 
 /// execve(2); returns only with its error.

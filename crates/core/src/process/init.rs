@@ -10,16 +10,21 @@ use super::exec;
 use super::plan::Plan;
 use super::util::{exit_now, fail, set_name, unexpected, write_file};
 use crate::caps;
+use crate::console;
 use crate::error::{InitError, Result};
 use crate::rlimits;
 use crate::rootfs;
 use crate::sync::{self, Message};
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
 use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
 use nix::sys::stat::{fstat, stat};
 use nix::unistd::{chdir, setgroups, setresgid, setresuid, Gid, Uid};
 use std::convert::Infallible;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 pub(super) fn run(plan: &Plan<'_>, sock: RawFd) -> ! {
     match init(plan, sock) {
@@ -60,13 +65,19 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
         join_session_keyring(plan)?;
     }
 
+    if cfg.creates_ns("network") {
+        crate::net::loopback_up()?;
+    }
     rootfs::prepare(cfg)?;
     rootfs::enter(cfg, opts.no_pivot)?;
+    // The container's /etc/passwd is readable from here on.
+    let home = super::env::with_home(&plan.envp, cfg.process.uid);
 
-    // CONSOLE (process.terminal): here, as runc's setupConsole, inside the new root with
-    // /dev/pts mounted and before finalize makes /dev read-only: open a pty, bind the slave
-    // onto /dev/console, make it the controlling terminal (TIOCSCTTY) and stdio 0-2, and send
-    // the master to the parent with Message::Console (SCM_RIGHTS).
+    // As runc: inside the new root (its /dev/ptmx and /dev/pts), after the spec's mounts and
+    // before finalize may make /dev read-only.
+    if cfg.process.terminal {
+        setup_console(plan, sock)?;
+    }
 
     if cfg.has_ns("uts") {
         if let Some(h) = cfg.hostname.as_deref().filter(|h| !h.is_empty()) {
@@ -111,13 +122,79 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     sync::send(sock, &Message::Ready)?;
     expect(sock, Message::Created)?;
 
-    match &plan.fifo {
-        Some(fifo) => exec::wait_fifo(fifo)?,
-        None => expect(sock, Message::Start)?,
-    }
+    let started = match &plan.fifo {
+        Some(fifo) => Some(exec::wait_fifo(fifo)?),
+        None => {
+            expect(sock, Message::Start)?;
+            None
+        }
+    };
     // Only returns on failure; the error reaches `start` before the EOF because the socket
-    // closes only when this process exits.
-    Err(exec::execve(&exe, &plan.argv, &plan.envp))
+    // (or the fifo) closes only when this process exits.
+    let envp: Vec<CString> = plan.envp.iter().cloned().chain(home).collect();
+    let err = exec::execve(&exe, &plan.argv, &envp);
+    if let Some(fifo) = started {
+        let _ = nix::unistd::write(&fifo, err.to_string().as_bytes());
+    }
+    Err(err)
+}
+
+/// runc's setupConsole and Setctty: a pty from the container's own devpts instance, sized
+/// from process.consoleSize, its slave bound onto /dev/console (with a mount namespace), the
+/// master sent to the runtime (Message::Console, SCM_RIGHTS) and closed here, the slave on
+/// 0, 1 and 2 and the controlling terminal of this session (setsid above).
+fn setup_console(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
+    let pty = console::open_pty()?;
+    if let Some(size) = plan.cfg.process.console_size {
+        // runc resizes only when both are set.
+        if size.height != 0 && size.width != 0 {
+            let cells = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
+            let ws = console::WinSize {
+                rows: cells(size.height),
+                cols: cells(size.width),
+            };
+            console::set_size(pty.master.as_fd(), ws)?;
+        }
+    }
+    if plan.cfg.has_ns("mount") {
+        mount_console(&pty.slave_path)?;
+    }
+    sync::send(sock, &Message::Console(pty.master.as_raw_fd()))?;
+    drop(pty.master);
+    for fd in 0..3 {
+        // SAFETY: dup3 onto the stdio numbers; the copies are not close-on-exec.
+        if unsafe { libc::dup3(pty.slave.as_raw_fd(), fd, 0) } < 0 {
+            return Err(
+                InitError::sys("dup3", pty.slave_path.as_str(), Errno::last())
+                    .with_detail(format!("onto fd {fd}")),
+            );
+        }
+    }
+    drop(pty.slave);
+    // SAFETY: fd 0 is the slave, open for the life of this process.
+    console::set_controlling_terminal(unsafe { BorrowedFd::borrow_raw(0) })
+}
+
+/// runc's mountConsole: /dev/console becomes a bind mount of the pty slave (an empty file is
+/// made to mount on; an existing /dev/console is mounted over).
+fn mount_console(slave: &str) -> Result<()> {
+    let created = nix::fcntl::open(
+        "/dev/console",
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o666),
+    );
+    match created {
+        Ok(_) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(InitError::sys("create", "/dev/console", e)),
+    }
+    nix::mount::mount(
+        Some(slave),
+        "/dev/console",
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| InitError::sys("mount", "/dev/console", e).with_detail(format!("bind {slave}")))
 }
 
 /// runc's finalizeNamespace: bounding set, keep-caps across setuid, groups and ids, cwd (with

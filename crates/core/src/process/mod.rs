@@ -14,6 +14,7 @@
 //!
 //! The messages between them are drawn in [`crate::sync`].
 
+mod env;
 mod exec;
 mod init;
 mod parent;
@@ -31,9 +32,12 @@ use std::os::fd::RawFd;
 pub struct Spawned {
     /// The init's pid in the runtime's pid namespace.
     pub pid: i32,
-    /// The runtime's end of the sync socket (CLOEXEC), for [`start`]; -1 when the init was
-    /// created with an exec fifo (it waits on the fifo, and the socket is closed).
+    /// The runtime's end of the sync socket (CLOEXEC): the init waits for [`start`], or with
+    /// an exec fifo for [`release`] (then for the fifo).
     pub sync_fd: RawFd,
+    /// With `process.terminal` and no console socket: the pty master (CLOEXEC), which the
+    /// caller owns (e.g. for [`crate::console::Proxy`]); -1 otherwise.
+    pub console_fd: RawFd,
 }
 
 /// Forks the init and drives it until it has built the whole container and waits to exec the
@@ -49,6 +53,12 @@ pub fn create(cfg: &Config, opts: &InitOptions) -> Result<Spawned> {
 /// exited; the caller reaps it (e.g. with [`wait_reaping`]).
 pub fn start(sync_fd: RawFd) -> Result<()> {
     parent::start(sync_fd)
+}
+
+/// Lets an init created with an exec fifo go on to wait on it (once the caller has recorded
+/// the container). Closes `sync_fd`.
+pub fn release(sync_fd: RawFd) -> Result<()> {
+    parent::release(sync_fd)
 }
 
 /// How a process ended.
@@ -68,9 +78,11 @@ impl ExitStatus {
     }
 }
 
-/// Reaps every child with waitpid(-1) until `pid` exits, then what is left without blocking.
-/// Blocks: call it from a worker thread. Meant for a child subreaper, which inherits the
-/// container's orphans; their statuses are discarded.
+/// Reaps every child with waitpid(-1) until `pid` exits; then SIGKILLs and reaps whatever of
+/// the container is left among our descendants (runc kills what remains of a container whose
+/// init has exited; with a pid namespace the kernel already has). Blocks: call it from a
+/// worker thread. Meant for a child subreaper, which inherits the container's orphans; their
+/// statuses are discarded.
 pub fn wait_reaping(pid: i32) -> Result<ExitStatus> {
     let status = loop {
         let mut st = 0;
@@ -87,19 +99,59 @@ pub fn wait_reaping(pid: i32) -> Result<ExitStatus> {
         }
     };
     loop {
+        kill_descendants();
         let mut st = 0;
         // SAFETY: as above.
-        let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+        let r = unsafe { libc::waitpid(-1, &mut st, 0) };
         if r > 0 || (r < 0 && Errno::last() == Errno::EINTR) {
             continue;
         }
-        break; // 0: children left but none exited; -1 ECHILD: none left
+        break; // ECHILD: none left
     }
     Ok(if libc::WIFSIGNALED(status) {
         ExitStatus::Signaled(libc::WTERMSIG(status))
     } else {
         ExitStatus::Exited(libc::WEXITSTATUS(status))
     })
+}
+
+/// SIGKILLs every live descendant of this process (found through the ppid links in /proc).
+fn kill_descendants() {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return };
+    let mut parent = std::collections::HashMap::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // Fields after the last ')': state, ppid, ...
+            if let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) {
+                let mut f = rest.split(' ');
+                let state = f.next().unwrap_or("");
+                if let Some(ppid) = f.next().and_then(|p| p.parse::<i32>().ok()) {
+                    if state != "Z" {
+                        parent.insert(pid, ppid);
+                    }
+                }
+            }
+        }
+    }
+    for (&pid, _) in parent.iter() {
+        let mut p = pid;
+        // Bounded walk up the tree: ppid links end at 0 (or loop on races).
+        for _ in 0..64 {
+            match parent.get(&p) {
+                Some(&pp) if pp == me => {
+                    // SAFETY: kill has no memory arguments.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    break;
+                }
+                Some(&pp) if pp > 0 => p = pp,
+                _ => break,
+            }
+        }
+    }
 }
 
 /// Makes the calling process a child subreaper (prctl PR_SET_CHILD_SUBREAPER): orphans of the
@@ -207,6 +259,56 @@ mod tests {
         assert_eq!(
             (e.step.as_str(), e.path.as_str()),
             ("parse capability", "CAP_NOPE")
+        );
+    }
+
+    /// process.terminal without a console socket: `create` hands back the pty master; the
+    /// process has the slave as its terminal, sized from consoleSize.
+    #[test]
+    fn terminal_master_is_returned_to_the_caller() {
+        let Some(d) = rootfs() else { return };
+        let mut cfg = config(
+            d.path(),
+            &[
+                "sh",
+                "-c",
+                "busybox stty size; busybox tty; [ -t 0 ] && echo t0",
+            ],
+        );
+        cfg.process.terminal = true;
+        cfg.process.console_size = Some(crate::config::ConsoleSize {
+            height: 10,
+            width: 20,
+        });
+        cfg.mounts.push(crate::config::Mount {
+            destination: "/dev/pts".into(),
+            mount_type: Some("devpts".into()),
+            source: Some("devpts".into()),
+            options: vec!["newinstance".into(), "ptmxmode=0666".into()],
+        });
+        let s = create(&cfg, &InitOptions::default()).unwrap();
+        assert!(s.console_fd >= 0);
+        // SAFETY: ours to own (Spawned::console_fd).
+        let master =
+            unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s.console_fd) };
+        start(s.sync_fd).unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            match nix::unistd::read(&master, &mut buf) {
+                Ok(0) | Err(Errno::EIO) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(Errno::EINTR) => {}
+                Err(e) => panic!("read master: {e}"),
+            }
+        }
+        assert_eq!(
+            util::describe_status(util::wait_for(s.pid).unwrap()),
+            "exit status 0"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "10 20\r\n/dev/pts/0\r\nt0\r\n"
         );
     }
 }

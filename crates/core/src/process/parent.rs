@@ -5,12 +5,13 @@ use super::plan::Plan;
 use super::stage1;
 use super::util::{self, describe_status, fd_at_least, unexpected, wait_for};
 use super::Spawned;
+use crate::console;
 use crate::error::{InitError, Result};
 use crate::sync::{self, Message};
 use nix::errno::Errno;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::{fork, ForkResult};
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 pub(super) fn create(plan: Plan<'_>) -> Result<Spawned> {
     let (ours, theirs) = socketpair(
@@ -91,14 +92,17 @@ fn drive(plan: &Plan<'_>, sock: OwnedFd, stage1_pid: i32) -> Result<Spawned> {
         init: None,
     };
     match handshake(plan, sock.as_raw_fd(), &mut started) {
-        Ok(pid) => {
-            // With an exec fifo the init waits on the fifo, not on us: close our end.
-            let sync_fd = if plan.fifo.is_some() {
-                -1
-            } else {
-                sock.into_raw_fd()
-            };
-            Ok(Spawned { pid, sync_fd })
+        Ok((pid, console)) => {
+            // The init waits for Created: the caller records the container first, then calls
+            // `release` (exec fifo) or `start`. Dying before that closes the socket, and the
+            // init exits: a killed `create` leaves no waiting process behind.
+            let sync_fd = sock.into_raw_fd();
+            let console_fd = console.map_or(-1, IntoRawFd::into_raw_fd);
+            Ok(Spawned {
+                pid,
+                sync_fd,
+                console_fd,
+            })
         }
         Err(e) => {
             started.kill_and_reap();
@@ -107,7 +111,15 @@ fn drive(plan: &Plan<'_>, sock: OwnedFd, stage1_pid: i32) -> Result<Spawned> {
     }
 }
 
-fn handshake(plan: &Plan<'_>, sock: RawFd, started: &mut Started) -> Result<i32> {
+/// Returns the init's pid and, with a terminal but no console socket, the pty master.
+fn handshake(
+    plan: &Plan<'_>,
+    sock: RawFd,
+    started: &mut Started,
+) -> Result<(i32, Option<OwnedFd>)> {
+    let terminal = plan.cfg.process.terminal;
+    let mut console: Option<OwnedFd> = None;
+    let mut console_sent = false;
     loop {
         let msg = match sync::recv(sock)? {
             Some(m) => m,
@@ -123,10 +135,28 @@ fn handshake(plan: &Plan<'_>, sock: RawFd, started: &mut Started) -> Result<i32>
                 reap_stage1(started)?;
                 sync::send(sock, &Message::Proceed)?;
             }
+            Message::Console(fd) => {
+                // SAFETY: the descriptor that came with this message; nobody else owns it.
+                let master = unsafe { OwnedFd::from_raw_fd(fd) };
+                if !terminal || console.is_some() || console_sent {
+                    return Err(unexpected(&msg, "a child message"));
+                }
+                match &plan.console_socket {
+                    // Passed on at once, during the init's setup, as runc's init does; our
+                    // copy closes here, so the receiver holds the only one.
+                    Some(to) => {
+                        console::send_fd(to.as_fd(), console::MASTER_NAME, master.as_fd())?;
+                        console_sent = true;
+                    }
+                    None => console = Some(master),
+                }
+            }
             Message::Ready => {
                 let pid = started.init.ok_or_else(|| unexpected(&msg, "InitPid"))?;
-                sync::send(sock, &Message::Created)?;
-                return Ok(pid);
+                if terminal && console.is_none() && !console_sent {
+                    return Err(unexpected(&msg, "Console"));
+                }
+                return Ok((pid, console));
             }
             Message::Error(e) => return Err(e),
             m => return Err(unexpected(&m, "a child message")),
@@ -182,23 +212,32 @@ fn write_id_maps(plan: &Plan<'_>, pid: i32) -> Result<()> {
     util::write_file("write gid_map", &gid_map, &plan.gid_map)
 }
 
-/// `start` for a run-mode init: Start, then EOF (execve closed the CLOEXEC socket) or Error.
+/// `release` for an exec-fifo init: Created, then our end closes; the init goes on to wait on
+/// its fifo for `start`.
+pub(super) fn release(sync_fd: RawFd) -> Result<()> {
+    let sock = own_sync_fd(sync_fd)?;
+    sync::send(sock.as_raw_fd(), &Message::Created)
+}
+
+/// `start` for a run-mode init: Created and Start, then EOF (execve closed the CLOEXEC
+/// socket) or Error.
 pub(super) fn start(sync_fd: RawFd) -> Result<()> {
-    if sync_fd < 0 {
-        return Err(InitError::msg(
-            "start",
-            "",
-            "no sync socket (the init waits on its exec fifo)",
-        ));
-    }
-    // SAFETY: the caller hands over the descriptor from Spawned; we close it.
-    let sock: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(sync_fd) };
+    let sock = own_sync_fd(sync_fd)?;
+    sync::send(sock.as_raw_fd(), &Message::Created)?;
     sync::send(sock.as_raw_fd(), &Message::Start)?;
     match sync::recv(sock.as_raw_fd())? {
         None => Ok(()),
         Some(Message::Error(e)) => Err(e),
         Some(m) => Err(unexpected(&m, "EOF or Error")),
     }
+}
+
+fn own_sync_fd(sync_fd: RawFd) -> Result<OwnedFd> {
+    if sync_fd < 0 {
+        return Err(InitError::msg("start", "", "no sync socket"));
+    }
+    // SAFETY: the caller hands over the descriptor from Spawned; it is closed when dropped.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(sync_fd) })
 }
 
 #[cfg(test)]
@@ -258,6 +297,16 @@ mod tests {
             util::exit_now(1)
         });
         assert_eq!(e, InitError::sys("setns", "/proc/1/ns/net", Errno::EPERM));
+    }
+
+    #[test]
+    fn console_without_terminal_is_a_protocol_error() {
+        let e = drive_against(|sock| {
+            let f = std::fs::File::open("/dev/null").unwrap();
+            let _ = sync::send(sock, &Message::Console(f.as_raw_fd()));
+            util::exit_now(0)
+        });
+        assert_eq!((e.step.as_str(), e.path.as_str()), ("sync", "Console"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::config::{Config, InitOptions};
 use crate::error::{InitError, Result};
 use crate::namespaces::{self, Join, NsPlan, CLONE_NEWTIME};
 use crate::rlimits::{self, Limit};
+use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
@@ -43,6 +44,9 @@ pub(crate) struct Plan<'a> {
     pub fifo: Option<OwnedFd>,
     /// Descriptors the runtime keeps must be at least this (3 + preserve_fds).
     pub min_fd: RawFd,
+    /// `--console-socket`, connected (parent only: stage 1 closes it with the other
+    /// descriptors it does not keep). The pty master the init sends is passed on to it.
+    pub console_socket: Option<OwnedFd>,
 }
 
 fn cstring(step: &str, s: &str) -> Result<CString> {
@@ -148,6 +152,11 @@ impl<'a> Plan<'a> {
         let fifo = match &opts.exec_fifo {
             None => None,
             Some(path) => {
+                // runc's exec.fifo: made here, in the state directory, mode 0622.
+                match nix::unistd::mkfifo(path.as_str(), Mode::from_bits_truncate(0o622)) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(InitError::sys("mkfifo", path.as_str(), e)),
+                }
                 let fd = open(
                     path.as_str(),
                     OFlag::O_PATH | OFlag::O_CLOEXEC,
@@ -156,6 +165,20 @@ impl<'a> Plan<'a> {
                 .map_err(|e| InitError::sys("open exec fifo", path.as_str(), e))?;
                 Some(fd_at_least(fd, min_fd, "exec fifo")?)
             }
+        };
+
+        // Connected before anything is started, as runc's setupIO does, so that a wrong path
+        // fails `create` with nothing to clean up.
+        let console_socket = match &opts.console_socket {
+            None => None,
+            Some(path) if !p.terminal => {
+                return Err(InitError::msg(
+                    "console socket",
+                    path.as_str(),
+                    "process.terminal is false: there is no pty to send",
+                ))
+            }
+            Some(path) => Some(crate::console::connect_socket(path)?),
         };
 
         Ok(Plan {
@@ -181,6 +204,7 @@ impl<'a> Plan<'a> {
                 .collect(),
             fifo,
             min_fd,
+            console_socket,
         })
     }
 }

@@ -1,0 +1,74 @@
+# Shared by bench/run.sh and bench/profile.sh (sourced, not run). Sets $repo.
+# shellcheck shell=bash
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Builds bench/harness.c into build/bench/harness (build/ is tsc's output dir, never
+# committed), as the tests build test/fixtures/subreaper.c; sets $harness.
+bench_build_harness() {
+	harness=$repo/build/bench/harness
+	if [[ ! -x $harness || $repo/bench/harness.c -nt $harness ]]; then
+		mkdir -p "$(dirname "$harness")"
+		"${CC:-cc}" -O2 -Wall -Wextra -o "$harness.$$" "$repo/bench/harness.c" -lm
+		mv "$harness.$$" "$harness"
+	fi
+}
+
+# Re-runs the calling script ("$0" "$@") as root, beneath `harness -S` (a child subreaper that
+# reaps every orphan: the inits of detached containers would otherwise go to a PID 1 that may
+# never reap them), in a private mount namespace without /sys/fs/cgroup/unified. Why the
+# unmount: crun 1.8 refuses the hybrid cgroup layout (v1 controllers plus cgroup2 at
+# /sys/fs/cgroup/unified) that this kind of machine boots with; without it all three runtimes
+# see the same pure-v1 layout. --propagation private keeps the unmount out of the host's mount
+# table (mount_namespaces(7)). Sets $harness.
+bench_enter_namespace() {
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "$(basename "$0"): must run as root (containers with namespaces)" >&2
+		exit 1
+	fi
+	bench_build_harness
+	if [[ -z ${RUNTS_BENCH_IN_NS:-} ]]; then
+		RUNTS_BENCH_IN_NS=1 exec unshare -m --propagation private "$harness" -S bash "$0" "$@"
+	fi
+	if mountpoint -q /sys/fs/cgroup/unified; then
+		umount /sys/fs/cgroup/unified
+	fi
+}
+
+# bench_make_bundle DIR: the busybox bundle of the tests, running /bin/true without a terminal.
+bench_make_bundle() {
+	command -v jq >/dev/null || { echo "$(basename "$0"): jq is required (apt-get install jq)" >&2; exit 1; }
+	"$repo/test/fixtures/make-bundle.sh" "$1" 2>/dev/null
+	jq '.process.args = ["/bin/true"] | .process.terminal = false' "$1/config.json" >"$1/config.json.new"
+	mv "$1/config.json.new" "$1/config.json"
+}
+
+# bench_clean_cgroups PREFIX: removes what the runtimes left under /sys/fs/cgroup for container
+# ids starting with PREFIX, and says so when that is more than crun's known leftover.
+bench_clean_cgroups() {
+	local prefix=$1 d left
+	# crun 1.8 takes the now-empty /sys/fs/cgroup/unified directory for a cgroup2 hierarchy and
+	# leaves <id>/cgroup.procs in it after `delete`. That directory is on the host's
+	# /sys/fs/cgroup tmpfs, hidden under the cgroup2 mount outside this namespace: remove it.
+	for d in /sys/fs/cgroup/unified/"$prefix"*; do
+		[[ -d $d ]] || continue
+		rm -f "$d/cgroup.procs"
+		rmdir "$d" 2>/dev/null || echo "$(basename "$0"): could not remove $d" >&2
+	done
+	# Every cgroup the runtimes made is named after the container id; none may remain.
+	left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -name "$prefix*" 2>/dev/null || true)
+	if [[ -n $left ]]; then
+		echo "$(basename "$0"): leak: cgroups left behind (removing):" >&2
+		echo "$left" >&2
+		echo "$left" | sort -r | xargs -r rmdir 2>/dev/null || true
+	fi
+}
+
+# One line about the machine, for the record.
+bench_machine() {
+	local cpu mem os
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+	os=$(. /etc/os-release && echo "$PRETTY_NAME")
+	echo "$cpu, $(nproc) cores, $mem RAM; $os, kernel $(uname -r)"
+}

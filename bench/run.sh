@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# bench/run.sh — time runts against Debian's runc and crun on the same busybox bundle, in one
+# run, and print medians, p90s, peak RSS, CPU time and the ratios runts/runc and runts/crun.
+#
+#   sudo bash bench/run.sh            # N=50 iterations after 5 warm-up ones
+#   BENCH_N=200 BENCH_WARMUP=10 sudo bash bench/run.sh
+#
+# Environment: BENCH_N, BENCH_WARMUP; RUNTS (default dist/runts), RUNC (default
+# /usr/sbin/runc), CRUN (default /usr/bin/crun); CC (default cc); BUSYBOX as for
+# test/fixtures/make-bundle.sh. The report goes to stdout and to bench/out/<UTC time>.md
+# (bench/out/ is git-ignored; docs/benchmarks.md holds the recorded run).
+#
+# What is measured and how: bench/harness.c. Where runts's time goes: bench/profile.sh.
+# Results: docs/benchmarks.md.
+#
+# All three runtimes run in a private mount namespace without /sys/fs/cgroup/unified (see
+# bench_enter_namespace in bench/lib.sh: crun refuses this machine's hybrid layout).
+# Requires root, a C compiler, jq, busybox-static, runc and crun (test/setup.sh installs them
+# all but the compiler).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_enter_namespace "$@"
+
+runts=${RUNTS:-$repo/dist/runts}
+runc=${RUNC:-/usr/sbin/runc}
+crun=${CRUN:-/usr/bin/crun}
+n=${BENCH_N:-50}
+warmup=${BENCH_WARMUP:-5}
+for bin in "$runts" "$runc" "$crun"; do
+	[[ -x $bin ]] || { echo "bench/run.sh: $bin not found (npm run build:bin for dist/runts; apt-get install runc crun)" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/runts-bench.XXXXXX)
+prefix=rtbench$$
+cleanup() {
+	bench_clean_cgroups "$prefix-"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+bench_make_bundle "$work/bundle"
+
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
+	commit+=" + uncommitted changes"
+fi
+mkdir -p "$repo/bench/out"
+out=$repo/bench/out/$(date -u +%Y%m%dT%H%M%SZ).md
+{
+	echo "## Run of $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "- machine: $(bench_machine)"
+	echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- runts: $("$runts" --version | head -1) (commit $commit), $(stat -c %s "$runts" | awk '{ printf "%.0f MB", $1 / 1e6 }') binary built $(date -u -r "$runts" '+%H:%M UTC'), sha256 $(sha256sum "$runts" | cut -c1-12)"
+	echo "- runc: $("$runc" --version | head -1 | sed 's/^runc version //'); crun: $("$crun" --version | head -1 | sed 's/^crun version //')"
+	echo "- cgroups: v1 controllers only (/sys/fs/cgroup/unified unmounted in a private mount namespace)"
+	echo "- bundle: busybox (test/fixtures/make-bundle.sh), args [\"/bin/true\"], terminal false"
+	echo "- $n iterations after $warmup warm-up ones, runtimes interleaved in rotating order"
+} | tee "$out"
+
+status=0
+"$harness" -b "$work/bundle" -d "$work" -p "$prefix" -n "$n" -w "$warmup" \
+	runts="$runts" runc="$runc" crun="$crun" | tee -a "$out" || status=$?
+# Other work on the machine shows up in the p90s and the floor; the load says how much there was.
+printf '\nLoad average after the run: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+echo "bench/run.sh: report saved to ${out#"$repo"/}" >&2
+exit "$status"
