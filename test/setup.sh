@@ -16,5 +16,8 @@ fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
 command -v node >/dev/null || { echo "setup: node (>= 20) is required" >&2; exit 1; }
 
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: with this machine's npm settings (no resolved URLs in the lock)
+# the lock omits the other platforms' optional packages of @napi-rs/cli's dependencies, which
+# `npm ci` then reports as missing. With the lock present, `npm install` installs exactly it.
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund
 npm run build

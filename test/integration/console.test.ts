@@ -80,10 +80,10 @@ interface Received {
 /** A recvtty listening on `<ctx.dir>/<tag>.sock` (writing `input` into the
  * master once it has it); `done` resolves when the pty reports EIO. Killed by
  * the test's cleanup if still running. */
-async function listen(t: TestContext, ctx: Ctx, tag: string, input?: string): Promise<{ socket: string; done: Promise<Received> }> {
+async function listen(t: TestContext, ctx: Ctx, tag: string, input?: string, extra: string[] = []): Promise<{ socket: string; done: Promise<Received> }> {
   const socket = path.join(ctx.dir, `${tag}.sock`);
   const nameFile = path.join(ctx.dir, `${tag}.name`);
-  const args = ['--name-file', nameFile, ...(input === undefined ? [] : ['--input', input]), socket];
+  const args = ['--name-file', nameFile, ...(input === undefined ? [] : ['--input', input]), ...extra, socket];
   const child = spawn(recvttyBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let exited = false;
   t.after(() => {
@@ -184,6 +184,19 @@ describe('terminal: --console-socket', { skip: SKIP_REASON }, () => {
   before(() => {
     assertBinary();
     recvttyBinary();
+  });
+
+  it('create --pidfd-socket: the receiver gets a pidfd of the init, which reports its exit', { ...opts, skip: BIN_IS_RUNC && 'runc 1.1 has no --pidfd-socket' }, async (t) => {
+    const ctx = setup(t, { mutate: shell('sleep 100') });
+    const { socket, done } = await listen(t, ctx, 'pidfd', undefined, ['--pidfd']);
+    callOk(ctx, ['create', '--pidfd-socket', socket, '-b', ctx.bundle, ctx.id]);
+    const pid = stateOf(ctx)?.pid;
+    callOk(ctx, ['kill', ctx.id, 'KILL']);
+    const got = await done;
+    assert.equal(got.status, 0, got.stderr);
+    assert.deepEqual(lines(got.output), [`pidfd:${pid}`, `Pid:\t${pid}`, 'exited']);
+    callOk(ctx, ['delete', ctx.id]);
+    assertNothingLeft(ctx);
   });
 
   for (const verb of ['create', 'run -d'] as const) {

@@ -2,8 +2,12 @@
 //! contrib/cmd/recvtty).
 //!
 //! ```text
-//! recvtty [--input TEXT] [--name-file PATH] SOCKET
+//! recvtty [--input TEXT] [--name-file PATH] [--pidfd] SOCKET
 //! ```
+//!
+//! With `--pidfd` it is the receiving end of `--pidfd-socket` instead: it prints the name sent
+//! and the `Pid:` line of the received descriptor's fdinfo, waits until that process exits
+//! (the pidfd polls readable) and prints `exited`.
 //!
 //! Listens on the AF_UNIX stream socket SOCKET (created under a temporary name and renamed into
 //! place once listening, so a runtime that finds the path can connect), accepts one connection,
@@ -22,10 +26,11 @@ struct Args {
     socket: String,
     input: Option<String>,
     name_file: Option<String>,
+    pidfd: bool,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: recvtty [--input TEXT] [--name-file PATH] SOCKET");
+    eprintln!("usage: recvtty [--input TEXT] [--name-file PATH] [--pidfd] SOCKET");
     std::process::exit(2)
 }
 
@@ -33,11 +38,13 @@ fn parse() -> Args {
     let mut socket = None;
     let mut input = None;
     let mut name_file = None;
+    let mut pidfd = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--input" => input = Some(it.next().unwrap_or_else(|| usage())),
             "--name-file" => name_file = Some(it.next().unwrap_or_else(|| usage())),
+            "--pidfd" => pidfd = true,
             "-h" | "--help" => usage(),
             _ if socket.is_none() && !a.starts_with("--") => socket = Some(a),
             _ => usage(),
@@ -47,6 +54,7 @@ fn parse() -> Args {
         socket: socket.unwrap_or_else(|| usage()),
         input,
         name_file,
+        pidfd,
     }
 }
 
@@ -61,6 +69,9 @@ fn run(args: &Args) -> Result<(), String> {
     drop(conn);
     drop(listener);
     let _ = std::fs::remove_file(&args.socket);
+    if args.pidfd {
+        return watch_pidfd(&master, &name);
+    }
     if let Some(f) = &args.name_file {
         std::fs::write(f, &name).map_err(|e| format!("write {f}: {e}"))?;
     }
@@ -68,6 +79,24 @@ fn run(args: &Args) -> Result<(), String> {
         write_all(&master, text.as_bytes())?;
     }
     copy_out(&master)
+}
+
+fn watch_pidfd(pidfd: &OwnedFd, name: &str) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))
+        .map_err(|e| format!("fdinfo: {e}"))?;
+    let pid = info.lines().find(|l| l.starts_with("Pid:")).unwrap_or("Pid:\t?");
+    println!("{name}\n{pid}");
+    let mut fds = [nix::poll::PollFd::new(pidfd.as_fd(), nix::poll::PollFlags::POLLIN)];
+    loop {
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(format!("poll the pidfd: {e}")),
+        }
+    }
+    println!("exited");
+    Ok(())
 }
 
 fn write_all(master: &OwnedFd, mut buf: &[u8]) -> Result<(), String> {
