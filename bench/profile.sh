@@ -13,8 +13,9 @@
 #   2. The .node addon: extracted to $TMPDIR on first use; is it written on every start?
 #      (strace), how big is it, and what does extracting it on every start cost.
 #   3. Build flags: runts's `state` built as `npm run build:bin` does, without --bytecode,
-#      without the .env/bunfig.toml autoload, with a recorded --bytecode-order, with a JIT
-#      tier-up policy, and with the JIT off (BUN_JSC_useJIT=false).
+#      without the .env/bunfig.toml autoload (also from a working directory with 5000
+#      entries), with a recorded --bytecode-order, with a JIT tier-up policy, and with the JIT
+#      off (BUN_JSC_useJIT=false).
 #   4. Timeline of `run` for runts, runc and crun from scheduler tracepoints (perf trace):
 #      CLI start-up, container setup, the user process, teardown.
 #   5. The same timeline with 2000 extra (sleeping) processes on the host.
@@ -151,6 +152,14 @@ chmod +x "$work/nojit.sh"
 	"+ --compile-jit-policy 1000=$work/bin/runts-jit1000 $(state_args runts)" \
 	"build:bin flags (sh wrapper)=$work/keep.sh $runts $(state_args runts)" \
 	"JIT off, BUN_JSC_useJIT false (sh wrapper)=$work/nojit.sh $runts $(state_args runts)"
+echo
+echo "The same two builds, started from a working directory with 5000 entries (Bun's .env and"
+echo "bunfig.toml autoload reads the directory listing of the working directory and its parents):"
+mkdir -p "$work/bigcwd"
+(cd "$work/bigcwd" && for ((i = 0; i < 5000; i++)); do : >"f$i"; done)
+(cd "$work/bigcwd" && "$harness" -X -d "$work/h" -n "$n" -w 3 \
+	"build:bin flags, cwd with 5000 entries=$runts $(state_args runts)" \
+	"+ --no-compile-autoload-dotenv/bunfig, same cwd=$work/bin/runts-noautoload $(state_args runts)")
 echo
 echo "Binary sizes: $(for b in empty commander program runts runts-nobytecode; do printf '%s %s MB; ' "$b" "$(stat -c %s "$work/bin/$b" | awk '{ printf "%.1f", $1 / 1e6 }')"; done)"
 

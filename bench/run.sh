@@ -6,8 +6,9 @@
 #   BENCH_N=200 BENCH_WARMUP=10 sudo bash bench/run.sh
 #
 # Environment: BENCH_N, BENCH_WARMUP; RUNTS (default dist/runts), RUNC (default
-# /usr/sbin/runc), CRUN (default /usr/bin/crun); CC (default cc); BUSYBOX as for
-# test/fixtures/make-bundle.sh. The report goes to stdout and to bench/out/<UTC time>.md
+# /usr/sbin/runc), CRUN (default /usr/bin/crun); BENCH_BUILD=1 benchmarks a runts built from
+# the checkout with `npm run build:bin`'s flags into the temporary directory instead (dist/runts
+# is left alone); CC (default cc); BUSYBOX as for test/fixtures/make-bundle.sh. The report goes to stdout and to bench/out/<UTC time>.md
 # (bench/out/ is git-ignored; docs/benchmarks.md holds the recorded run).
 #
 # What is measured and how: bench/harness.c. Where runts's time goes: bench/profile.sh.
@@ -39,10 +40,16 @@ cleanup() {
 trap cleanup EXIT
 bench_make_bundle "$work/bundle"
 
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
-	commit+=" + uncommitted changes"
+if [[ -n ${BENCH_BUILD:-} ]]; then
+	runts=$work/runts
+	(cd "$repo" && node_modules/.bin/bun build --compile --minify --bytecode \
+		--define RUNTS_COMMIT="\"$(git rev-parse --verify -q HEAD || echo unknown)\"" \
+		src/main.ts --outfile "$runts" >/dev/null)
 fi
+# Which runts this is: what the binary says, and the state of the checkout next to it.
+binary=$("$runts" --version | sed -n 's/^commit: //p')
+checkout=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+changed=$(git -C "$repo" status --porcelain -- src crates package.json 2>/dev/null | awk '{ print $2 }' | cut -d/ -f1-2 | sort -u | tr '\n' ' ')
 mkdir -p "$repo/bench/out"
 out=$repo/bench/out/$(date -u +%Y%m%dT%H%M%SZ).md
 {
@@ -50,7 +57,11 @@ out=$repo/bench/out/$(date -u +%Y%m%dT%H%M%SZ).md
 	echo
 	echo "- machine: $(bench_machine)"
 	echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "- runts: $("$runts" --version | head -1) (commit $commit), $(stat -c %s "$runts" | awk '{ printf "%.0f MB", $1 / 1e6 }') binary built $(date -u -r "$runts" '+%H:%M UTC'), sha256 $(sha256sum "$runts" | cut -c1-12)"
+	echo "- runts: ${runts#"$repo"/}${BENCH_BUILD:+ (BENCH_BUILD=1: built from the checkout for this run)}: $("$runts" --version | head -1), built $(date -u -r "$runts" '+%Y-%m-%d %H:%M UTC') from commit ${binary:0:12}, $(stat -c %s "$runts" | awk '{ printf "%.0f MB", $1 / 1e6 }'), sha256 $(sha256sum "$runts" | cut -c1-12)"
+	if [[ -n ${BENCH_BUILD:-} ]]; then
+		echo "- embedded addon: runts.linux-x64-gnu.node built $(date -u -r "$repo/runts.linux-x64-gnu.node" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$repo/runts.linux-x64-gnu.node" | cut -c1-12)"
+	fi
+	echo "- checkout: HEAD $checkout${changed:+, uncommitted changes under $changed}"
 	echo "- runc: $("$runc" --version | head -1 | sed 's/^runc version //'); crun: $("$crun" --version | head -1 | sed 's/^crun version //')"
 	echo "- cgroups: v1 controllers only (/sys/fs/cgroup/unified unmounted in a private mount namespace)"
 	echo "- bundle: busybox (test/fixtures/make-bundle.sh), args [\"/bin/true\"], terminal false"

@@ -68,9 +68,15 @@ export function remove(root: string, id: string): void {
   rmSync(stateDir(root, id), { recursive: true, force: true });
 }
 
-/** runc prints `created` with nanoseconds; JavaScript clocks give milliseconds. */
+/**
+ * runc prints `created` in Go's RFC3339Nano: nanoseconds with trailing zeros trimmed (and no
+ * fraction at all when it is zero). JavaScript clocks give milliseconds; hrtime fills the rest.
+ */
 export function nowRfc3339Nano(): string {
   const d = new Date();
   const ns = process.hrtime.bigint() % 1_000_000n;
-  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${ns.toString().padStart(6, '0')}Z`);
+  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => {
+    const frac = `${ms}${ns.toString().padStart(6, '0')}`.replace(/0+$/, '');
+    return frac ? `.${frac}Z` : 'Z';
+  });
 }
