@@ -24,8 +24,9 @@
  * Why C: each call is one posix_spawn (glibc's is a CLONE_VM|CLONE_VFORK clone + execve) and
  * one wait4, the same for every runtime and small (the "floor" line times the harness spawning
  * the host's /bin/true). wait4(2) also returns the child's rusage: ru_maxrss is the peak RSS of
- * the runtime process, or of a child it reaped if that was larger (getrusage(2): RUSAGE_BOTH
- * takes the max of the two), and ru_utime + ru_stime its CPU time. Node's spawnSync gives
+ * the runtime process, or of a child it reaped if that was larger (kernel/exit.c fills wait4's
+ * rusage with getrusage(RUSAGE_BOTH), whose maxrss is the max of the two), and ru_utime +
+ * ru_stime its CPU time. Node's spawnSync gives
  * neither, and wrapping every call in /usr/bin/time would add an exec to each.
  *
  * Waiting for the init: `start` returns as soon as the user process is exec'd, and the init
@@ -83,10 +84,10 @@ struct sample {
 enum op { OP_RUN, OP_CREATE, OP_START, OP_WAIT, OP_DELETE, OP_CYCLE, OP_STATE, OP_COUNT };
 static const char *const op_label[OP_COUNT] = {
 	[OP_RUN] = "run (/bin/true)",
-	[OP_CREATE] = "  create",
-	[OP_START] = "  start",
-	[OP_WAIT] = "  wait (init exits, reaped)",
-	[OP_DELETE] = "  delete",
+	[OP_CREATE] = "cycle: create",
+	[OP_START] = "cycle: start",
+	[OP_WAIT] = "cycle: wait (init exits, reaped)",
+	[OP_DELETE] = "cycle: delete",
 	[OP_CYCLE] = "create+start+wait+delete",
 	[OP_STATE] = "state (created container)",
 };
@@ -378,8 +379,8 @@ static void print_table(int field)
 		enum op o = op_order[i];
 		if (field && !op_has_rusage(o))
 			continue;
-		printf("| %s |", field == 1 && o == OP_CYCLE ? "create/start/delete (largest)"
-			   : field == 2 && o == OP_CYCLE ? "create+start+delete"
+		printf("| %s |", field == 1 && o == OP_CYCLE ? "cycle: largest of create/start/delete"
+			   : field == 2 && o == OP_CYCLE ? "cycle: create+start+delete"
 			   : op_label[o]);
 		double med[MAX_RT];
 		for (int r = 0; r < nrt; r++) {

@@ -7,9 +7,9 @@
 # touched) and timed by bench/harness.c (-X: commands interleaved, medians, peak RSS, CPU):
 #
 #   1. Start-up ladder: `bun build --compile` baselines from bench/profile/*.ts, each adding
-#      one thing — a bare binary, commander, runts's whole commander program, the napi addon,
-#      the spec pipeline — next to runts's own `state` and `--version`, a prototype fast path
-#      for `state`, and crun's and runc's `state`.
+#      one thing — a bare binary, the Node built-ins commander loads, commander, runts's whole
+#      commander program, the napi addon, the spec pipeline — next to runts's own `state` and
+#      `--version`, a prototype fast path for `state`, and crun's and runc's `state`.
 #   2. The .node addon: extracted to $TMPDIR on first use; is it written on every start?
 #      (strace), how big is it, and what does extracting it on every start cost.
 #   3. Build flags: runts's `state` built as `npm run build:bin` does, without --bytecode,
@@ -21,8 +21,9 @@
 #   5. The same timeline with 2000 extra (sleeping) processes on the host.
 #
 # Needs what bench/run.sh needs, plus strace and perf (linux-perf) for sections 2, 4 and 5
-# (skipped without them). TMPDIR points into the work directory for the whole script, so Bun's
-# extracted addon copies are removed with it.
+# (skipped without them). The report goes to stdout and to bench/out/profile-<UTC time>.md.
+# TMPDIR points into the work directory for the whole script, so Bun's extracted addon copies
+# are removed with it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_enter_namespace "$@"
@@ -65,7 +66,7 @@ build() { # build OUT SRC [extra flags...]
 		{ echo "bench/profile.sh: bun build $src failed" >&2; exit 1; }
 }
 echo "bench/profile.sh: building baselines and runts variants with bun $("$bun" --version)" >&2
-for b in empty exit commander program addon spec fastpath; do
+for b in empty exit builtins commander program addon spec fastpath; do
 	build "$b" "bench/profile/$b.ts"
 done
 build runts src/main.ts
@@ -93,6 +94,10 @@ build runts-order src/main.ts --bytecode-order "$work/order-state.txt,$work/orde
 
 state_args() { echo "--root $work/root-$1 state $prefix-state"; }
 
+mkdir -p "$repo/bench/out"
+out=$repo/bench/out/profile-$(date -u +%Y%m%dT%H%M%SZ).md
+exec > >(tee "$out")
+
 echo "# Profile of runts, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "- machine: $(bench_machine); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -103,6 +108,7 @@ echo "## 1. Start-up ladder"
 "$harness" -X -d "$work/h" -n "$n" -w 3 \
 	"bare Bun binary (empty.ts)=$work/bin/empty" \
 	"bare + process.exit (exit.ts)=$work/bin/exit" \
+	"Node built-ins commander requires (builtins.ts)=$work/bin/builtins" \
 	"commander, parse 'state x' (commander.ts)=$work/bin/commander state x" \
 	"runts's program built (program.ts)=$work/bin/program" \
 	"addon loaded (addon.ts)=$work/bin/addon" \
@@ -166,6 +172,7 @@ echo "Binary sizes: $(for b in empty commander program runts runts-nobytecode; d
 if ! command -v perf >/dev/null; then
 	echo
 	echo "(perf not installed: timelines skipped)"
+	echo "bench/profile.sh: report saved to ${out#"$repo"/}" >&2
 	exit 0
 fi
 
@@ -199,3 +206,4 @@ timeline "Host with $(ls -d /proc/[0-9]* | wc -l) processes"
 kill "${sleepers[@]}" 2>/dev/null || true
 wait "${sleepers[@]}" 2>/dev/null || true
 sleepers=()
+echo "bench/profile.sh: report saved to ${out#"$repo"/}" >&2

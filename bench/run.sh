@@ -47,7 +47,8 @@ if [[ -n ${BENCH_BUILD:-} ]]; then
 		src/main.ts --outfile "$runts" >/dev/null)
 fi
 # Which runts this is: what the binary says, and the state of the checkout next to it.
-binary=$("$runts" --version | sed -n 's/^commit: //p')
+version=$("$runts" --version) || { echo "bench/run.sh: \`$runts --version\` failed" >&2; exit 1; }
+binary=$(sed -n 's/^commit: //p' <<<"$version")
 checkout=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 changed=$(git -C "$repo" status --porcelain -- src crates package.json 2>/dev/null | awk '{ print $2 }' | cut -d/ -f1-2 | sort -u | tr '\n' ' ')
 mkdir -p "$repo/bench/out"
@@ -57,7 +58,7 @@ out=$repo/bench/out/$(date -u +%Y%m%dT%H%M%SZ).md
 	echo
 	echo "- machine: $(bench_machine)"
 	echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "- runts: ${runts#"$repo"/}${BENCH_BUILD:+ (BENCH_BUILD=1: built from the checkout for this run)}: $("$runts" --version | head -1), built $(date -u -r "$runts" '+%Y-%m-%d %H:%M UTC') from commit ${binary:0:12}, $(stat -c %s "$runts" | awk '{ printf "%.0f MB", $1 / 1e6 }'), sha256 $(sha256sum "$runts" | cut -c1-12)"
+	echo "- runts: ${runts#"$repo"/}${BENCH_BUILD:+ (BENCH_BUILD=1: built from the checkout for this run)}: $(head -1 <<<"$version"), built $(date -u -r "$runts" '+%Y-%m-%d %H:%M UTC') from commit ${binary:0:12}, $(stat -c %s "$runts" | awk '{ printf "%.0f MB", $1 / 1e6 }'), sha256 $(sha256sum "$runts" | cut -c1-12)"
 	if [[ -n ${BENCH_BUILD:-} ]]; then
 		echo "- embedded addon: runts.linux-x64-gnu.node built $(date -u -r "$repo/runts.linux-x64-gnu.node" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$repo/runts.linux-x64-gnu.node" | cut -c1-12)"
 	fi

@@ -1,19 +1,31 @@
 /**
- * The entry of the runts executable: build the program, run the verb, and map whatever fails
- * to runc's exit codes through the one error sink. Only this file calls process.exit.
+ * The entry of the runts executable: run the verb, and map whatever fails to runc's exit
+ * codes through the one error sink. Only this file calls process.exit.
+ *
+ * The hot verbs engines send for every container (state, kill, start, delete) in their plain
+ * shapes skip loading commander (src/cli/fast.ts); everything else goes through the commander
+ * program (src/cli/program.ts), loaded on demand.
  */
-import { buildProgram } from './cli/program.ts';
+import { fastPath } from './cli/fast.ts';
 import { report } from './cli/sink.ts';
 import { closeLog, configureLog } from './log.ts';
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   let verb: string | undefined;
-  program.hook('preAction', (_cmd, action) => {
-    verb = action.name();
-    configureLog(action.optsWithGlobals());
-  });
   try {
+    const fast = fastPath(argv.slice(2));
+    if (fast) {
+      verb = fast.verb;
+      configureLog(fast.globals);
+      await fast.run();
+      return 0;
+    }
+    const { buildProgram } = await import('./cli/program.ts');
+    const program = buildProgram();
+    program.hook('preAction', (_cmd, action) => {
+      verb = action.name();
+      configureLog(action.optsWithGlobals());
+    });
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {

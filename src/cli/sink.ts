@@ -2,7 +2,6 @@
  * The one error sink: every failure of every verb ends here and becomes a log line, a stderr
  * line and an exit code. The last line of stderr is the useful one (engines show only it).
  */
-import { CommanderError } from 'commander';
 import { writeSync } from 'node:fs';
 import { RuntsError } from '../errors.ts';
 import { logError, logsToFile } from '../log.ts';
@@ -19,9 +18,11 @@ const PREFIX: Record<string, string> = {
  * `verb` is the command that was running, when one was.
  */
 export async function report(err: unknown, verb?: string): Promise<number> {
-  if (err instanceof CommanderError) {
-    // commander has already printed usage errors; --help and --version end with code 0.
-    return err.exitCode;
+  // commander has already printed its usage errors; --help and --version end with code 0.
+  // (Recognised by its codes, so that the fast path never loads commander.)
+  const c = err as { code?: unknown; exitCode?: unknown };
+  if (typeof c?.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number') {
+    return c.exitCode;
   }
   const message = (verb && PREFIX[verb] || '') + (err instanceof Error ? err.message : String(err));
   const code = err instanceof RuntsError ? err.exitCode : 1;

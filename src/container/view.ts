@@ -2,7 +2,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { statusOf } from '../state/status.ts';
 import type { Status } from '../state/status.ts';
-import { stateDir } from '../state/store.ts';
+import { readState, stateDir } from '../state/store.ts';
+import { validateId } from '../state/id.ts';
+import { print } from '../cli/output.ts';
 import type { ContainerState } from '../state/store.ts';
 
 /** runc's `state` JSON, field for field and in its order. */
@@ -55,4 +57,9 @@ export function ownerName(root: string, id: string): string {
     // no /etc/passwd
   }
   return `#${uid}`;
+}
+
+/** `state`: the view as runc prints it, indented, without a trailing newline. */
+export function printState(root: string, id: string): void {
+  print(JSON.stringify(view(root, readState(root, validateId(id))), null, 2));
 }

@@ -115,43 +115,32 @@ pub fn wait_reaping(pid: i32) -> Result<ExitStatus> {
     })
 }
 
-/// SIGKILLs every live descendant of this process (found through the ppid links in /proc).
+/// SIGKILLs every descendant of this process. Walks /proc/<pid>/task/*/children from our own
+/// pid, so the cost is that of what the container left, not of every process on the host.
 fn kill_descendants() {
-    let me = std::process::id() as i32;
-    let Ok(dir) = std::fs::read_dir("/proc") else { return };
-    let mut parent = std::collections::HashMap::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+    let mut todo = children_of(std::process::id() as i32);
+    let mut seen = std::collections::HashSet::new();
+    while let Some(pid) = todo.pop() {
+        if !seen.insert(pid) {
             continue;
-        };
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            // Fields after the last ')': state, ppid, ...
-            if let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) {
-                let mut f = rest.split(' ');
-                let state = f.next().unwrap_or("");
-                if let Some(ppid) = f.next().and_then(|p| p.parse::<i32>().ok()) {
-                    if state != "Z" {
-                        parent.insert(pid, ppid);
-                    }
-                }
-            }
+        }
+        // Killed before its children are read: it cannot add more behind our back.
+        // SAFETY: kill has no memory arguments.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        todo.extend(children_of(pid));
+    }
+}
+
+/// The children of every thread of `pid` (Linux 3.5+, CONFIG_PROC_CHILDREN).
+fn children_of(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    let mut out = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(list.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
         }
     }
-    for (&pid, _) in parent.iter() {
-        let mut p = pid;
-        // Bounded walk up the tree: ppid links end at 0 (or loop on races).
-        for _ in 0..64 {
-            match parent.get(&p) {
-                Some(&pp) if pp == me => {
-                    // SAFETY: kill has no memory arguments.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    break;
-                }
-                Some(&pp) if pp > 0 => p = pp,
-                _ => break,
-            }
-        }
-    }
+    out
 }
 
 /// Makes the calling process a child subreaper (prctl PR_SET_CHILD_SUBREAPER): orphans of the
