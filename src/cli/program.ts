@@ -7,13 +7,18 @@ import { writeSync } from 'node:fs';
 import { defaultRoot } from './globals.ts';
 import createCommand from './commands/create.ts';
 import deleteCommand from './commands/delete.ts';
+import eventsCommand from './commands/events.ts';
 import featuresCommand from './commands/features.ts';
 import killCommand from './commands/kill.ts';
 import listCommand from './commands/list.ts';
+import pauseCommand from './commands/pause.ts';
+import psCommand from './commands/ps.ts';
+import resumeCommand from './commands/resume.ts';
 import runCommand from './commands/run.ts';
 import specCommand from './commands/spec.ts';
 import startCommand from './commands/start.ts';
 import stateCommand from './commands/state.ts';
+import updateCommand from './commands/update.ts';
 import versionCommand from './commands/version.ts';
 import { VERSION_TEXT } from '../version.ts';
 
@@ -41,8 +46,9 @@ export function buildProgram(): Command {
     // Global flags go before the verb, as runc's; a verb may reuse a global name (spec --rootless).
     .enablePositionalOptions();
   for (const make of [
-    createCommand, deleteCommand, featuresCommand, killCommand, listCommand, runCommand,
-    specCommand, startCommand, stateCommand, versionCommand,
+    createCommand, deleteCommand, eventsCommand, featuresCommand, killCommand, listCommand,
+    pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
+    updateCommand, versionCommand,
   ]) {
     program.addCommand(make().copyInheritedSettings(program));
   }

@@ -3,15 +3,24 @@
  * container's lock (an flock on its state directory) and re-reads the state under it, so
  * concurrent calls on one id serialise and see each other's results.
  */
-import { closeSync, existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError } from '../errors.ts';
-import { lockDir, signal, signalInit, startFifo, waitGone } from '../native/index.ts';
+import {
+  cgroupDestroy,
+  cgroupFreeze,
+  cgroupSignal,
+  lockDir,
+  signal,
+  signalInit,
+  startFifo,
+  waitGone,
+} from '../native/index.ts';
 import { parseSignal } from '../process/signame.ts';
 import { validateId } from '../state/id.ts';
 import { EXEC_FIFO, statusOf } from '../state/status.ts';
-import { readState, remove, stateDir } from '../state/store.ts';
-import type { ContainerState } from '../state/store.ts';
+import { PENDING_CGROUP, readState, remove, stateDir } from '../state/store.ts';
+import type { ContainerState, SavedCgroup } from '../state/store.ts';
 
 /** How long a verb waits for another runts holding the same container. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -19,7 +28,7 @@ const LOCK_TIMEOUT_MS = 30_000;
 const START_TIMEOUT_MS = 30_000;
 const KILL_TIMEOUT_MS = 10_000;
 
-function locked<T>(root: string, rawId: string, fn: (s: ContainerState) => T): T {
+export function locked<T>(root: string, rawId: string, fn: (s: ContainerState) => T): T {
   const id = validateId(rawId);
   const dir = stateDir(root, id);
   if (!existsSync(dir)) throw new RuntsError('container does not exist');
@@ -59,9 +68,8 @@ export function killContainer(root: string, id: string, rawSignal: string, all: 
     const status = statusOf(root, s);
     if (status === 'stopped') throw new RuntsError('container not running');
     if (all) {
-      for (const pid of pidsOf(s)) {
-        if (pid !== s.pid) signal(pid, sig);
-      }
+      if (s.cgroup) cgroupSignal(s.id, s.cgroup, sig);
+      else for (const pid of pidsOf(s)) if (pid !== s.pid) signal(pid, sig);
     }
     if (!signalInit(s.pid, s.initStartTime, sig)) throw new RuntsError('container not running');
   });
@@ -101,8 +109,13 @@ export function deleteContainer(root: string, rawId: string, force: boolean): vo
   }
   if (!existsSync(join(dir, 'state.json'))) {
     // A create killed before it recorded the state: its init never got the go-ahead and has
-    // exited; only the directory is left.
+    // exited; the directory is left, and maybe the cgroup it was making.
     if (force) {
+      const pending = join(dir, PENDING_CGROUP);
+      if (existsSync(pending)) {
+        const c = JSON.parse(readFileSync(pending, 'utf8')) as SavedCgroup;
+        cgroupDestroy(id, c);
+      }
       rmSync(dir, { recursive: true, force: true });
       return;
     }
@@ -115,11 +128,15 @@ export function deleteContainer(root: string, rawId: string, force: boolean): vo
     }
     // runc deletes a created container without -f: its init only waits, so it is killed.
     if (status !== 'stopped') {
+      // A paused container's init cannot die until thawed; cgroupDestroy thaws too.
+      if (status === 'paused' && s.cgroup) cgroupFreeze(s.id, s.cgroup, false);
       signalInit(s.pid, s.initStartTime, 9);
       if (!waitGone(s.pid, s.initStartTime, KILL_TIMEOUT_MS)) {
         throw new RuntsError(`container ${s.id}: init (pid ${s.pid}) did not exit after SIGKILL`);
       }
     }
+    // runc's destroy: what is left in the cgroup is killed (freeze, kill, thaw), then removed.
+    if (s.cgroup) cgroupDestroy(s.id, s.cgroup);
     remove(root, s.id);
   });
 }

@@ -4,22 +4,25 @@
  * A failure at any step removes what the earlier steps made: no state directory, no process.
  */
 import { closeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { GlobalOptions } from '../cli/globals.ts';
 import { ValidationError } from '../errors.ts';
 import { logDebug } from '../log.ts';
-import { createInit, releaseInit, signal, waitExit } from '../native/index.ts';
+import { cgroupDestroy, cgroupResolve, createInit, releaseInit, signal, waitExit } from '../native/index.ts';
 import type { Config, InitOptions } from '../native/index.ts';
+import type { CgroupPath, CgroupSpec } from '../native/binding.js';
 import { checkConsole } from '../process/console.ts';
 import { writePidFile } from '../process/pidfile.ts';
 import { callerNofile, procStat } from '../process/procfs.ts';
 import { toNativeConfig } from '../spec/convert.ts';
+import { toCgroupSpec } from '../spec/resources.ts';
 import { loadSpec } from '../spec/load.ts';
 import { checkHost, validateSpec } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
 import { SPEC_VERSION } from '../version.ts';
-import { claim, nowRfc3339Nano, remove, writeState } from '../state/store.ts';
-import type { ContainerState } from '../state/store.ts';
+import { PENDING_CGROUP, claim, nowRfc3339Nano, remove, writeState } from '../state/store.ts';
+import type { ContainerState, SavedCgroup } from '../state/store.ts';
 
 export interface CreateOptions {
   bundle?: string;
@@ -56,12 +59,21 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
   if (problems.length) throw new ValidationError(path, problems);
   const config = toNativeConfig(spec, bundle, id);
   keepCallerNofile(config);
+  // Every container gets its cgroup, as with runc (linux.cgroupsPath, or one named after the id).
+  config.cgroup = toCgroupSpec(spec, id, {
+    systemd: g.systemdCgroup,
+    rootless: g.rootless === 'true' || (g.rootless === 'auto' && process.geteuid?.() !== 0),
+  });
   const hostProblems = checkHost(config);
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
   checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
-  claim(g.root, id);
+  const dir = claim(g.root, id);
+  // Recorded before the cgroup exists: a create killed half-way leaves the state directory
+  // with this and no state.json, and `delete --force` removes the cgroup from it.
+  writeFileSync(join(dir, PENDING_CGROUP), JSON.stringify({ ...savedOf(config.cgroup), paths: cgroupResolve(config.cgroup) }));
   let pid = 0;
   let consoleFd = -1;
+  let cgroupPaths: CgroupPath[] = [];
   try {
     const options: InitOptions = {
       noPivot: !!o.noPivot,
@@ -73,6 +85,7 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
     await logDebug(`creating container ${id} from ${path}`);
     const spawned = createInit(config, options);
     pid = spawned.pid;
+    cgroupPaths = spawned.cgroupPaths;
     consoleFd = spawned.consoleFd;
     const state: ContainerState = {
       ociVersion: SPEC_VERSION,
@@ -84,6 +97,7 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
       annotations: spec.annotations,
       owner: '',
       initStartTime: procStat(pid)?.startTime ?? 0,
+      cgroup: { ...savedOf(config.cgroup), paths: spawned.cgroupPaths },
     };
     writeState(g.root, state);
     if (o.pidFile) writePidFile(o.pidFile, pid);
@@ -94,6 +108,9 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
   } catch (e) {
     if (consoleFd >= 0) closeSync(consoleFd);
     if (pid > 0) await destroyInit(pid);
+    if (cgroupPaths.length && config.cgroup) {
+      cgroupDestroy(id, { ...savedOf(config.cgroup), paths: cgroupPaths });
+    }
     remove(g.root, id);
     throw e;
   }
@@ -107,6 +124,26 @@ function keepCallerNofile(config: Config): void {
   if (config.process.rlimits.some((r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
   const limit = callerNofile();
   if (limit) config.process.rlimits.push({ rlimitType: 'RLIMIT_NOFILE', ...limit });
+}
+
+/** Removes a container whose init is gone: what is left of its cgroup, then its state. */
+export function discard(root: string, state: ContainerState): void {
+  try {
+    if (state.cgroup) cgroupDestroy(state.id, state.cgroup);
+  } finally {
+    remove(root, state.id);
+  }
+}
+
+/** What the state keeps of the container's cgroup (its paths come from the core). */
+function savedOf(c: CgroupSpec): SavedCgroup {
+  return {
+    driver: c.systemd ? 'systemd' : 'cgroupfs',
+    cgroupsPath: c.cgroupsPath,
+    rootless: c.rootless,
+    paths: [],
+    resources: c.resources ?? {},
+  };
 }
 
 /** Kills a waiting or running init and reaps it. */

@@ -9,8 +9,7 @@ import { setChildSubreaper, startInit, waitExit } from '../native/index.ts';
 import { proxyConsole } from '../process/console.ts';
 import type { ConsoleProxy } from '../process/console.ts';
 import { forwardSignals } from '../process/signals.ts';
-import { remove } from '../state/store.ts';
-import { createContainer, destroyInit } from './create.ts';
+import { createContainer, destroyInit, discard } from './create.ts';
 
 export interface RunFlags {
   bundle?: string;
@@ -46,7 +45,7 @@ export async function runContainer(g: GlobalOptions, id: string, f: RunFlags): P
       startInit(syncFd);
     } catch (e) {
       await destroyInit(state.pid);
-      remove(g.root, id);
+      discard(g.root, state);
       throw e;
     }
     const exit = await waitExit(state.pid);
@@ -57,6 +56,7 @@ export async function runContainer(g: GlobalOptions, id: string, f: RunFlags): P
     // Restores the host terminal on every path, before the error sink prints anything.
     tty?.finish();
     stopForwarding();
-    if (!f.keep) remove(g.root, id);
+    // --keep leaves the stopped container, cgroup and all, for `delete`.
+    if (!f.keep) discard(g.root, state);
   }
 }

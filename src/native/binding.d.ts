@@ -71,9 +71,14 @@ export interface Config {
   /** `linux.sysctl` as (key, value) pairs. */
   sysctl: Array<Sysctl>
   /**
-   * `linux.mountLabel` is not supported (no SELinux here); kept out on purpose.
-   * The cgroup paths the init must join before it runs user code, one per hierarchy
-   * (filled by the cgroup manager; empty means stay where the runtime is).
+   * The container's cgroup (`linux.cgroupsPath`, `linux.resources`, the driver); None
+   * leaves the container in the runtime's own cgroup.
+   */
+  cgroup?: CgroupSpec
+  /**
+   * The container's cgroup directories on the host, one per hierarchy. Filled by
+   * `process::create` from the cgroup manager (whatever the caller passes is replaced): the
+   * `cgroup` mount binds these, since the init joins its cgroup only right before exec.
    */
   cgroupPaths: Array<string>
 }
@@ -242,9 +247,10 @@ export interface RdmaLimit {
 /** OCI `linux.resources`. */
 export interface Resources {
   /**
-   * `linux.resources.devices`, in spec order. `None` leaves the device rules of an existing
-   * cgroup alone (what `update` wants); `Some` enforces these rules followed by runc's default
-   * allow-list (see [`crate::cgroups::devices::default_rules`]).
+   * `linux.resources.devices`, in spec order. Enforced followed by runc's default allow-list
+   * (see [`crate::cgroups::devices::rules_for`]), starting from deny-all: `None` (no rules in
+   * the spec) still denies every device but the defaults, as runc does. `update` re-applies
+   * the saved rules (see [`Resources::merge`]), which changes nothing.
    */
   devices?: Array<DeviceRule>
   /**
@@ -302,6 +308,23 @@ export interface WeightDevice {
   leafWeight?: number
 }
 
+/**
+ * OOM kills of a container's cgroup, awaited on a worker thread (`events` keeps its event
+ * loop, for signals and the stats timer, while it waits).
+ */
+export declare class CgroupOomWatcher {
+  /**
+   * Starts watching (OOM kills before this are not reported): eventfd on
+   * memory.oom_control (v1), inotify on memory.events (v2).
+   */
+  constructor(id: string, saved: SavedCgroup)
+  /**
+   * The next event, waited for on a worker thread at most `timeoutMs` (none: forever):
+   * "oom", "timeout", or "gone" (the cgroup was emptied or removed: no more events).
+   */
+  wait(timeoutMs?: number | undefined | null): Promise<'oom' | 'timeout' | 'gone'>
+}
+
 /** The copy between this process's stdio and a container's pty master (see `proxyConsole`). */
 export declare class ConsoleProxy {
   /** Copies the host terminal's window size to the container's pty (call it on SIGWINCH). */
@@ -313,6 +336,44 @@ export declare class ConsoleProxy {
    */
   finish(): void
 }
+
+/** Kills whatever is left in the container's cgroup and removes it (and its systemd unit). */
+export declare function cgroupDestroy(id: string, saved: SavedCgroup): void
+
+/** Freezes (pause) or thaws (resume) the container's cgroup. */
+export declare function cgroupFreeze(id: string, saved: SavedCgroup, frozen: boolean): void
+
+/** "frozen", "thawed" or "undefined" (no freezer, or no cgroup any more). */
+export declare function cgroupFreezerState(id: string, saved: SavedCgroup): string
+
+/** One hierarchy's directory of a container's cgroup. */
+export interface CgroupPath {
+  /** The v1 subsystem ("memory", "name=systemd", ...); "" for the v2 (or hybrid unified) one. */
+  subsystem: string
+  path: string
+}
+
+/** Every pid in the container's cgroup (host pid namespace). */
+export declare function cgroupPids(id: string, saved: SavedCgroup): Array<number>
+
+/**
+ * Where the container's cgroup would go on this host, one directory per hierarchy ("" is
+ * the v2 or hybrid unified one); nothing is created. `create` records it before making the
+ * cgroup, so that a create killed half-way can still be cleaned up by `delete --force`.
+ */
+export declare function cgroupResolve(spec: CgroupSpec): Array<CgroupPath>
+
+/** Signals every process of the container's cgroup (freeze, signal, thaw; cgroup.kill on v2). */
+export declare function cgroupSignal(id: string, saved: SavedCgroup, sig: number): void
+
+/** The `events --stats` data (runc's JSON shape), as a JSON string. */
+export declare function cgroupStats(id: string, saved: SavedCgroup): string
+
+/**
+ * `update`: merges `update` into the resources in force and writes the result; returns the
+ * merged resources for the state.
+ */
+export declare function cgroupUpdate(id: string, saved: SavedCgroup, current: Resources, update: Resources): Resources
 
 /** Forks the container init for `config` and returns once it waits to exec. */
 export declare function create(config: Config, options: InitOptions): Spawned
@@ -357,6 +418,15 @@ export declare function proxyConsole(masterFd: number): ConsoleProxy
  */
 export declare function release(syncFd: number): void
 
+/** A container's cgroup as its state records it. */
+export interface SavedCgroup {
+  /** "cgroupfs" or "systemd". */
+  driver: string
+  cgroupsPath: string
+  rootless: boolean
+  paths: Array<CgroupPath>
+}
+
 /** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */
 export declare function sendPidfd(socket: string, pid: number, startTime: number): void
 
@@ -386,6 +456,8 @@ export interface Spawned {
    * (pass it to `proxyConsole`); -1 otherwise.
    */
   consoleFd: number
+  /** The container's cgroup directories, for the state (empty without a cgroup). */
+  cgroupPaths: Array<CgroupPath>
 }
 
 /** Lets a created init exec the user process; returns once execve succeeded. */

@@ -4,7 +4,19 @@
  */
 import { RuntsError } from '../errors.ts';
 import { addon } from './addon.ts';
-import type { Config, ConsoleProxy, Exit, InitOptions, NativeFeatures, Spawned } from './binding.js';
+import type {
+  Config,
+  ConsoleProxy,
+  Exit,
+  InitOptions,
+  NativeFeatures,
+  CgroupPath,
+  CgroupSpec,
+  Resources,
+  SavedCgroup as NativeSavedCgroup,
+  Spawned,
+} from './binding.js';
+import type { SavedCgroup } from '../state/store.ts';
 
 export type { Config, Exit, InitOptions, NativeFeatures, Spawned } from './binding.js';
 
@@ -80,4 +92,57 @@ export function nativeFeatures(): NativeFeatures {
 /** Starts copying between our stdio and a pty master on a native thread (raw host tty). */
 export function startConsoleProxy(masterFd: number): ConsoleProxy {
   return call(() => addon.proxyConsole(masterFd));
+}
+
+// The container's cgroup (crates/napi/src/cgroup.rs): one coarse call per verb.
+
+/** What the state records of a container's cgroup, as the core takes it. */
+function savedCgroup(c: SavedCgroup): NativeSavedCgroup {
+  return { driver: c.driver, cgroupsPath: c.cgroupsPath, rootless: c.rootless, paths: c.paths };
+}
+
+/** Signals every process of the container's cgroup. */
+export function cgroupSignal(id: string, c: SavedCgroup, sig: number): void {
+  call(() => addon.cgroupSignal(id, savedCgroup(c), sig));
+}
+
+/** Kills what is left in the container's cgroup and removes it. */
+export function cgroupDestroy(id: string, c: SavedCgroup): void {
+  call(() => addon.cgroupDestroy(id, savedCgroup(c)));
+}
+
+/** Freezes (pause) or thaws (resume) the container's cgroup. */
+export function cgroupFreeze(id: string, c: SavedCgroup, frozen: boolean): void {
+  call(() => addon.cgroupFreeze(id, savedCgroup(c), frozen));
+}
+
+/** "frozen", "thawed" or "undefined". */
+export function cgroupFreezerState(id: string, c: SavedCgroup): string {
+  return call(() => addon.cgroupFreezerState(id, savedCgroup(c)));
+}
+
+/** Every pid of the container's cgroup. */
+export function cgroupPids(id: string, c: SavedCgroup): number[] {
+  return call(() => addon.cgroupPids(id, savedCgroup(c)));
+}
+
+/** The `events --stats` data, runc's shape. */
+export function cgroupStats(id: string, c: SavedCgroup): Record<string, unknown> {
+  return JSON.parse(call(() => addon.cgroupStats(id, savedCgroup(c)))) as Record<string, unknown>;
+}
+
+/** Merges `update` into the resources in force, writes them, returns the merged resources. */
+export function cgroupUpdate(id: string, c: SavedCgroup, update: Resources): Resources {
+  return call(() => addon.cgroupUpdate(id, savedCgroup(c), c.resources, update));
+}
+
+/** Waits for OOM kills of the container's memory cgroup (on a worker thread). */
+export function oomWatch(id: string, c: SavedCgroup): { wait(timeoutMs: number): Promise<string> } {
+  const w = call(() => new addon.CgroupOomWatcher(id, savedCgroup(c)));
+  return { wait: (ms) => w.wait(ms) };
+}
+
+/** Where the container's cgroup would go (nothing is created). */
+export function cgroupResolve(spec: CgroupSpec): CgroupPath[] {
+  return call(() => addon.cgroupResolve(spec));
 }

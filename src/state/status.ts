@@ -4,7 +4,7 @@
  * different process that recycled its pid; created while the init waits on exec.fifo;
  * paused when its cgroup is frozen; running otherwise.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { procStat } from '../process/procfs.ts';
 import { stateDir } from './store.ts';
@@ -25,5 +25,24 @@ export function initAlive(state: ContainerState): boolean {
 export function statusOf(root: string, state: ContainerState): Status {
   if (!initAlive(state)) return 'stopped';
   if (existsSync(join(stateDir(root, state.id), EXEC_FIFO))) return 'created';
-  return 'running';
+  return frozen(state) ? 'paused' : 'running';
+}
+
+/**
+ * Whether the container's cgroup is frozen: v1 freezer.state, else v2 cgroup.freeze. Read
+ * here rather than through the addon, so that `state` stays as cheap as it is.
+ */
+function frozen(state: ContainerState): boolean {
+  const paths = state.cgroup?.paths ?? [];
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const v1 = paths.find((p) => p.subsystem === 'freezer');
+  if (v1) return read(join(v1.path, 'freezer.state')) === 'FROZEN';
+  const v2 = paths.find((p) => p.subsystem === '');
+  return v2 ? read(join(v2.path, 'cgroup.freeze')) === '1' : false;
 }

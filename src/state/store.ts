@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError } from '../errors.ts';
+import type { CgroupPath, Resources } from '../native/binding.js';
 
 /** What runts keeps about a container between invocations. */
 export interface ContainerState {
@@ -20,7 +21,22 @@ export interface ContainerState {
   owner: string;
   /** The init's start time (field 22 of /proc/<pid>/stat): tells a recycled pid apart. */
   initStartTime: number;
+  /** The container's cgroup, to find it again (update, pause, ps, events, kill -a, delete). */
+  cgroup?: SavedCgroup;
 }
+
+export interface SavedCgroup {
+  driver: 'cgroupfs' | 'systemd';
+  cgroupsPath: string;
+  rootless: boolean;
+  /** (subsystem, directory) per hierarchy; subsystem "" is the v2 or hybrid unified one. */
+  paths: CgroupPath[];
+  /** The resources in force: the spec's, merged with every `update` since. */
+  resources: Resources;
+}
+
+/** Written by `create` before it makes the cgroup, for the cleanup of an interrupted create. */
+export const PENDING_CGROUP = 'cgroup.json';
 
 export function stateDir(root: string, id: string): string {
   return join(root, id);

@@ -41,9 +41,12 @@ pub struct Config {
     pub readonly_paths: Vec<String>,
     /// `linux.sysctl` as (key, value) pairs.
     pub sysctl: Vec<Sysctl>,
-    /// `linux.mountLabel` is not supported (no SELinux here); kept out on purpose.
-    /// The cgroup paths the init must join before it runs user code, one per hierarchy
-    /// (filled by the cgroup manager; empty means stay where the runtime is).
+    /// The container's cgroup (`linux.cgroupsPath`, `linux.resources`, the driver); None
+    /// leaves the container in the runtime's own cgroup.
+    pub cgroup: Option<crate::cgroups::CgroupSpec>,
+    /// The container's cgroup directories on the host, one per hierarchy. Filled by
+    /// `process::create` from the cgroup manager (whatever the caller passes is replaced): the
+    /// `cgroup` mount binds these, since the init joins its cgroup only right before exec.
     pub cgroup_paths: Vec<String>,
 }
 

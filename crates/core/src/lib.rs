@@ -6,6 +6,7 @@
 //! crate is a thin adapter over the public functions here.
 
 pub mod caps;
+pub mod cgroups;
 pub mod config;
 pub mod console;
 pub mod control;

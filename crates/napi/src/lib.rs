@@ -5,6 +5,9 @@
 //! `code` (see [`Code`]) and the core's one-line message (step, object, errno).
 #![deny(clippy::all)]
 
+
+mod cgroup;
+
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -27,9 +30,9 @@ impl AsRef<str> for Code {
     }
 }
 
-type Result<T> = napi::Result<T, Code>;
+pub(crate) type Result<T> = napi::Result<T, Code>;
 
-fn init_err(e: InitError) -> napi::Error<Code> {
+pub(crate) fn init_err(e: InitError) -> napi::Error<Code> {
     napi::Error::new(Code::Init, e.to_string())
 }
 
@@ -43,13 +46,25 @@ pub struct Spawned {
     /// With `process.terminal` and no console socket: the pty master, owned by the caller
     /// (pass it to `proxyConsole`); -1 otherwise.
     pub console_fd: i32,
+    /// The container's cgroup directories, for the state (empty without a cgroup).
+    pub cgroup_paths: Vec<CgroupPath>,
+}
+
+/// One hierarchy's directory of a container's cgroup.
+#[napi(object)]
+pub struct CgroupPath {
+    /// The v1 subsystem ("memory", "name=systemd", ...); "" for the v2 (or hybrid unified) one.
+    pub subsystem: String,
+    pub path: String,
 }
 
 /// Forks the container init for `config` and returns once it waits to exec.
 #[napi]
 pub fn create(config: Config, options: InitOptions) -> Result<Spawned> {
     let s = process::create(&config, &options).map_err(init_err)?;
-    Ok(Spawned { pid: s.pid, sync_fd: s.sync_fd, console_fd: s.console_fd })
+    let cgroup_paths =
+        s.cgroup_paths.into_iter().map(|(subsystem, path)| CgroupPath { subsystem, path }).collect();
+    Ok(Spawned { pid: s.pid, sync_fd: s.sync_fd, console_fd: s.console_fd, cgroup_paths })
 }
 
 /// Lets a created init exec the user process; returns once execve succeeded.

@@ -36,9 +36,10 @@ pub struct CgroupSpec {
 #[cfg_attr(feature = "napi", napi(object))]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resources {
-    /// `linux.resources.devices`, in spec order. `None` leaves the device rules of an existing
-    /// cgroup alone (what `update` wants); `Some` enforces these rules followed by runc's default
-    /// allow-list (see [`crate::cgroups::devices::default_rules`]).
+    /// `linux.resources.devices`, in spec order. Enforced followed by runc's default allow-list
+    /// (see [`crate::cgroups::devices::rules_for`]), starting from deny-all: `None` (no rules in
+    /// the spec) still denies every device but the defaults, as runc does. `update` re-applies
+    /// the saved rules (see [`Resources::merge`]), which changes nothing.
     pub devices: Option<Vec<DeviceRule>>,
     /// The paths of `linux.devices`: runc drops a default allow rule whose device node the spec
     /// declares itself (specconv `createDevices`), so the spec's node wins.
@@ -191,22 +192,107 @@ impl Resources {
         macro_rules! take {
             ($($f:ident),*) => { $( if update.$f.is_some() { self.$f = update.$f.clone(); } )* };
         }
-        take!(devices, device_paths, skip_default_devices, pids_limit, hugepage_limits, rdma, unified, network);
+        take!(
+            devices,
+            device_paths,
+            skip_default_devices,
+            pids_limit,
+            hugepage_limits,
+            rdma,
+            unified,
+            network
+        );
         if let Some(u) = &update.memory {
             let m = self.memory.get_or_insert_with(Default::default);
             macro_rules! f { ($($x:ident),*) => { $( if u.$x.is_some() { m.$x = u.$x; } )* } }
-            f!(limit, reservation, swap, kernel, kernel_tcp, swappiness, disable_oom_killer, use_hierarchy, check_before_update);
+            f!(
+                limit,
+                reservation,
+                swap,
+                kernel,
+                kernel_tcp,
+                swappiness,
+                disable_oom_killer,
+                use_hierarchy,
+                check_before_update
+            );
         }
         if let Some(u) = &update.cpu {
             let c = self.cpu.get_or_insert_with(Default::default);
             macro_rules! f { ($($x:ident),*) => { $( if u.$x.is_some() { c.$x = u.$x.clone(); } )* } }
-            f!(shares, quota, burst, period, realtime_runtime, realtime_period, cpus, mems, idle);
+            f!(
+                shares,
+                quota,
+                burst,
+                period,
+                realtime_runtime,
+                realtime_period,
+                cpus,
+                mems,
+                idle
+            );
         }
         if let Some(u) = &update.block_io {
             let b = self.block_io.get_or_insert_with(Default::default);
             macro_rules! f { ($($x:ident),*) => { $( if u.$x.is_some() { b.$x = u.$x.clone(); } )* } }
-            f!(weight, leaf_weight, weight_device, throttle_read_bps_device, throttle_write_bps_device,
-               throttle_read_iops_device, throttle_write_iops_device);
+            f!(
+                weight,
+                leaf_weight,
+                weight_device,
+                throttle_read_bps_device,
+                throttle_write_bps_device,
+                throttle_read_iops_device,
+                throttle_write_iops_device
+            );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_what_the_update_does_not_set() {
+        let mut saved = Resources {
+            devices: Some(vec![DeviceRule {
+                allow: false,
+                access: Some("rwm".into()),
+                ..Default::default()
+            }]),
+            memory: Some(Memory {
+                limit: Some(100),
+                reservation: Some(50),
+                ..Default::default()
+            }),
+            cpu: Some(Cpu {
+                shares: Some(512),
+                cpus: Some("0".into()),
+                ..Default::default()
+            }),
+            pids_limit: Some(10),
+            ..Default::default()
+        };
+        let update = Resources {
+            memory: Some(Memory {
+                limit: Some(200),
+                ..Default::default()
+            }),
+            cpu: Some(Cpu {
+                quota: Some(1000),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        saved.merge(&update);
+        let m = saved.memory.as_ref().unwrap();
+        assert_eq!((m.limit, m.reservation), (Some(200), Some(50)));
+        let c = saved.cpu.as_ref().unwrap();
+        assert_eq!(
+            (c.shares, c.quota, c.cpus.as_deref()),
+            (Some(512), Some(1000), Some("0"))
+        );
+        assert_eq!(saved.pids_limit, Some(10));
+        assert_eq!(saved.devices.as_ref().unwrap().len(), 1);
     }
 }

@@ -24,7 +24,11 @@ pub(crate) fn io_err(step: &str, path: &str, e: &std::io::Error) -> InitError {
 
 /// `dir/file` as a string.
 pub(crate) fn join(dir: &str, file: &str) -> String {
-    if dir.ends_with('/') { format!("{dir}{file}") } else { format!("{dir}/{file}") }
+    if dir.ends_with('/') {
+        format!("{dir}{file}")
+    } else {
+        format!("{dir}/{file}")
+    }
 }
 
 #[cfg(test)]
@@ -55,7 +59,8 @@ pub(crate) fn write_path(path: &str, value: &str) -> Result<()> {
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| io_err("open cgroup file", path, &e).with_detail(detail.clone()))?;
-    f.write_all(value.as_bytes()).map_err(|e| io_err("write cgroup file", path, &e).with_detail(detail))
+    f.write_all(value.as_bytes())
+        .map_err(|e| io_err("write cgroup file", path, &e).with_detail(detail))
 }
 
 /// The errno of a failed write, for the callers that react to EINVAL/EBUSY/ENOENT like runc.
@@ -79,7 +84,13 @@ pub(crate) fn read_path(path: &str) -> Result<String> {
 /// A file holding one unsigned number ("max" reads as u64::MAX, like runc's ParseUint).
 pub(crate) fn read_u64(dir: &str, file: &str) -> Result<u64> {
     let s = read_file(dir, file)?;
-    parse_u64(s.trim()).ok_or_else(|| InitError::msg("parse cgroup file", join(dir, file), format!("not a number: {:?}", s.trim())))
+    parse_u64(s.trim()).ok_or_else(|| {
+        InitError::msg(
+            "parse cgroup file",
+            join(dir, file),
+            format!("not a number: {:?}", s.trim()),
+        )
+    })
 }
 
 /// runc's fscommon.ParseUint: "max" is u64::MAX; a negative number (v1's -1) saturates to 0.
@@ -108,7 +119,11 @@ pub(crate) fn parse_flat_keyed(s: &str) -> Vec<(String, u64)> {
 /// The value of `key` in a flat-keyed file.
 pub(crate) fn value_by_key(dir: &str, file: &str, key: &str) -> Result<u64> {
     let s = read_file(dir, file)?;
-    Ok(parse_flat_keyed(&s).into_iter().find(|(k, _)| k == key).map(|(_, v)| v).unwrap_or(0))
+    Ok(parse_flat_keyed(&s)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .unwrap_or(0))
 }
 
 pub(crate) fn exists(path: &str) -> bool {
@@ -183,7 +198,7 @@ fn rmdir(path: &str, retry: bool) -> std::result::Result<(), Errno> {
     let mut delay = Duration::from_millis(1);
     let mut tries = 10;
     loop {
-        match nix::unistd::rmdir(path) {
+        match std::fs::remove_dir(path).map_err(|e| io_errno(&e)) {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
             Err(Errno::EINTR) => continue,
             Err(Errno::EBUSY) if retry && tries > 0 => {

@@ -28,6 +28,9 @@ pub mod systemd;
 pub mod v1;
 pub mod v2;
 
+#[cfg(test)]
+mod tests;
+
 use crate::error::{InitError, Result};
 pub use config::{CgroupSpec, Resources};
 use nix::sys::signal::Signal;
@@ -88,7 +91,8 @@ pub trait CgroupManager {
     /// signalAllProcesses): freeze so nothing forks between the listing and the signals, signal
     /// every pid, thaw. Freezer errors are not fatal (a missing freezer is not).
     fn kill_all(&self, sig: i32) -> Result<()> {
-        let signal = Signal::try_from(sig).map_err(|e| InitError::sys("kill cgroup", format!("signal {sig}"), e))?;
+        let signal = Signal::try_from(sig)
+            .map_err(|e| InitError::sys("kill cgroup", format!("signal {sig}"), e))?;
         if signal == Signal::SIGKILL && self.is_v2() {
             if let Some((_, dir)) = self.paths().first() {
                 if fs::exists(&fs::join(dir, "cgroup.kill")) {
@@ -119,12 +123,19 @@ pub trait CgroupManager {
 
     /// A watcher for OOM kills (see [`oom`]).
     fn oom_watcher(&self) -> Result<OomWatcher> {
-        let dir = self.memory_dir().ok_or_else(|| InitError::msg("watch oom", "memory", "no memory cgroup"))?;
-        if self.is_v2() { OomWatcher::v2(&dir) } else { OomWatcher::v1(&dir) }
+        let dir = self
+            .memory_dir()
+            .ok_or_else(|| InitError::msg("watch oom", "memory", "no memory cgroup"))?;
+        if self.is_v2() {
+            OomWatcher::v2(&dir)
+        } else {
+            OomWatcher::v1(&dir)
+        }
     }
 }
 
-/// The cgroup manager for one container.
+/// The cgroup manager for one container (made once per command: the size does not matter).
+#[allow(clippy::large_enum_variant)]
 pub enum Manager {
     V1(v1::V1Manager),
     V2(v2::V2Manager),
@@ -136,7 +147,9 @@ impl Manager {
     pub fn new(spec: &CgroupSpec) -> Result<Manager> {
         let layout = Layout::detect();
         if spec.systemd {
-            return Ok(Manager::Systemd(systemd::SystemdManager::new(spec, layout)?));
+            return Ok(Manager::Systemd(systemd::SystemdManager::new(
+                spec, layout,
+            )?));
         }
         let inner = paths::inner_path(&spec.cgroups_path, &spec.id);
         let res = spec.resources.clone().unwrap_or_default();
@@ -165,7 +178,9 @@ impl Manager {
     pub fn load(spec: &CgroupSpec, saved: &[(String, String)]) -> Result<Manager> {
         let explicit = !spec.cgroups_path.is_empty();
         if spec.systemd {
-            return Ok(Manager::Systemd(systemd::SystemdManager::load(spec, saved)?));
+            return Ok(Manager::Systemd(systemd::SystemdManager::load(
+                spec, saved,
+            )?));
         }
         let v2_only = saved.len() == 1 && saved[0].0.is_empty();
         if v2_only && Layout::detect() == Layout::Unified {
@@ -177,7 +192,12 @@ impl Manager {
                 create_resources: Resources::default(),
             }));
         }
-        Ok(Manager::V1(v1::V1Manager { paths: saved.to_vec(), rootless: spec.rootless, explicit_path: explicit, create_resources: Resources::default() }))
+        Ok(Manager::V1(v1::V1Manager {
+            paths: saved.to_vec(),
+            rootless: spec.rootless,
+            explicit_path: explicit,
+            create_resources: Resources::default(),
+        }))
     }
 
     /// "v1", "v2" or "systemd".

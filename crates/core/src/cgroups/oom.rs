@@ -33,8 +33,18 @@ impl OomEvent {
 }
 
 pub enum OomWatcher {
-    V1 { efd: OwnedFd, _control: std::fs::File, dir: String },
-    V2 { ino: OwnedFd, events_wd: i32, cg_wd: i32, dir: String, seen: Mutex<u64> },
+    V1 {
+        efd: OwnedFd,
+        _control: std::fs::File,
+        dir: String,
+    },
+    V2 {
+        ino: OwnedFd,
+        events_wd: i32,
+        cg_wd: i32,
+        dir: String,
+        seen: Mutex<u64>,
+    },
 }
 
 fn sys(step: &str, path: &str) -> InitError {
@@ -54,7 +64,11 @@ fn poll_in(fd: i32, deadline: Option<Instant>) -> Result<bool> {
                 left.as_millis().min(i32::MAX as u128) as i32
             }
         };
-        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         let r = unsafe { libc::poll(&mut p, 1, ms) };
         if r < 0 {
@@ -80,9 +94,18 @@ impl OomWatcher {
         // SAFETY: a new descriptor owned by us.
         let efd = unsafe { OwnedFd::from_raw_fd(efd) };
         let control_path = fs::join(dir, "memory.oom_control");
-        let control = std::fs::File::open(&control_path).map_err(|e| fs::io_err("open", &control_path, &e))?;
-        fs::write_file(dir, "cgroup.event_control", &format!("{} {}", efd.as_raw_fd(), control.as_raw_fd()))?;
-        Ok(OomWatcher::V1 { efd, _control: control, dir: dir.to_string() })
+        let control = std::fs::File::open(&control_path)
+            .map_err(|e| fs::io_err("open", &control_path, &e))?;
+        fs::write_file(
+            dir,
+            "cgroup.event_control",
+            &format!("{} {}", efd.as_raw_fd(), control.as_raw_fd()),
+        )?;
+        Ok(OomWatcher::V1 {
+            efd,
+            _control: control,
+            dir: dir.to_string(),
+        })
     }
 
     /// Watches `memory.events` and `cgroup.events` of the v2 cgroup `dir`; OOM kills before
@@ -98,13 +121,24 @@ impl OomWatcher {
         let add = |file: &str| -> Result<i32> {
             let p = std::ffi::CString::new(fs::join(dir, file)).unwrap();
             // SAFETY: valid fd and C string.
-            let wd = unsafe { libc::inotify_add_watch(ino.as_raw_fd(), p.as_ptr(), libc::IN_MODIFY) };
-            if wd < 0 { Err(sys("inotify_add_watch", &fs::join(dir, file))) } else { Ok(wd) }
+            let wd =
+                unsafe { libc::inotify_add_watch(ino.as_raw_fd(), p.as_ptr(), libc::IN_MODIFY) };
+            if wd < 0 {
+                Err(sys("inotify_add_watch", &fs::join(dir, file)))
+            } else {
+                Ok(wd)
+            }
         };
         let events_wd = add("memory.events")?;
         let cg_wd = add("cgroup.events")?;
         let seen = fs::value_by_key(dir, "memory.events", "oom_kill")?;
-        Ok(OomWatcher::V2 { ino, events_wd, cg_wd, dir: dir.to_string(), seen: Mutex::new(seen) })
+        Ok(OomWatcher::V2 {
+            ino,
+            events_wd,
+            cg_wd,
+            dir: dir.to_string(),
+            seen: Mutex::new(seen),
+        })
     }
 
     /// Waits at most `timeout` (None: forever) for the next OOM kill.
@@ -127,7 +161,13 @@ impl OomWatcher {
                 }
                 Ok(OomEvent::Oom)
             }
-            OomWatcher::V2 { ino, events_wd, cg_wd, dir, seen } => loop {
+            OomWatcher::V2 {
+                ino,
+                events_wd,
+                cg_wd,
+                dir,
+                seen,
+            } => loop {
                 // Check first: a kill may have come before this wait.
                 match fs::value_by_key(dir, "memory.events", "oom_kill") {
                     Ok(n) => {
@@ -139,7 +179,10 @@ impl OomWatcher {
                     }
                     Err(_) => return Ok(OomEvent::Gone),
                 }
-                if fs::value_by_key(dir, "cgroup.events", "populated").map(|p| p == 0).unwrap_or(true) {
+                if fs::value_by_key(dir, "cgroup.events", "populated")
+                    .map(|p| p == 0)
+                    .unwrap_or(true)
+                {
                     return Ok(OomEvent::Gone);
                 }
                 if !poll_in(ino.as_raw_fd(), deadline)? {

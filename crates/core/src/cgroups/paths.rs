@@ -35,6 +35,7 @@ fn fs_type(path: &str) -> Option<i64> {
     if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
         return None;
     }
+    #[allow(clippy::unnecessary_cast)] // f_type's width differs between libcs
     Some(st.f_type as i64)
 }
 
@@ -42,10 +43,10 @@ impl Layout {
     /// Detects the layout the way runc does (statfs of /sys/fs/cgroup, then of
     /// /sys/fs/cgroup/unified).
     pub fn detect() -> Layout {
-        if fs_type(CGROUP_ROOT) == Some(libc::CGROUP2_SUPER_MAGIC as i64) {
+        if fs_type(CGROUP_ROOT) == Some(libc::CGROUP2_SUPER_MAGIC) {
             return Layout::Unified;
         }
-        let hybrid = fs_type(HYBRID_MOUNTPOINT) == Some(libc::CGROUP2_SUPER_MAGIC as i64);
+        let hybrid = fs_type(HYBRID_MOUNTPOINT) == Some(libc::CGROUP2_SUPER_MAGIC);
         Layout::Legacy { hybrid }
     }
 }
@@ -89,7 +90,11 @@ pub fn clean_path(p: &str) -> String {
     }
     let rooted = clean(&format!("/{c}"));
     let rel = rooted.trim_start_matches('/');
-    if rel.is_empty() { ".".into() } else { rel.to_string() }
+    if rel.is_empty() {
+        ".".into()
+    } else {
+        rel.to_string()
+    }
 }
 
 /// Go's `filepath.Join` for two parts (cleaned; an empty part is skipped).
@@ -147,18 +152,27 @@ fn unescape_mountinfo(s: &str) -> String {
 pub fn parse_v1_mounts(mountinfo: &str, known: &[String]) -> Vec<V1Mount> {
     let mut out = Vec::new();
     for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else { continue };
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
         let pre: Vec<&str> = pre.split(' ').collect();
         let post: Vec<&str> = post.split(' ').collect();
         if pre.len() < 5 || post.len() < 3 || post[0] != "cgroup" {
             continue;
         }
-        let subsystems: Vec<String> =
-            post[2].split(',').filter(|o| known.iter().any(|k| k == o)).map(String::from).collect();
+        let subsystems: Vec<String> = post[2]
+            .split(',')
+            .filter(|o| known.iter().any(|k| k == o))
+            .map(String::from)
+            .collect();
         if subsystems.is_empty() {
             continue;
         }
-        out.push(V1Mount { mountpoint: unescape_mountinfo(pre[4]), root: unescape_mountinfo(pre[3]), subsystems });
+        out.push(V1Mount {
+            mountpoint: unescape_mountinfo(pre[4]),
+            root: unescape_mountinfo(pre[3]),
+            subsystems,
+        });
     }
     out
 }
@@ -169,7 +183,9 @@ pub fn parse_proc_cgroup(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for line in s.lines() {
         let mut parts = line.splitn(3, ':');
-        let (Some(_), Some(subs), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Some(_), Some(subs), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
         for sub in subs.split(',') {
             out.push((sub.to_string(), path.to_string()));
         }
@@ -179,8 +195,20 @@ pub fn parse_proc_cgroup(s: &str) -> Vec<(String, String)> {
 
 /// runc's v1 subsystems, in the order runc creates, joins and sets them (fs.go `subsystems`).
 pub const V1_SUBSYSTEMS: &[&str] = &[
-    "cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb", "net_cls", "net_prio",
-    "perf_event", "freezer", "rdma", "name=systemd",
+    "cpuset",
+    "devices",
+    "memory",
+    "cpu",
+    "cpuacct",
+    "pids",
+    "blkio",
+    "hugetlb",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "freezer",
+    "rdma",
+    "name=systemd",
 ];
 
 /// What the v1 path resolution reads from the host.
@@ -192,7 +220,11 @@ pub struct V1Host<'a> {
 
 impl V1Host<'_> {
     fn mounts(&self) -> Vec<V1Mount> {
-        let known: Vec<String> = parse_proc_cgroup(self.self_cgroup).into_iter().map(|(s, _)| s).filter(|s| !s.is_empty()).collect();
+        let known: Vec<String> = parse_proc_cgroup(self.self_cgroup)
+            .into_iter()
+            .map(|(s, _)| s)
+            .filter(|s| !s.is_empty())
+            .collect();
         parse_v1_mounts(self.mountinfo, &known)
     }
 }
@@ -205,9 +237,16 @@ pub fn v1_paths(inner: &str, host: &V1Host) -> Result<Vec<(String, String)>> {
     let own = parse_proc_cgroup(host.self_cgroup);
     let mut out = Vec::new();
     for &sub in V1_SUBSYSTEMS {
-        let Some(m) = mounts.iter().find(|m| m.subsystems.iter().any(|s| s == sub)) else {
+        let Some(m) = mounts
+            .iter()
+            .find(|m| m.subsystems.iter().any(|s| s == sub))
+        else {
             if sub == "devices" {
-                return Err(InitError::msg("find cgroup mount", "devices", "the devices cgroup (v1) is not mounted; it is required"));
+                return Err(InitError::msg(
+                    "find cgroup mount",
+                    "devices",
+                    "the devices cgroup (v1) is not mounted; it is required",
+                ));
             }
             continue;
         };
@@ -215,9 +254,15 @@ pub fn v1_paths(inner: &str, host: &V1Host) -> Result<Vec<(String, String)>> {
             join(&m.mountpoint, inner)
         } else {
             let Some((_, own_path)) = own.iter().find(|(s, _)| s == sub) else {
-                return Err(InitError::msg("find own cgroup", sub, "not in /proc/self/cgroup"));
+                return Err(InitError::msg(
+                    "find own cgroup",
+                    sub,
+                    "not in /proc/self/cgroup",
+                ));
             };
-            let rel = own_path.strip_prefix(m.root.trim_end_matches('/')).unwrap_or(own_path);
+            let rel = own_path
+                .strip_prefix(m.root.trim_end_matches('/'))
+                .unwrap_or(own_path);
             join(&join(&m.mountpoint, rel), inner)
         };
         out.push((sub.to_string(), path));
@@ -240,7 +285,13 @@ pub fn v2_path(inner: &str, self_cgroup: &str) -> Result<String> {
         .into_iter()
         .find(|(s, _)| s.is_empty())
         .map(|(_, p)| p)
-        .ok_or_else(|| InitError::msg("find own cgroup", "/proc/self/cgroup", "no cgroup v2 (\"0::\") line"))?;
+        .ok_or_else(|| {
+            InitError::msg(
+                "find own cgroup",
+                "/proc/self/cgroup",
+                "no cgroup v2 (\"0::\") line",
+            )
+        })?;
     // The parent of our own cgroup: our leaf has processes (us), so controllers cannot be
     // enabled in it for a child.
     let parent = match own.rfind('/') {
@@ -266,7 +317,11 @@ impl SystemdUnit {
     /// Parses cgroupsPath for the systemd driver (runc specconv CreateCgroupConfig).
     pub fn parse(cgroups_path: &str, id: &str) -> Result<SystemdUnit> {
         if cgroups_path.is_empty() {
-            return Ok(SystemdUnit { parent: String::new(), prefix: DEFAULT_SCOPE_PREFIX.into(), name: id.into() });
+            return Ok(SystemdUnit {
+                parent: String::new(),
+                prefix: DEFAULT_SCOPE_PREFIX.into(),
+                name: id.into(),
+            });
         }
         let parts: Vec<&str> = cgroups_path.split(':').collect();
         if parts.len() != 3 {
@@ -276,7 +331,11 @@ impl SystemdUnit {
                 "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups",
             ));
         }
-        Ok(SystemdUnit { parent: parts[0].into(), prefix: parts[1].into(), name: parts[2].into() })
+        Ok(SystemdUnit {
+            parent: parts[0].into(),
+            prefix: parts[1].into(),
+            name: parts[2].into(),
+        })
     }
 
     /// The unit name: `prefix-name.scope`, or `name` itself when it ends in ".slice" (runc's
@@ -302,8 +361,16 @@ impl SystemdUnit {
 
     /// The unit's cgroup path below a hierarchy root: expanded slice + unit name.
     pub fn cgroup_path(&self, rootless: bool) -> Result<String> {
-        let slice = if self.parent.is_empty() { self.slice(rootless) } else { expand_slice(&self.parent)? };
-        let slice = if slice.starts_with('/') { slice } else { format!("/{slice}") };
+        let slice = if self.parent.is_empty() {
+            self.slice(rootless)
+        } else {
+            expand_slice(&self.parent)?
+        };
+        let slice = if slice.starts_with('/') {
+            slice
+        } else {
+            format!("/{slice}")
+        };
         Ok(join(&slice, &self.unit_name()))
     }
 }
@@ -376,7 +443,11 @@ mod tests {
     #[test]
     fn v1_relative_uses_own_cgroup_per_hierarchy() {
         // What runc 1.1.5 made on this host for an empty cgroupsPath and id "cgt1".
-        let host = V1Host { mountinfo: MOUNTINFO, self_cgroup: SELF, hybrid: true };
+        let host = V1Host {
+            mountinfo: MOUNTINFO,
+            self_cgroup: SELF,
+            hybrid: true,
+        };
         let p = v1_paths("cgt1", &host).unwrap();
         let want = [
             ("cpuset", "/sys/fs/cgroup/cpuset/cgt1"),
@@ -390,13 +461,20 @@ mod tests {
             ("name=systemd", "/sys/fs/cgroup/systemd/cgt1"),
             ("", "/sys/fs/cgroup/unified/cgt1"),
         ];
-        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         assert_eq!(p, want);
     }
 
     #[test]
     fn v1_absolute_is_under_each_mountpoint() {
-        let host = V1Host { mountinfo: MOUNTINFO, self_cgroup: SELF, hybrid: false };
+        let host = V1Host {
+            mountinfo: MOUNTINFO,
+            self_cgroup: SELF,
+            hybrid: false,
+        };
         let p = v1_paths("/a/b", &host).unwrap();
         assert!(p.contains(&("memory".into(), "/sys/fs/cgroup/memory/a/b".into())));
         assert!(!p.iter().any(|(s, _)| s.is_empty()));
@@ -409,7 +487,11 @@ mod tests {
 2 0 0:2 /docker/x /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices
 ";
         let own = "2:cpu,cpuacct:/a\n1:devices:/docker/x/inner\n";
-        let host = V1Host { mountinfo: mi, self_cgroup: own, hybrid: false };
+        let host = V1Host {
+            mountinfo: mi,
+            self_cgroup: own,
+            hybrid: false,
+        };
         let p = v1_paths("c", &host).unwrap();
         assert_eq!(
             p,
@@ -424,16 +506,29 @@ mod tests {
     #[test]
     fn v1_without_devices_is_an_error() {
         let mi = "1 0 0:1 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
-        let host = V1Host { mountinfo: mi, self_cgroup: "1:cpu:/\n", hybrid: false };
-        assert!(v1_paths("c", &host).unwrap_err().to_string().contains("devices"));
+        let host = V1Host {
+            mountinfo: mi,
+            self_cgroup: "1:cpu:/\n",
+            hybrid: false,
+        };
+        assert!(v1_paths("c", &host)
+            .unwrap_err()
+            .to_string()
+            .contains("devices"));
     }
 
     #[test]
     fn v2_relative_is_under_parent_of_own_cgroup() {
         let own = "0::/user.slice/user-0.slice/session-1.scope\n";
-        assert_eq!(v2_path("c", own).unwrap(), "/sys/fs/cgroup/user.slice/user-0.slice/c");
+        assert_eq!(
+            v2_path("c", own).unwrap(),
+            "/sys/fs/cgroup/user.slice/user-0.slice/c"
+        );
         assert_eq!(v2_path("c", "0::/\n").unwrap(), "/sys/fs/cgroup/c");
-        assert_eq!(v2_path("c", "0::/init.scope\n").unwrap(), "/sys/fs/cgroup/c");
+        assert_eq!(
+            v2_path("c", "0::/init.scope\n").unwrap(),
+            "/sys/fs/cgroup/c"
+        );
         assert_eq!(v2_path("/x/c", own).unwrap(), "/sys/fs/cgroup/x/c");
     }
 
@@ -441,22 +536,34 @@ mod tests {
     fn systemd_names() {
         let u = SystemdUnit::parse("", "abc").unwrap();
         assert_eq!(u.unit_name(), "runc-abc.scope");
-        assert_eq!(u.cgroup_path(false).unwrap(), "/system.slice/runc-abc.scope");
+        assert_eq!(
+            u.cgroup_path(false).unwrap(),
+            "/system.slice/runc-abc.scope"
+        );
         assert_eq!(u.cgroup_path(true).unwrap(), "/user.slice/runc-abc.scope");
         let u = SystemdUnit::parse("machine-a.slice:docker:123", "x").unwrap();
         assert_eq!(u.unit_name(), "docker-123.scope");
         assert_eq!(u.slice(false), "machine-a.slice");
-        assert_eq!(u.cgroup_path(false).unwrap(), "/machine.slice/machine-a.slice/docker-123.scope");
+        assert_eq!(
+            u.cgroup_path(false).unwrap(),
+            "/machine.slice/machine-a.slice/docker-123.scope"
+        );
         let u = SystemdUnit::parse("-.slice:p:n", "x").unwrap();
         assert_eq!(u.cgroup_path(false).unwrap(), "/p-n.scope");
         let u = SystemdUnit::parse("system.slice:p:my.slice", "x").unwrap();
         assert_eq!(u.unit_name(), "my.slice");
-        assert!(SystemdUnit::parse("a:b", "x").unwrap_err().to_string().contains("slice:prefix:name"));
+        assert!(SystemdUnit::parse("a:b", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("slice:prefix:name"));
     }
 
     #[test]
     fn expand_slice_like_runc() {
-        assert_eq!(expand_slice("a-b-c.slice").unwrap(), "/a.slice/a-b.slice/a-b-c.slice");
+        assert_eq!(
+            expand_slice("a-b-c.slice").unwrap(),
+            "/a.slice/a-b.slice/a-b-c.slice"
+        );
         assert_eq!(expand_slice("-.slice").unwrap(), "/");
         for bad in ["a--b.slice", "-a.slice", "a/b.slice", ".slice", "foo"] {
             assert!(expand_slice(bad).is_err(), "{bad}");

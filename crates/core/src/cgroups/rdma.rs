@@ -32,7 +32,14 @@ mod tests {
     #[test]
     fn rdma_line() {
         let d = FakeDir::new(&[("rdma.max", "")]);
-        let r = Resources { rdma: Some(vec![RdmaLimit { device: "mlx5_1".into(), hca_handles: Some(3), hca_objects: None }]), ..Default::default() };
+        let r = Resources {
+            rdma: Some(vec![RdmaLimit {
+                device: "mlx5_1".into(),
+                hca_handles: Some(3),
+                hca_objects: None,
+            }]),
+            ..Default::default()
+        };
         set(d.path(), &r).unwrap();
         assert_eq!(d.get("rdma.max"), "mlx5_1 hca_handle=3");
     }

@@ -118,13 +118,19 @@ pub struct BlkioEntry {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Blkio {
-    #[serde(rename = "ioServiceBytesRecursive", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ioServiceBytesRecursive",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub io_service_bytes_recursive: Vec<BlkioEntry>,
     #[serde(rename = "ioServicedRecursive", skip_serializing_if = "Vec::is_empty")]
     pub io_serviced_recursive: Vec<BlkioEntry>,
     #[serde(rename = "ioQueueRecursive", skip_serializing_if = "Vec::is_empty")]
     pub io_queued_recursive: Vec<BlkioEntry>,
-    #[serde(rename = "ioServiceTimeRecursive", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ioServiceTimeRecursive",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub io_service_time_recursive: Vec<BlkioEntry>,
     #[serde(rename = "ioWaitTimeRecursive", skip_serializing_if = "Vec::is_empty")]
     pub io_wait_time_recursive: Vec<BlkioEntry>,
@@ -180,11 +186,20 @@ pub(crate) fn parse_cpu_list(s: &str) -> Vec<u16> {
 /// /sys/kernel/mm/hugepages (runc's HugePageSizes).
 pub fn huge_page_sizes() -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/sys/kernel/mm/hugepages") else { return out };
-    let mut names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let Ok(rd) = std::fs::read_dir("/sys/kernel/mm/hugepages") else {
+        return out;
+    };
+    let mut names: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     for n in names {
-        let Some(kb) = n.strip_prefix("hugepages-").and_then(|v| v.strip_suffix("kB")).and_then(|v| v.parse::<u64>().ok()) else {
+        let Some(kb) = n
+            .strip_prefix("hugepages-")
+            .and_then(|v| v.strip_suffix("kB"))
+            .and_then(|v| v.parse::<u64>().ok())
+        else {
             continue;
         };
         out.push(if kb >= 1 << 20 {

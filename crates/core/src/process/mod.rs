@@ -22,13 +22,14 @@ mod plan;
 mod stage1;
 mod util;
 
+use crate::cgroups::{CgroupManager, Manager};
 use crate::config::{Config, InitOptions};
 use crate::error::{InitError, Result};
 use nix::errno::Errno;
 use std::os::fd::RawFd;
 
 /// A created container init.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spawned {
     /// The init's pid in the runtime's pid namespace.
     pub pid: i32,
@@ -38,14 +39,76 @@ pub struct Spawned {
     /// With `process.terminal` and no console socket: the pty master (CLOEXEC), which the
     /// caller owns (e.g. for [`crate::console::Proxy`]); -1 otherwise.
     pub console_fd: RawFd,
+    /// The container's cgroup as (subsystem, directory) pairs ("" is the v2 or hybrid unified
+    /// hierarchy), for the state; empty without `cfg.cgroup`.
+    pub cgroup_paths: Vec<(String, String)>,
 }
 
 /// Forks the init and drives it until it has built the whole container and waits to exec the
 /// process. On failure the children are killed and reaped and the step that failed is
 /// returned (an [`InitError`] from the child, sent over the socket, or from the parent).
+///
+/// With `cfg.cgroup`, the container's cgroup is made and its limits written before the fork
+/// (empty, so nothing has to fit in them yet), and the init is moved in only once it has built
+/// the container and waits (Ready): the memory it touched until then stays charged to the
+/// runtime's cgroup (charges do not move with a task), and stage 1 is gone, so a container with
+/// `memory.limit` 512 KiB and `pids.limit` 1 runs. It joins before it can run any user code.
+/// With a new cgroup namespace stage 1 joins instead, before unsharing it, so that the
+/// namespace is rooted at the container's cgroup (runc's order). The cgroup is removed again
+/// when anything fails.
 pub fn create(cfg: &Config, opts: &InitOptions) -> Result<Spawned> {
-    let plan = plan::Plan::new(cfg, opts)?;
-    parent::create(plan)
+    let Some(spec) = &cfg.cgroup else {
+        let mut cfg = cfg.clone();
+        cfg.cgroup_paths.clear();
+        return parent::create(plan::Plan::new(&cfg, opts)?);
+    };
+    let mut mgr = Manager::new(spec)?;
+    let created = if spec.systemd {
+        // A scope unit cannot be empty: systemd makes it when the init's pid is known.
+        Ok(())
+    } else {
+        mgr.create(None).and_then(|()| mgr.apply_resources(&spec.resources.clone().unwrap_or_default()))
+    };
+    if let Err(e) = created {
+        let _ = mgr.destroy();
+        return Err(e);
+    }
+    let mut cfg = cfg.clone();
+    cfg.cgroup_paths = mgr.paths().into_iter().map(|(_, dir)| dir).collect();
+    cfg.cgroup_paths.dedup();
+    let early = cfg.creates_ns("cgroup") && !spec.systemd;
+    let stage1_joins: Vec<String> = if early { mgr.procs_paths() } else { Vec::new() };
+    let spawned = plan::Plan::new(&cfg, opts)
+        .map(|mut plan| {
+            plan.cgroup_procs = stage1_joins;
+            plan
+        })
+        .and_then(parent::create);
+    let spawned = match spawned {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = mgr.destroy();
+            return Err(e);
+        }
+    };
+    let joined = if spec.systemd {
+        mgr.create(Some(spawned.pid))
+            .and_then(|()| mgr.apply_resources(&spec.resources.clone().unwrap_or_default()))
+    } else if early {
+        Ok(())
+    } else {
+        mgr.add_pid(spawned.pid)
+    };
+    if let Err(e) = joined {
+        // SAFETY: kill/waitpid of our own child, the waiting init.
+        unsafe {
+            libc::kill(spawned.pid, libc::SIGKILL);
+            libc::waitpid(spawned.pid, std::ptr::null_mut(), 0);
+        }
+        let _ = mgr.destroy();
+        return Err(e);
+    }
+    Ok(Spawned { cgroup_paths: mgr.paths(), ..spawned })
 }
 
 /// Tells a waiting init (created without an exec fifo) to exec; returns once execve succeeded

@@ -102,6 +102,7 @@ fn drive(plan: &Plan<'_>, sock: OwnedFd, stage1_pid: i32) -> Result<Spawned> {
                 pid,
                 sync_fd,
                 console_fd,
+                cgroup_paths: Vec::new(),
             })
         }
         Err(e) => {

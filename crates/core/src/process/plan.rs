@@ -37,7 +37,8 @@ pub(crate) struct Plan<'a> {
     pub keyring: CString,
     /// (/proc/sys/<key with . replaced by />, value).
     pub sysctl: Vec<(String, String)>,
-    /// <cgroup path>/cgroup.procs for each hierarchy to join.
+    /// <cgroup path>/cgroup.procs for each hierarchy stage 1 joins (only with a new cgroup
+    /// namespace; otherwise the runtime moves the waiting init in).
     pub cgroup_procs: Vec<String>,
     /// O_PATH descriptor of the exec fifo, reopened for writing through /proc/self/fd by the
     /// init after pivot_root (the fifo is in the runtime's state directory, outside the rootfs).
@@ -197,11 +198,8 @@ impl<'a> Plan<'a> {
             path_env,
             keyring: cstring("join session keyring", &format!("_ses.{}", cfg.id))?,
             sysctl,
-            cgroup_procs: cfg
-                .cgroup_paths
-                .iter()
-                .map(|p| format!("{p}/cgroup.procs"))
-                .collect(),
+            // Set by `process::create` when stage 1 must join (a new cgroup namespace).
+            cgroup_procs: Vec::new(),
             fifo,
             min_fd,
             console_socket,

@@ -122,6 +122,39 @@ pub fn v1_hierarchies(mounts: &[MountInfo], cgroups: &[CgroupLine]) -> Vec<V1Hie
     out
 }
 
+/// The v1 controllers a hierarchy's super options may name.
+const V1_CONTROLLERS: [&str; 14] = [
+    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls",
+    "net_prio", "perf_event", "hugetlb", "rdma", "misc",
+];
+
+/// What /proc/self/cgroup will say once the init has joined `dirs` (host directories, one per
+/// hierarchy): for each, the cgroup mount holding it, its controllers and the path within it.
+pub fn lines_for_dirs(mounts: &[MountInfo], dirs: &[String]) -> Vec<CgroupLine> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let holder = mounts
+            .iter()
+            .filter(|m| m.fs_type == "cgroup" || m.fs_type == "cgroup2")
+            .filter(|m| mountinfo::is_under(dir, &m.mount_point))
+            .max_by_key(|m| m.mount_point.len());
+        let Some(m) = holder else { continue };
+        let rel = &dir[m.mount_point.len()..];
+        let controllers = if m.fs_type == "cgroup2" {
+            Vec::new()
+        } else {
+            m.super_options
+                .split(',')
+                .filter(|o| o.starts_with("name=") || V1_CONTROLLERS.contains(o))
+                .map(str::to_owned)
+                .collect()
+        };
+        let path = path::clean(&format!("{}/{}", m.root, rel));
+        out.push(CgroupLine { controllers, path });
+    }
+    out
+}
+
 fn read_proc_cgroup() -> Result<Vec<CgroupLine>> {
     let text = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| {
         InitError::sys(
@@ -155,7 +188,15 @@ pub(super) fn mount(
     if is_cgroup2_only() {
         return mount_v2(root, dest, source, opts);
     }
-    let hierarchies = v1_hierarchies(&mountinfo::read()?, &read_proc_cgroup()?);
+    let mounts = mountinfo::read()?;
+    // The init joins its cgroup only right before exec (process::create): bind the container's
+    // directories, which the manager resolved, rather than where the init is now.
+    let cgroups = if cfg.cgroup_paths.is_empty() {
+        read_proc_cgroup()?
+    } else {
+        lines_for_dirs(&mounts, &cfg.cgroup_paths)
+    };
+    let hierarchies = v1_hierarchies(&mounts, &cgroups);
     mounts::tmpfs(
         root,
         dest,
@@ -323,5 +364,33 @@ mod tests {
         // Inside a cgroup namespace the host's mount roots look like "/..": no bind source.
         assert_eq!(h[2].dir, "devices");
         assert_eq!(h[2].source, None);
+    }
+}
+
+#[cfg(test)]
+mod lines_for_dirs_tests {
+    use super::*;
+
+    #[test]
+    fn container_dirs_become_proc_cgroup_lines() {
+        let text = "30 25 0:26 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n\
+                    31 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n\
+                    32 25 0:28 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n\
+                    33 25 0:29 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        let mounts = mountinfo::parse(text);
+        let dirs = [
+            "/sys/fs/cgroup/memory/a/c1".to_string(),
+            "/sys/fs/cgroup/cpu,cpuacct/c1".to_string(),
+            "/sys/fs/cgroup/systemd/c1".to_string(),
+            "/sys/fs/cgroup/unified/c1".to_string(),
+        ];
+        let lines = lines_for_dirs(&mounts, &dirs);
+        assert_eq!(lines[0], CgroupLine { controllers: vec!["memory".into()], path: "/a/c1".into() });
+        assert_eq!(lines[1].controllers, vec!["cpu".to_string(), "cpuacct".to_string()]);
+        assert_eq!(lines[2].controllers, vec!["name=systemd".to_string()]);
+        assert_eq!(lines[3], CgroupLine { controllers: vec![], path: "/c1".into() });
+        let h = v1_hierarchies(&mounts, &lines);
+        assert_eq!(h[0].source.as_deref(), Some("/sys/fs/cgroup/memory/a/c1"));
+        assert_eq!(h.len(), 3, "the unified hierarchy is not a v1 bind");
     }
 }

@@ -41,7 +41,13 @@ const BPF_DEVCG_DEV_BLOCK: i32 = 1;
 const BPF_DEVCG_DEV_CHAR: i32 = 2;
 
 const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn { code, dst, src, off, imm }
+    Insn {
+        code,
+        dst,
+        src,
+        off,
+        imm,
+    }
 }
 
 /// The program for a rule list, as runc's DeviceFilter builds it.
@@ -60,15 +66,29 @@ pub fn program(rules: &[Rule]) -> Result<Vec<Insn>> {
     ];
     for r in emu.rules().into_iter().skip(1) {
         if r.allow == default_allow {
-            return Err(InitError::msg("build device filter", r.cgroup_string(), "internal error: no-op rule"));
+            return Err(InitError::msg(
+                "build device filter",
+                r.cgroup_string(),
+                "internal error: no-op rule",
+            ));
         }
         let ty = match r.kind {
             b'c' => BPF_DEVCG_DEV_CHAR,
             b'b' => BPF_DEVCG_DEV_BLOCK,
-            _ => return Err(InitError::msg("build device filter", r.cgroup_string(), "invalid device type")),
+            _ => {
+                return Err(InitError::msg(
+                    "build device filter",
+                    r.cgroup_string(),
+                    "invalid device type",
+                ))
+            }
         };
         if r.major > u32::MAX as i64 || r.minor > u32::MAX as i64 {
-            return Err(InitError::msg("build device filter", r.cgroup_string(), "invalid major or minor"));
+            return Err(InitError::msg(
+                "build device filter",
+                r.cgroup_string(),
+                "invalid major or minor",
+            ));
         }
         let mut access = 0;
         if r.perms.0 & super::Perms::R != 0 {
@@ -115,7 +135,10 @@ pub fn listing(p: &[Insn]) -> String {
     let mut out = String::new();
     for (i, x) in p.iter().enumerate() {
         let s = match x.code {
-            LDX_MEM_W => format!("LdXMemW dst: r{} src: r{} off: {} imm: {}", x.dst, x.src, x.off, x.imm),
+            LDX_MEM_W => format!(
+                "LdXMemW dst: r{} src: r{} off: {} imm: {}",
+                x.dst, x.src, x.off, x.imm
+            ),
             ALU_AND_K => format!("AndImm32 dst: r{} imm: {}", x.dst, x.imm),
             ALU_RSH_K => format!("RShImm32 dst: r{} imm: {}", x.dst, x.imm),
             ALU_MOV_K => format!("MovImm32 dst: r{} imm: {}", x.dst, x.imm),
@@ -203,7 +226,11 @@ struct GetFdAttr {
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> std::result::Result<libc::c_long, Errno> {
     // SAFETY: attr is a properly laid out bpf_attr prefix of the size we pass.
     let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };
-    if r < 0 { Err(Errno::last()) } else { Ok(r) }
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(r)
+    }
 }
 
 fn load(p: &[Insn]) -> Result<OwnedFd> {
@@ -222,11 +249,21 @@ fn load(p: &[Insn]) -> Result<OwnedFd> {
         Err(e) => {
             // Load again with the verifier log, for the error message.
             let mut log = vec![0u8; 64 * 1024];
-            let mut attr = ProgLoadAttr { log_level: 1, log_size: log.len() as u32, log_buf: log.as_mut_ptr() as u64, ..attr };
+            let mut attr = ProgLoadAttr {
+                log_level: 1,
+                log_size: log.len() as u32,
+                log_buf: log.as_mut_ptr() as u64,
+                ..attr
+            };
             let _ = bpf(BPF_PROG_LOAD, &mut attr);
             let end = log.iter().position(|b| *b == 0).unwrap_or(0);
-            let text = String::from_utf8_lossy(&log[..end]).trim().replace('\n', "; ");
-            Err(InitError::sys("load device filter", "BPF_PROG_TYPE_CGROUP_DEVICE", e).with_detail(text))
+            let text = String::from_utf8_lossy(&log[..end])
+                .trim()
+                .replace('\n', "; ");
+            Err(
+                InitError::sys("load device filter", "BPF_PROG_TYPE_CGROUP_DEVICE", e)
+                    .with_detail(text),
+            )
         }
     }
 }
@@ -252,7 +289,11 @@ fn query(dir_fd: i32) -> Result<Vec<u32>> {
             Err(e) => return Err(InitError::sys("query device filters", "BPF_PROG_QUERY", e)),
         }
     }
-    Err(InitError::msg("query device filters", "BPF_PROG_QUERY", "could not get the complete list"))
+    Err(InitError::msg(
+        "query device filters",
+        "BPF_PROG_QUERY",
+        "could not get the complete list",
+    ))
 }
 
 /// Loads the program for `rules` and attaches it to the cgroup `dir`, then detaches the device
@@ -272,15 +313,23 @@ pub fn attach(dir: &str, rules: &[Rule]) -> Result<()> {
         attach_flags: BPF_F_ALLOW_MULTI,
         ..Default::default()
     };
-    bpf(BPF_PROG_ATTACH, &mut a)
-        .map_err(|e| InitError::sys("attach device filter", dir, e).with_detail("BPF_PROG_ATTACH, BPF_F_ALLOW_MULTI"))?;
+    bpf(BPF_PROG_ATTACH, &mut a).map_err(|e| {
+        InitError::sys("attach device filter", dir, e)
+            .with_detail("BPF_PROG_ATTACH, BPF_F_ALLOW_MULTI")
+    })?;
     for id in old {
-        let mut g = GetFdAttr { prog_id: id, ..Default::default() };
+        let mut g = GetFdAttr {
+            prog_id: id,
+            ..Default::default()
+        };
         let old_fd = match bpf(BPF_PROG_GET_FD_BY_ID, &mut g) {
             // SAFETY: a new descriptor owned by us.
             Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd as i32) },
             Err(Errno::EPERM) | Err(Errno::EACCES) | Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(InitError::sys("open old device filter", dir, e).with_detail(format!("prog id {id}"))),
+            Err(e) => {
+                return Err(InitError::sys("open old device filter", dir, e)
+                    .with_detail(format!("prog id {id}")))
+            }
         };
         let mut d = AttachAttr {
             target_fd: dir_fd as u32,
@@ -288,16 +337,47 @@ pub fn attach(dir: &str, rules: &[Rule]) -> Result<()> {
             attach_type: BPF_CGROUP_DEVICE,
             ..Default::default()
         };
-        bpf(BPF_PROG_DETACH, &mut d)
-            .map_err(|e| InitError::sys("detach old device filter", dir, e).with_detail(format!("prog id {id}")))?;
+        bpf(BPF_PROG_DETACH, &mut d).map_err(|e| {
+            InitError::sys("detach old device filter", dir, e).with_detail(format!("prog id {id}"))
+        })?;
     }
     Ok(())
 }
 
-/// How many device programs are attached to `dir` (for tests and diagnostics).
-pub fn attached_count(dir: &str) -> Result<usize> {
+/// The kernel's tags (a hash of the instructions) of the device programs attached to `dir`:
+/// equal tags mean identical programs (for tests comparing with runc, and diagnostics).
+pub fn attached_tags(dir: &str) -> Result<Vec<String>> {
+    const BPF_OBJ_GET_INFO_BY_FD: libc::c_int = 15;
+    #[repr(C)]
+    #[derive(Default)]
+    struct InfoAttr {
+        bpf_fd: u32,
+        info_len: u32,
+        info: u64,
+    }
     let dirf = std::fs::File::open(dir).map_err(|e| super::fs::io_err("open cgroup", dir, &e))?;
-    Ok(query(dirf.as_raw_fd())?.len())
+    let mut out = Vec::new();
+    for id in query(dirf.as_raw_fd())? {
+        let mut g = GetFdAttr {
+            prog_id: id,
+            ..Default::default()
+        };
+        let fd = bpf(BPF_PROG_GET_FD_BY_ID, &mut g)
+            .map_err(|e| InitError::sys("open device filter", dir, e))?;
+        // SAFETY: a new descriptor owned by us.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        // struct bpf_prog_info starts with u32 type, u32 id, u8 tag[8].
+        let mut info = [0u8; 16];
+        let mut a = InfoAttr {
+            bpf_fd: fd.as_raw_fd() as u32,
+            info_len: 16,
+            info: info.as_mut_ptr() as u64,
+        };
+        bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a)
+            .map_err(|e| InitError::sys("read device filter info", dir, e))?;
+        out.push(info[8..16].iter().map(|b| format!("{b:02x}")).collect());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -309,7 +389,13 @@ mod tests {
         s.lines()
             .map(|l| l.trim())
             .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("block-"))
-            .map(|l| l.replace(" <block-", "#").split('#').next().unwrap().replace("off: -1", "off: X"))
+            .map(|l| {
+                l.replace(" <block-", "#")
+                    .split('#')
+                    .next()
+                    .unwrap()
+                    .replace("off: -1", "off: X")
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -424,11 +510,18 @@ mod tests {
 
     #[test]
     fn privileged_except_one_and_weird() {
-        let r = |s: &str, allow| Rule { allow, ..Rule::parse_list_line(s).unwrap() };
+        let r = |s: &str, allow| Rule {
+            allow,
+            ..Rule::parse_list_line(s).unwrap()
+        };
         let p = ours(&[r("a *:* rwm", true), r("b 8:0 rwm", false)]);
         assert!(p.ends_with("6: JNEImm dst: r2 off: X imm: 1\n7: JNEImm dst: r4 off: X imm: 8\n8: JNEImm dst: r5 off: X imm: 0\n9: MovImm32 dst: r0 imm: 0\n10: Exit\n11: MovImm32 dst: r0 imm: 1\n12: Exit"), "{p}");
         // 8/1 allowed (the "a" rule reset it), 8/2 denied: runc v1.0.0-rc9 (cgroup1) behaviour.
-        let p = ours(&[r("b 8:1 rwm", false), r("a *:* rwm", true), r("b 8:2 rwm", false)]);
+        let p = ours(&[
+            r("b 8:1 rwm", false),
+            r("a *:* rwm", true),
+            r("b 8:2 rwm", false),
+        ]);
         assert!(p.contains("imm: 2\n9: MovImm32 dst: r0 imm: 0"), "{p}");
         assert!(!p.contains("imm: 1\n9:"));
         let nil = ours(&[]);

@@ -27,7 +27,14 @@ fn meta(r: &Rule) -> Meta {
 }
 
 fn fmt_meta(m: Meta, p: Perms) -> String {
-    Rule { kind: m.2, major: m.0, minor: m.1, perms: p, allow: true }.cgroup_string()
+    Rule {
+        kind: m.2,
+        major: m.0,
+        minor: m.1,
+        perms: p,
+        allow: true,
+    }
+    .cgroup_string()
 }
 
 impl Emulator {
@@ -68,7 +75,10 @@ impl Emulator {
     /// Applies one rule, in order, as the kernel would.
     pub fn apply(&mut self, r: &Rule) -> Result<()> {
         if r.kind == b'a' {
-            *self = Emulator { default_allow: r.allow, rules: BTreeMap::new() };
+            *self = Emulator {
+                default_allow: r.allow,
+                rules: BTreeMap::new(),
+            };
             return Ok(());
         }
         let m = meta(r);
@@ -114,19 +124,37 @@ impl Emulator {
         // A deny-list's exceptions are not visible in devices.list, so from one (or when the
         // mode changes) start over with the disruptive "a" rule.
         if self.default_allow || self.default_allow != target.default_allow {
-            out.push(Rule { kind: b'a', major: -1, minor: -1, perms: Perms::ALL, allow: target.default_allow });
+            out.push(Rule {
+                kind: b'a',
+                major: -1,
+                minor: -1,
+                perms: Perms::ALL,
+                allow: target.default_allow,
+            });
             old = &empty;
         }
         for (m, p) in old {
             let dropped = p.difference(target.rules.get(m).copied().unwrap_or(Perms(0)));
             if !dropped.is_empty() {
-                out.push(Rule { kind: m.2, major: m.0, minor: m.1, perms: dropped, allow: target.default_allow });
+                out.push(Rule {
+                    kind: m.2,
+                    major: m.0,
+                    minor: m.1,
+                    perms: dropped,
+                    allow: target.default_allow,
+                });
             }
         }
         for (m, p) in &target.rules {
             let gained = p.difference(old.get(m).copied().unwrap_or(Perms(0)));
             if !gained.is_empty() {
-                out.push(Rule { kind: m.2, major: m.0, minor: m.1, perms: gained, allow: !target.default_allow });
+                out.push(Rule {
+                    kind: m.2,
+                    major: m.0,
+                    minor: m.1,
+                    perms: gained,
+                    allow: !target.default_allow,
+                });
             }
         }
         out
@@ -134,9 +162,21 @@ impl Emulator {
 
     /// The canonical rule list: the default ("a") rule, then the exceptions in order.
     pub fn rules(&self) -> Vec<Rule> {
-        let mut out = vec![Rule { kind: b'a', major: -1, minor: -1, perms: Perms::ALL, allow: self.default_allow }];
+        let mut out = vec![Rule {
+            kind: b'a',
+            major: -1,
+            minor: -1,
+            perms: Perms::ALL,
+            allow: self.default_allow,
+        }];
         for (m, p) in &self.rules {
-            out.push(Rule { kind: m.2, major: m.0, minor: m.1, perms: *p, allow: !self.default_allow });
+            out.push(Rule {
+                kind: m.2,
+                major: m.0,
+                minor: m.1,
+                perms: *p,
+                allow: !self.default_allow,
+            });
         }
         out
     }
@@ -152,12 +192,20 @@ mod tests {
     use super::*;
 
     fn r(s: &str, allow: bool) -> Rule {
-        Rule { allow, ..Rule::parse_list_line(s).unwrap() }
+        Rule {
+            allow,
+            ..Rule::parse_list_line(s).unwrap()
+        }
     }
 
     #[test]
     fn deny_all_then_allow_list() {
-        let e = Emulator::from_rules(&[r("a *:* rwm", false), r("c 1:3 rwm", true), r("c 1:3 r", true)]).unwrap();
+        let e = Emulator::from_rules(&[
+            r("a *:* rwm", false),
+            r("c 1:3 rwm", true),
+            r("c 1:3 r", true),
+        ])
+        .unwrap();
         assert!(!e.default_allow);
         assert_eq!(e.rules.get(&(1, 3, b'c')), Some(&Perms::ALL));
     }
@@ -166,7 +214,12 @@ mod tests {
     fn cannot_punch_hole_in_wildcard() {
         let err = Emulator::from_rules(&[r("c *:* rwm", false), r("c 1:3 r", false)]);
         assert!(err.is_ok(), "default deny: removing from nothing is fine");
-        let err = Emulator::from_rules(&[r("a *:* rwm", false), r("c *:* rwm", true), r("c 1:3 r", false)]).unwrap_err();
+        let err = Emulator::from_rules(&[
+            r("a *:* rwm", false),
+            r("c *:* rwm", true),
+            r("c 1:3 r", false),
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("punch a hole"), "{err}");
     }
 
@@ -174,19 +227,42 @@ mod tests {
     fn transition_from_fresh_cgroup_starts_with_deny_all() {
         let cur = Emulator::from_list("a *:* rwm\n").unwrap();
         assert!(cur.default_allow);
-        let target = Emulator::from_rules(&[r("a *:* rwm", false), r("c 1:5 rwm", true), r("b *:* m", true)]).unwrap();
-        let t: Vec<String> = cur.transition(&target).iter().map(|x| format!("{} {}", x.allow, x.cgroup_string())).collect();
+        let target = Emulator::from_rules(&[
+            r("a *:* rwm", false),
+            r("c 1:5 rwm", true),
+            r("b *:* m", true),
+        ])
+        .unwrap();
+        let t: Vec<String> = cur
+            .transition(&target)
+            .iter()
+            .map(|x| format!("{} {}", x.allow, x.cgroup_string()))
+            .collect();
         assert_eq!(t, ["false a *:* rwm", "true b *:* m", "true c 1:5 rwm"]);
     }
 
     #[test]
     fn transition_between_allow_lists_is_minimal() {
         let cur = Emulator::from_list("c 1:3 rwm\nc 1:5 rw\n").unwrap();
-        let target = Emulator::from_rules(&[r("a *:* rwm", false), r("c 1:3 rwm", true), r("c 1:5 rwm", true), r("c 1:9 r", true)]).unwrap();
-        let t: Vec<String> = cur.transition(&target).iter().map(|x| format!("{} {}", x.allow, x.cgroup_string())).collect();
+        let target = Emulator::from_rules(&[
+            r("a *:* rwm", false),
+            r("c 1:3 rwm", true),
+            r("c 1:5 rwm", true),
+            r("c 1:9 r", true),
+        ])
+        .unwrap();
+        let t: Vec<String> = cur
+            .transition(&target)
+            .iter()
+            .map(|x| format!("{} {}", x.allow, x.cgroup_string()))
+            .collect();
         assert_eq!(t, ["true c 1:5 m", "true c 1:9 r"]);
         let back = Emulator::from_rules(&[r("a *:* rwm", false), r("c 1:3 r", true)]).unwrap();
-        let t: Vec<String> = cur.transition(&back).iter().map(|x| format!("{} {}", x.allow, x.cgroup_string())).collect();
+        let t: Vec<String> = cur
+            .transition(&back)
+            .iter()
+            .map(|x| format!("{} {}", x.allow, x.cgroup_string()))
+            .collect();
         assert_eq!(t, ["false c 1:3 wm", "false c 1:5 rw"]);
     }
 }

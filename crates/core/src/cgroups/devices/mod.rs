@@ -69,7 +69,13 @@ pub struct Rule {
 
 impl Rule {
     const fn c(major: i64, minor: i64, perms: u8) -> Rule {
-        Rule { kind: b'c', major, minor, perms: Perms(perms), allow: true }
+        Rule {
+            kind: b'c',
+            major,
+            minor,
+            perms: Perms(perms),
+            allow: true,
+        }
     }
 
     /// Validates one spec rule (runc specconv: type "a" by default, -1 for absent numbers,
@@ -80,21 +86,48 @@ impl Rule {
             "" | "a" => b'a',
             "b" => b'b',
             "c" => b'c',
-            t => return Err(InitError::msg("parse device rule", at, format!("invalid cgroup device type {t:?}"))),
+            t => {
+                return Err(InitError::msg(
+                    "parse device rule",
+                    at,
+                    format!("invalid cgroup device type {t:?}"),
+                ))
+            }
         };
         let access = d.access.as_deref().unwrap_or("");
         if access.is_empty() {
-            return Err(InitError::msg("parse device rule", at, "device access cannot be empty"));
+            return Err(InitError::msg(
+                "parse device rule",
+                at,
+                "device access cannot be empty",
+            ));
         }
-        let perms = Perms::parse(access)
-            .ok_or_else(|| InitError::msg("parse device rule", at.clone(), format!("invalid device access {access:?}")))?;
+        let perms = Perms::parse(access).ok_or_else(|| {
+            InitError::msg(
+                "parse device rule",
+                at.clone(),
+                format!("invalid device access {access:?}"),
+            )
+        })?;
         let num = |v: Option<i64>| v.filter(|n| *n >= 0).unwrap_or(-1);
-        Ok(Rule { kind, major: num(d.major), minor: num(d.minor), perms, allow: d.allow })
+        Ok(Rule {
+            kind,
+            major: num(d.major),
+            minor: num(d.minor),
+            perms,
+            allow: d.allow,
+        })
     }
 
     /// Parses a `devices.list` line ("c 1:3 rwm", "a *:* rwm"); `allow` is set to true.
     pub fn parse_list_line(line: &str) -> Result<Rule> {
-        let bad = || InitError::msg("parse devices.list", line, "line doesn't match devices.list format");
+        let bad = || {
+            InitError::msg(
+                "parse devices.list",
+                line,
+                "line doesn't match devices.list format",
+            )
+        };
         let mut it = line.split_whitespace();
         let kind = match it.next().ok_or_else(bad)? {
             "a" => b'a',
@@ -103,15 +136,41 @@ impl Rule {
             _ => return Err(bad()),
         };
         let (maj, min) = it.next().and_then(|s| s.split_once(':')).ok_or_else(bad)?;
-        let num = |s: &str| if s == "*" { Some(-1) } else { s.parse::<u32>().ok().map(i64::from) };
-        let perms = Perms::parse(it.next().ok_or_else(bad)?).filter(|p| !p.is_empty()).ok_or_else(bad)?;
-        Ok(Rule { kind, major: num(maj).ok_or_else(bad)?, minor: num(min).ok_or_else(bad)?, perms, allow: true })
+        let num = |s: &str| {
+            if s == "*" {
+                Some(-1)
+            } else {
+                s.parse::<u32>().ok().map(i64::from)
+            }
+        };
+        let perms = Perms::parse(it.next().ok_or_else(bad)?)
+            .filter(|p| !p.is_empty())
+            .ok_or_else(bad)?;
+        Ok(Rule {
+            kind,
+            major: num(maj).ok_or_else(bad)?,
+            minor: num(min).ok_or_else(bad)?,
+            perms,
+            allow: true,
+        })
     }
 
     /// The form the v1 files take: "c 1:3 rwm", with "*" for wildcards (runc's CgroupString).
     pub fn cgroup_string(&self) -> String {
-        let n = |v: i64| if v < 0 { "*".to_string() } else { v.to_string() };
-        format!("{} {}:{} {}", self.kind as char, n(self.major), n(self.minor), self.perms)
+        let n = |v: i64| {
+            if v < 0 {
+                "*".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        format!(
+            "{} {}:{} {}",
+            self.kind as char,
+            n(self.major),
+            n(self.minor),
+            self.perms
+        )
     }
 }
 
@@ -119,7 +178,16 @@ impl Rule {
 /// 1.2 dropped /dev/net/tun (10:200); Debian's runc 1.1.5, which we are compared with, has it.
 pub const DEFAULT_ALLOWED: &[(&str, Rule)] = &[
     ("", Rule::c(-1, -1, Perms::M)),
-    ("", Rule { kind: b'b', major: -1, minor: -1, perms: Perms(Perms::M), allow: true }),
+    (
+        "",
+        Rule {
+            kind: b'b',
+            major: -1,
+            minor: -1,
+            perms: Perms(Perms::M),
+            allow: true,
+        },
+    ),
     ("/dev/null", Rule::c(1, 3, 7)),
     ("/dev/random", Rule::c(1, 8, 7)),
     ("/dev/full", Rule::c(1, 7, 7)),
@@ -145,9 +213,13 @@ pub fn default_rules(spec_device_paths: &[String]) -> Vec<Rule> {
         .collect()
 }
 
-/// The full rule list to enforce for `resources.devices` (None: leave the devices alone).
-pub fn rules_for(r: &super::config::Resources) -> Result<Option<Vec<Rule>>> {
-    let Some(spec) = &r.devices else { return Ok(None) };
+/// The full rule list to enforce: the spec's rules, then runc's default allow-list. As in
+/// runc, the list starts from deny-all, so a spec without device rules still gets only the
+/// defaults (a privileged container says `{"allow": true, "access": "rwm"}`). Applying the
+/// same list again changes nothing (v1 writes only the difference; v2 swaps in an identical
+/// program), which is what `update` relies on.
+pub fn rules_for(r: &super::config::Resources) -> Result<Vec<Rule>> {
+    let spec = r.devices.as_deref().unwrap_or(&[]);
     let mut out = Vec::with_capacity(spec.len() + DEFAULT_ALLOWED.len());
     for (i, d) in spec.iter().enumerate() {
         out.push(Rule::from_spec(d, i)?);
@@ -155,7 +227,7 @@ pub fn rules_for(r: &super::config::Resources) -> Result<Option<Vec<Rule>>> {
     if !r.skip_default_devices.unwrap_or(false) {
         out.extend(default_rules(r.device_paths.as_deref().unwrap_or(&[])));
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// v1: writes the minimal `devices.deny`/`devices.allow` sequence from the cgroup's current
@@ -165,14 +237,26 @@ pub fn apply_v1(dir: &str, rules: &[Rule], verify: bool) -> Result<()> {
     let current = Emulator::from_list(&fs::read_file(dir, "devices.list")?)?;
     let target = Emulator::from_rules(rules)?;
     for r in current.transition(&target) {
-        let file = if r.allow { "devices.allow" } else { "devices.deny" };
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
         fs::write_file(dir, file, &r.cgroup_string())?;
     }
     if verify {
         let after = Emulator::from_list(&fs::read_file(dir, "devices.list")?)?;
-        let ok = if target.default_allow { after.default_allow } else { after == target };
+        let ok = if target.default_allow {
+            after.default_allow
+        } else {
+            after == target
+        };
         if !ok {
-            return Err(InitError::msg("apply device rules", fs::join(dir, "devices.list"), "the resulting devices cgroup does not match the rules"));
+            return Err(InitError::msg(
+                "apply device rules",
+                fs::join(dir, "devices.list"),
+                "the resulting devices cgroup does not match the rules",
+            ));
         }
     }
     Ok(())
@@ -211,15 +295,33 @@ mod tests {
     use crate::cgroups::fs::testutil::{writes, FakeDir};
 
     fn deny_all() -> DeviceRule {
-        DeviceRule { allow: false, dev_type: None, major: None, minor: None, access: Some("rwm".into()) }
+        DeviceRule {
+            allow: false,
+            dev_type: None,
+            major: None,
+            minor: None,
+            access: Some("rwm".into()),
+        }
     }
 
     #[test]
     fn spec_rule_validation() {
-        assert_eq!(Rule::from_spec(&deny_all(), 0).unwrap().cgroup_string(), "a *:* rwm");
-        let bad = DeviceRule { dev_type: Some("x".into()), ..deny_all() };
-        assert!(Rule::from_spec(&bad, 3).unwrap_err().to_string().contains("devices[3]"));
-        let empty = DeviceRule { access: Some("".into()), ..deny_all() };
+        assert_eq!(
+            Rule::from_spec(&deny_all(), 0).unwrap().cgroup_string(),
+            "a *:* rwm"
+        );
+        let bad = DeviceRule {
+            dev_type: Some("x".into()),
+            ..deny_all()
+        };
+        assert!(Rule::from_spec(&bad, 3)
+            .unwrap_err()
+            .to_string()
+            .contains("devices[3]"));
+        let empty = DeviceRule {
+            access: Some("".into()),
+            ..deny_all()
+        };
         assert!(Rule::from_spec(&empty, 0).is_err());
     }
 
@@ -227,11 +329,21 @@ mod tests {
     fn v1_default_spec_writes_what_runc_writes() {
         // runc 1.1.5 on a fresh cgroup for the default spec ({"allow":false,"access":"rwm"}):
         // "a" deny first, then the allow-list sorted by (major, minor, type).
-        let d = FakeDir::new(&[("devices.list", "a *:* rwm\n"), ("devices.allow", ""), ("devices.deny", "")]);
-        let r = Resources { devices: Some(vec![deny_all()]), ..Default::default() };
-        let rules = rules_for(&r).unwrap().unwrap();
+        let d = FakeDir::new(&[
+            ("devices.list", "a *:* rwm\n"),
+            ("devices.allow", ""),
+            ("devices.deny", ""),
+        ]);
+        let r = Resources {
+            devices: Some(vec![deny_all()]),
+            ..Default::default()
+        };
+        let rules = rules_for(&r).unwrap();
         apply_v1(d.path(), &rules, false).unwrap();
-        let w: Vec<String> = writes().into_iter().map(|(f, v)| format!("{f}: {v}")).collect();
+        let w: Vec<String> = writes()
+            .into_iter()
+            .map(|(f, v)| format!("{f}: {v}"))
+            .collect();
         assert_eq!(
             w,
             [
@@ -254,9 +366,16 @@ mod tests {
     #[test]
     fn v1_update_without_changes_writes_nothing() {
         let list = "b *:* m\nc *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\nc 5:0 rwm\nc 5:2 rwm\nc 10:200 rwm\nc 136:* rwm\n";
-        let d = FakeDir::new(&[("devices.list", list), ("devices.allow", ""), ("devices.deny", "")]);
-        let r = Resources { devices: Some(vec![deny_all()]), ..Default::default() };
-        apply_v1(d.path(), &rules_for(&r).unwrap().unwrap(), true).unwrap();
+        let d = FakeDir::new(&[
+            ("devices.list", list),
+            ("devices.allow", ""),
+            ("devices.deny", ""),
+        ]);
+        let r = Resources {
+            devices: Some(vec![deny_all()]),
+            ..Default::default()
+        };
+        apply_v1(d.path(), &rules_for(&r).unwrap(), true).unwrap();
         assert!(writes().is_empty());
     }
 
@@ -269,17 +388,26 @@ mod tests {
 
     #[test]
     fn systemd_device_allow() {
-        let r = Resources { devices: Some(vec![deny_all()]), ..Default::default() };
-        let (policy, allow) = systemd_properties(&rules_for(&r).unwrap().unwrap()).unwrap();
+        let r = Resources {
+            devices: Some(vec![deny_all()]),
+            ..Default::default()
+        };
+        let (policy, allow) = systemd_properties(&rules_for(&r).unwrap()).unwrap();
         assert_eq!(policy, "strict");
         assert_eq!(allow[0], ("block-*".to_string(), "m".to_string()));
         assert!(allow.contains(&("/dev/char/1:3".into(), "rwm".into())));
         assert!(allow.contains(&("char-136".into(), "rwm".into())));
         let all = Resources {
-            devices: Some(vec![DeviceRule { allow: true, ..deny_all() }]),
+            devices: Some(vec![DeviceRule {
+                allow: true,
+                ..deny_all()
+            }]),
             skip_default_devices: Some(true),
             ..Default::default()
         };
-        assert_eq!(systemd_properties(&rules_for(&all).unwrap().unwrap()).unwrap(), ("auto".into(), vec![]));
+        assert_eq!(
+            systemd_properties(&rules_for(&all).unwrap()).unwrap(),
+            ("auto".into(), vec![])
+        );
     }
 }

@@ -10,11 +10,15 @@ pub fn needs(r: &Resources) -> bool {
     r.block_io.as_ref().map(|b| {
         b.weight.unwrap_or(0) != 0
             || b.leaf_weight.unwrap_or(0) != 0
-            || [&b.weight_device.as_ref().map(|v| v.len()), &b.throttle_read_bps_device.as_ref().map(|v| v.len()),
-                &b.throttle_write_bps_device.as_ref().map(|v| v.len()), &b.throttle_read_iops_device.as_ref().map(|v| v.len()),
-                &b.throttle_write_iops_device.as_ref().map(|v| v.len())]
-                .iter()
-                .any(|n| n.unwrap_or(0) > 0)
+            || [
+                &b.weight_device.as_ref().map(|v| v.len()),
+                &b.throttle_read_bps_device.as_ref().map(|v| v.len()),
+                &b.throttle_write_bps_device.as_ref().map(|v| v.len()),
+                &b.throttle_read_iops_device.as_ref().map(|v| v.len()),
+                &b.throttle_write_iops_device.as_ref().map(|v| v.len()),
+            ]
+            .iter()
+            .any(|n| n.unwrap_or(0) > 0)
     }) == Some(true)
 }
 
@@ -40,16 +44,40 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
     }
     for wd in b.weight_device.iter().flatten() {
         if let Some(w) = wd.weight.filter(|w| *w != 0) {
-            fs::write_file(dir, weight_device_file, &format!("{}:{} {}", wd.major, wd.minor, w))?;
+            fs::write_file(
+                dir,
+                weight_device_file,
+                &format!("{}:{} {}", wd.major, wd.minor, w),
+            )?;
         }
         if let Some(w) = wd.leaf_weight.filter(|w| *w != 0) {
-            fs::write_file(dir, "blkio.leaf_weight_device", &format!("{}:{} {}", wd.major, wd.minor, w))?;
+            fs::write_file(
+                dir,
+                "blkio.leaf_weight_device",
+                &format!("{}:{} {}", wd.major, wd.minor, w),
+            )?;
         }
     }
-    throttle(dir, "blkio.throttle.read_bps_device", &b.throttle_read_bps_device)?;
-    throttle(dir, "blkio.throttle.write_bps_device", &b.throttle_write_bps_device)?;
-    throttle(dir, "blkio.throttle.read_iops_device", &b.throttle_read_iops_device)?;
-    throttle(dir, "blkio.throttle.write_iops_device", &b.throttle_write_iops_device)
+    throttle(
+        dir,
+        "blkio.throttle.read_bps_device",
+        &b.throttle_read_bps_device,
+    )?;
+    throttle(
+        dir,
+        "blkio.throttle.write_bps_device",
+        &b.throttle_write_bps_device,
+    )?;
+    throttle(
+        dir,
+        "blkio.throttle.read_iops_device",
+        &b.throttle_read_iops_device,
+    )?;
+    throttle(
+        dir,
+        "blkio.throttle.write_iops_device",
+        &b.throttle_write_iops_device,
+    )
 }
 
 /// "8:0 Read 123" / "8:0 123" lines; "Total N" lines are skipped. None when the file is absent.
@@ -61,7 +89,7 @@ fn read_stat(dir: &str, file: &str) -> Result<Option<Vec<BlkioEntry>>> {
     };
     let mut out = Vec::new();
     for line in text.lines() {
-        let f: Vec<&str> = line.split(|c| c == ' ' || c == ':').filter(|s| !s.is_empty()).collect();
+        let f: Vec<&str> = line.split([' ', ':']).filter(|s| !s.is_empty()).collect();
         if f.len() < 3 {
             if f.len() == 2 && f[0] == "Total" {
                 continue;
@@ -69,11 +97,32 @@ fn read_stat(dir: &str, file: &str) -> Result<Option<Vec<BlkioEntry>>> {
             if f.is_empty() {
                 continue;
             }
-            return Err(InitError::msg("parse blkio stats", fs::join(dir, file), format!("invalid line {line:?}")));
+            return Err(InitError::msg(
+                "parse blkio stats",
+                fs::join(dir, file),
+                format!("invalid line {line:?}"),
+            ));
         }
-        let p = |s: &str| s.parse::<u64>().map_err(|_| InitError::msg("parse blkio stats", fs::join(dir, file), format!("invalid line {line:?}")));
-        let (op, vi) = if f.len() == 4 { (f[2].to_string(), 3) } else { (String::new(), 2) };
-        out.push(BlkioEntry { major: p(f[0])?, minor: p(f[1])?, op, value: p(f[vi])? });
+        let p = |s: &str| {
+            s.parse::<u64>().map_err(|_| {
+                InitError::msg(
+                    "parse blkio stats",
+                    fs::join(dir, file),
+                    format!("invalid line {line:?}"),
+                )
+            })
+        };
+        let (op, vi) = if f.len() == 4 {
+            (f[2].to_string(), 3)
+        } else {
+            (String::new(), 2)
+        };
+        out.push(BlkioEntry {
+            major: p(f[0])?,
+            minor: p(f[1])?,
+            op,
+            value: p(f[vi])?,
+        });
     }
     Ok(Some(out))
 }
@@ -101,7 +150,10 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
             ("blkio.bfq.io_serviced_recursive", serviced),
             ("blkio.bfq.io_service_bytes_recursive", bytes),
         ],
-        &[("blkio.bfq.io_serviced_recursive", serviced), ("blkio.bfq.io_service_bytes_recursive", bytes)],
+        &[
+            ("blkio.bfq.io_serviced_recursive", serviced),
+            ("blkio.bfq.io_service_bytes_recursive", bytes),
+        ],
         &[
             ("blkio.sectors_recursive", sectors),
             ("blkio.io_service_time_recursive", svc_time),
@@ -112,8 +164,14 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
             ("blkio.io_serviced_recursive", serviced),
             ("blkio.io_service_bytes_recursive", bytes),
         ],
-        &[("blkio.throttle.io_serviced_recursive", serviced), ("blkio.throttle.io_service_bytes_recursive", bytes)],
-        &[("blkio.throttle.io_serviced", serviced), ("blkio.throttle.io_service_bytes", bytes)],
+        &[
+            ("blkio.throttle.io_serviced_recursive", serviced),
+            ("blkio.throttle.io_service_bytes_recursive", bytes),
+        ],
+        &[
+            ("blkio.throttle.io_serviced", serviced),
+            ("blkio.throttle.io_service_bytes", bytes),
+        ],
     ];
     for group in groups {
         for (i, (file, target)) in group.iter().enumerate() {
@@ -146,12 +204,21 @@ mod tests {
             ("blkio.throttle.read_bps_device", ""),
             ("blkio.throttle.write_iops_device", ""),
         ]);
-        let t = |ma, mi, rate| ThrottleDevice { major: ma, minor: mi, rate };
+        let t = |ma, mi, rate| ThrottleDevice {
+            major: ma,
+            minor: mi,
+            rate,
+        };
         let r = Resources {
             block_io: Some(BlockIo {
                 weight: Some(500),
                 leaf_weight: Some(300),
-                weight_device: Some(vec![WeightDevice { major: 8, minor: 0, weight: Some(400), leaf_weight: Some(200) }]),
+                weight_device: Some(vec![WeightDevice {
+                    major: 8,
+                    minor: 0,
+                    weight: Some(400),
+                    leaf_weight: Some(200),
+                }]),
                 throttle_read_bps_device: Some(vec![t(8, 0, 1048576), t(8, 16, 2048)]),
                 throttle_write_iops_device: Some(vec![t(8, 0, 100)]),
                 ..Default::default()
@@ -159,7 +226,10 @@ mod tests {
             ..Default::default()
         };
         set(d.path(), &r).unwrap();
-        let w: Vec<String> = writes().into_iter().map(|(f, v)| format!("{f}={v}")).collect();
+        let w: Vec<String> = writes()
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
         assert_eq!(
             w,
             [
@@ -177,19 +247,40 @@ mod tests {
     #[test]
     fn bfq_weight_when_no_cfq() {
         let d = FakeDir::new(&[("blkio.bfq.weight", "")]);
-        set(d.path(), &Resources { block_io: Some(BlockIo { weight: Some(100), ..Default::default() }), ..Default::default() }).unwrap();
+        set(
+            d.path(),
+            &Resources {
+                block_io: Some(BlockIo {
+                    weight: Some(100),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(d.get("blkio.bfq.weight"), "100");
     }
 
     #[test]
     fn throttle_stats() {
         let d = FakeDir::new(&[
-            ("blkio.throttle.io_serviced", "8:0 Read 2\n8:0 Write 3\nTotal 5\n"),
+            (
+                "blkio.throttle.io_serviced",
+                "8:0 Read 2\n8:0 Write 3\nTotal 5\n",
+            ),
             ("blkio.throttle.io_service_bytes", "8:0 Read 4096\n"),
         ]);
         let mut s = Stats::default();
         stats(d.path(), &mut s).unwrap();
         assert_eq!(s.blkio.io_serviced_recursive.len(), 2);
-        assert_eq!(s.blkio.io_service_bytes_recursive[0], BlkioEntry { major: 8, minor: 0, op: "Read".into(), value: 4096 });
+        assert_eq!(
+            s.blkio.io_service_bytes_recursive[0],
+            BlkioEntry {
+                major: 8,
+                minor: 0,
+                op: "Read".into(),
+                value: 4096
+            }
+        );
     }
 }

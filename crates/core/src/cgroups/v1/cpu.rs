@@ -50,9 +50,17 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
         fs::write_file(dir, "cpu.shares", &shares.to_string())?;
         let got = fs::read_u64(dir, "cpu.shares")? as i64;
         if shares > got {
-            return Err(InitError::msg("set cpu shares", fs::join(dir, "cpu.shares"), format!("the maximum allowed cpu-shares is {got}")));
+            return Err(InitError::msg(
+                "set cpu shares",
+                fs::join(dir, "cpu.shares"),
+                format!("the maximum allowed cpu-shares is {got}"),
+            ));
         } else if shares < got {
-            return Err(InitError::msg("set cpu shares", fs::join(dir, "cpu.shares"), format!("the minimum allowed cpu-shares is {got}")));
+            return Err(InitError::msg(
+                "set cpu shares",
+                fs::join(dir, "cpu.shares"),
+                format!("the minimum allowed cpu-shares is {got}"),
+            ));
         }
     }
     let mut period = String::new();
@@ -144,7 +152,10 @@ mod tests {
             ..Default::default()
         };
         set(d.path(), &r).unwrap();
-        let w: Vec<String> = writes().into_iter().map(|(f, v)| format!("{f}={v}")).collect();
+        let w: Vec<String> = writes()
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
         assert_eq!(
             w,
             [
@@ -164,16 +175,33 @@ mod tests {
         let d = files();
         // The fake keeps what we wrote, so a mismatch cannot happen here; check the unset case
         // writes nothing instead.
-        set(d.path(), &Resources { cpu: Some(Cpu::default()), ..Default::default() }).unwrap();
+        set(
+            d.path(),
+            &Resources {
+                cpu: Some(Cpu::default()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert!(writes().is_empty());
         assert_eq!(d.get("cpu.shares"), "1024");
     }
 
     #[test]
     fn throttling_stats() {
-        let d = FakeDir::new(&[("cpu.stat", "nr_periods 3\nnr_throttled 2\nthrottled_time 100\n")]);
+        let d = FakeDir::new(&[(
+            "cpu.stat",
+            "nr_periods 3\nnr_throttled 2\nthrottled_time 100\n",
+        )]);
         let mut s = Stats::default();
         stats(d.path(), &mut s).unwrap();
-        assert_eq!((s.cpu.throttling.periods, s.cpu.throttling.throttled_periods, s.cpu.throttling.throttled_time), (3, 2, 100));
+        assert_eq!(
+            (
+                s.cpu.throttling.periods,
+                s.cpu.throttling.throttled_periods,
+                s.cpu.throttling.throttled_time
+            ),
+            (3, 2, 100)
+        );
     }
 }

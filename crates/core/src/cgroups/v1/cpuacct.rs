@@ -9,7 +9,11 @@ const NS_PER_SEC: u64 = 1_000_000_000;
 fn clock_ticks() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as u64 } else { 100 }
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
 }
 
 pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
@@ -26,13 +30,18 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
         }
     }
     s.cpu.usage.total = fs::read_u64(dir, "cpuacct.usage")?;
-    s.cpu.usage.percpu =
-        fs::read_file(dir, "cpuacct.usage_percpu")?.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    s.cpu.usage.percpu = fs::read_file(dir, "cpuacct.usage_percpu")?
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
     // "cpu user system" then one line per cpu; absent before kernel 4.7.
     if let Ok(all) = fs::read_file(dir, "cpuacct.usage_all") {
         let (mut k, mut u) = (Vec::new(), Vec::new());
         for line in all.lines().skip(1) {
-            let f: Vec<u64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+            let f: Vec<u64> = line
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
             if f.len() == 3 {
                 u.push(f[1]);
                 k.push(f[2]);

@@ -20,7 +20,13 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
 }
 
 pub fn needs(r: &Resources) -> bool {
-    r.cpu.as_ref().map(|c| c.cpus.as_deref().unwrap_or("") != "" || c.mems.as_deref().unwrap_or("") != "").unwrap_or(false)
+    r.cpu
+        .as_ref()
+        .map(|c| {
+            !c.cpus.as_deref().unwrap_or("").is_empty()
+                || !c.mems.as_deref().unwrap_or("").is_empty()
+        })
+        .unwrap_or(false)
 }
 
 fn is_empty(s: &str) -> bool {
@@ -29,8 +35,14 @@ fn is_empty(s: &str) -> bool {
 
 /// Copies `cpuset.cpus`/`cpuset.mems` from `parent` into `current` where `current`'s are empty.
 pub fn copy_if_needed(current: &str, parent: &str) -> Result<()> {
-    let (cc, cm) = (fs::read_file(current, "cpuset.cpus")?, fs::read_file(current, "cpuset.mems")?);
-    let (pc, pm) = (fs::read_file(parent, "cpuset.cpus")?, fs::read_file(parent, "cpuset.mems")?);
+    let (cc, cm) = (
+        fs::read_file(current, "cpuset.cpus")?,
+        fs::read_file(current, "cpuset.mems")?,
+    );
+    let (pc, pm) = (
+        fs::read_file(parent, "cpuset.cpus")?,
+        fs::read_file(parent, "cpuset.mems")?,
+    );
     if is_empty(&cc) {
         fs::write_file(current, "cpuset.cpus", &pc)?;
     }
@@ -52,7 +64,7 @@ fn parent_of(p: &str) -> String {
 fn ensure_parent(current: &str) -> Result<()> {
     let parent = parent_of(current);
     match nix::sys::statfs::statfs(parent.as_str()) {
-        Ok(st) if st.filesystem_type().0 as i64 != libc::CGROUP_SUPER_MAGIC as i64 => return Ok(()),
+        Ok(st) if st.filesystem_type().0 != libc::CGROUP_SUPER_MAGIC => return Ok(()),
         Ok(_) | Err(Errno::ENOENT) => {}
         Err(e) => return Err(InitError::sys("statfs", parent, e)),
     }
@@ -77,7 +89,11 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
         Err(e) if fs::errno_of(&e) == Errno::ENOENT => Ok(None),
         Err(e) => Err(e),
     };
-    let num = |f: &str| -> Result<u64> { Ok(opt(fs::read_file(dir, f))?.and_then(|v| fs::parse_u64(v.trim())).unwrap_or(0)) };
+    let num = |f: &str| -> Result<u64> {
+        Ok(opt(fs::read_file(dir, f))?
+            .and_then(|v| fs::parse_u64(v.trim()))
+            .unwrap_or(0))
+    };
     let c = &mut s.cpuset;
     if let Some(v) = opt(fs::read_file(dir, "cpuset.cpus"))? {
         c.cpus = parse_cpu_list(&v);
@@ -108,9 +124,19 @@ mod tests {
     #[test]
     fn writes_cpus_and_mems_when_set() {
         let d = FakeDir::new(&[("cpuset.cpus", ""), ("cpuset.mems", "")]);
-        let r = Resources { cpu: Some(Cpu { cpus: Some("0-1".into()), mems: Some("0".into()), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            cpu: Some(Cpu {
+                cpus: Some("0-1".into()),
+                mems: Some("0".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         set(d.path(), &r).unwrap();
-        assert_eq!((d.get("cpuset.cpus"), d.get("cpuset.mems")), ("0-1".into(), "0".into()));
+        assert_eq!(
+            (d.get("cpuset.cpus"), d.get("cpuset.mems")),
+            ("0-1".into(), "0".into())
+        );
         let d = FakeDir::new(&[("cpuset.cpus", "x"), ("cpuset.mems", "y")]);
         set(d.path(), &Resources::default()).unwrap();
         assert_eq!(d.get("cpuset.cpus"), "x");
@@ -124,7 +150,13 @@ mod tests {
         std::fs::write(format!("{c}/cpuset.cpus"), "\n").unwrap();
         std::fs::write(format!("{c}/cpuset.mems"), "1\n").unwrap();
         copy_if_needed(&c, p.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(format!("{c}/cpuset.cpus")).unwrap(), "0-3\n");
-        assert_eq!(std::fs::read_to_string(format!("{c}/cpuset.mems")).unwrap(), "1\n");
+        assert_eq!(
+            std::fs::read_to_string(format!("{c}/cpuset.cpus")).unwrap(),
+            "0-3\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(format!("{c}/cpuset.mems")).unwrap(),
+            "1\n"
+        );
     }
 }

@@ -29,10 +29,20 @@ fn try_freeze(dir: &str) -> Result<()> {
         match fs::read_file(dir, "freezer.state")?.trim() {
             "FREEZING" => continue,
             "FROZEN" => return Ok(()),
-            s => return Err(InitError::msg("freeze cgroup", fs::join(dir, "freezer.state"), format!("unexpected state {s}"))),
+            s => {
+                return Err(InitError::msg(
+                    "freeze cgroup",
+                    fs::join(dir, "freezer.state"),
+                    format!("unexpected state {s}"),
+                ))
+            }
         }
     }
-    Err(InitError::msg("freeze cgroup", fs::join(dir, "freezer.state"), "unable to freeze: still FREEZING"))
+    Err(InitError::msg(
+        "freeze cgroup",
+        fs::join(dir, "freezer.state"),
+        "unable to freeze: still FREEZING",
+    ))
 }
 
 pub fn thaw(dir: &str) -> Result<()> {
@@ -44,7 +54,9 @@ pub fn state(dir: &str) -> Result<FreezerState> {
     loop {
         let s = match fs::read_file(dir, "freezer.state") {
             Ok(s) => s,
-            Err(e) if matches!(fs::errno_of(&e), Errno::ENOENT | Errno::ENODEV) => return Ok(FreezerState::Undefined),
+            Err(e) if matches!(fs::errno_of(&e), Errno::ENOENT | Errno::ENODEV) => {
+                return Ok(FreezerState::Undefined)
+            }
             Err(e) => return Err(e),
         };
         match s.trim() {
@@ -53,12 +65,22 @@ pub fn state(dir: &str) -> Result<FreezerState> {
                 return match fs::read_file(dir, "freezer.self_freezing") {
                     Ok(v) if v.trim() == "0" => Ok(FreezerState::Thawed),
                     Ok(v) if v.trim() == "1" => Ok(FreezerState::Frozen),
-                    Ok(v) => Err(InitError::msg("read freezer state", fs::join(dir, "freezer.self_freezing"), format!("unknown value {v:?}"))),
+                    Ok(v) => Err(InitError::msg(
+                        "read freezer state",
+                        fs::join(dir, "freezer.self_freezing"),
+                        format!("unknown value {v:?}"),
+                    )),
                     Err(_) => Ok(FreezerState::Frozen),
                 };
             }
             "FREEZING" => std::thread::sleep(Duration::from_millis(1)),
-            other => return Err(InitError::msg("read freezer state", fs::join(dir, "freezer.state"), format!("unknown state {other:?}"))),
+            other => {
+                return Err(InitError::msg(
+                    "read freezer state",
+                    fs::join(dir, "freezer.state"),
+                    format!("unknown state {other:?}"),
+                ))
+            }
         }
     }
 }
@@ -70,7 +92,10 @@ mod tests {
 
     #[test]
     fn freeze_thaw_state() {
-        let d = FakeDir::new(&[("freezer.state", "THAWED\n"), ("freezer.self_freezing", "1\n")]);
+        let d = FakeDir::new(&[
+            ("freezer.state", "THAWED\n"),
+            ("freezer.self_freezing", "1\n"),
+        ]);
         assert_eq!(state(d.path()).unwrap(), FreezerState::Thawed);
         freeze(d.path()).unwrap();
         assert_eq!(d.get("freezer.state"), "FROZEN");

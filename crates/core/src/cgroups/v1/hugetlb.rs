@@ -8,7 +8,10 @@ use crate::error::Result;
 use nix::errno::Errno;
 
 pub fn needs(r: &Resources) -> bool {
-    r.hugepage_limits.as_ref().map(|v| !v.is_empty()).unwrap_or(false)
+    r.hugepage_limits
+        .as_ref()
+        .map(|v| !v.is_empty())
+        .unwrap_or(false)
 }
 
 /// Shared with v2, which uses the suffix ".max".
@@ -39,7 +42,14 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
     }
     for size in huge_page_sizes() {
         let f = |x: &str| fs::read_u64(dir, &format!("hugetlb.{size}.{x}"));
-        s.hugetlb.insert(size.clone(), Hugetlb { usage: f("usage_in_bytes")?, max: f("max_usage_in_bytes")?, failcnt: f("failcnt")? });
+        s.hugetlb.insert(
+            size.clone(),
+            Hugetlb {
+                usage: f("usage_in_bytes")?,
+                max: f("max_usage_in_bytes")?,
+                failcnt: f("failcnt")?,
+            },
+        );
     }
     Ok(())
 }
@@ -52,16 +62,37 @@ mod tests {
 
     #[test]
     fn limits_and_rsvd() {
-        let d = FakeDir::new(&[("hugetlb.2MB.limit_in_bytes", ""), ("hugetlb.2MB.rsvd.limit_in_bytes", ""), ("hugetlb.1GB.limit_in_bytes", "")]);
+        let d = FakeDir::new(&[
+            ("hugetlb.2MB.limit_in_bytes", ""),
+            ("hugetlb.2MB.rsvd.limit_in_bytes", ""),
+            ("hugetlb.1GB.limit_in_bytes", ""),
+        ]);
         let r = Resources {
             hugepage_limits: Some(vec![
-                HugepageLimit { page_size: "2MB".into(), limit: 4194304 },
-                HugepageLimit { page_size: "1GB".into(), limit: 0 },
+                HugepageLimit {
+                    page_size: "2MB".into(),
+                    limit: 4194304,
+                },
+                HugepageLimit {
+                    page_size: "1GB".into(),
+                    limit: 0,
+                },
             ]),
             ..Default::default()
         };
         set(d.path(), &r).unwrap();
-        let w: Vec<String> = writes().into_iter().map(|(f, v)| format!("{f}={v}")).collect();
-        assert_eq!(w, ["hugetlb.2MB.limit_in_bytes=4194304", "hugetlb.2MB.rsvd.limit_in_bytes=4194304", "hugetlb.1GB.limit_in_bytes=0", "hugetlb.1GB.rsvd.limit_in_bytes=0"]);
+        let w: Vec<String> = writes()
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
+        assert_eq!(
+            w,
+            [
+                "hugetlb.2MB.limit_in_bytes=4194304",
+                "hugetlb.2MB.rsvd.limit_in_bytes=4194304",
+                "hugetlb.1GB.limit_in_bytes=0",
+                "hugetlb.1GB.rsvd.limit_in_bytes=0"
+            ]
+        );
     }
 }

@@ -20,7 +20,9 @@ fn set_memory(dir: &str, val: i64) -> Result<()> {
             // The kernel refuses a limit below the current usage: say so.
             let usage = fs::read_u64(dir, "memory.usage_in_bytes")?;
             let max = fs::read_u64(dir, "memory.max_usage_in_bytes")?;
-            Err(e.with_detail(format!("unable to set memory limit to {val} (current usage: {usage}, peak usage: {max})")))
+            Err(e.with_detail(format!(
+                "unable to set memory limit to {val} (current usage: {usage}, peak usage: {max})"
+            )))
         }
         r => r,
     }
@@ -79,7 +81,11 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
     let Some(m) = &r.memory else { return Ok(()) };
     set_memory_and_swap(dir, m.limit.unwrap_or(0), m.swap.unwrap_or(0))?;
     set_kernel(dir, "memory.kmem.limit_in_bytes", m.kernel.unwrap_or(0))?;
-    set_kernel(dir, "memory.kmem.tcp.limit_in_bytes", m.kernel_tcp.unwrap_or(0))?;
+    set_kernel(
+        dir,
+        "memory.kmem.tcp.limit_in_bytes",
+        m.kernel_tcp.unwrap_or(0),
+    )?;
     if let Some(res) = m.reservation.filter(|v| *v != 0) {
         fs::write_file(dir, "memory.soft_limit_in_bytes", &res.to_string())?;
     }
@@ -90,18 +96,28 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
         None | Some(-1) => {}
         Some(s @ 0..=100) => fs::write_file(dir, "memory.swappiness", &s.to_string())?,
         Some(s) => {
-            return Err(InitError::msg("set memory swappiness", fs::join(dir, "memory.swappiness"), format!("invalid value {s}: valid memory swappiness range is 0-100")))
+            return Err(InitError::msg(
+                "set memory swappiness",
+                fs::join(dir, "memory.swappiness"),
+                format!("invalid value {s}: valid memory swappiness range is 0-100"),
+            ))
         }
     }
     Ok(())
 }
 
 fn memory_data(dir: &str, name: &str) -> Result<MemoryEntry> {
-    let module = if name.is_empty() { "memory".to_string() } else { format!("memory.{name}") };
+    let module = if name.is_empty() {
+        "memory".to_string()
+    } else {
+        format!("memory.{name}")
+    };
     let usage = match fs::read_u64(dir, &format!("{module}.usage_in_bytes")) {
         Ok(v) => v,
         // swap and kmem accounting are optional in the kernel.
-        Err(e) if !name.is_empty() && fs::errno_of(&e) == Errno::ENOENT => return Ok(MemoryEntry::default()),
+        Err(e) if !name.is_empty() && fs::errno_of(&e) == Errno::ENOENT => {
+            return Ok(MemoryEntry::default())
+        }
         Err(e) => return Err(e),
     };
     Ok(MemoryEntry {
@@ -147,28 +163,63 @@ mod tests {
     }
 
     fn res(m: Memory) -> Resources {
-        Resources { memory: Some(m), ..Default::default() }
+        Resources {
+            memory: Some(m),
+            ..Default::default()
+        }
     }
 
     fn w() -> Vec<String> {
-        writes().into_iter().map(|(f, v)| format!("{f}={v}")).collect()
+        writes()
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect()
     }
 
     #[test]
     fn raising_writes_swap_first() {
         let d = files("9223372036854771712");
-        set(d.path(), &res(Memory { limit: Some(1 << 30), swap: Some(2 << 30), ..Default::default() })).unwrap();
+        set(
+            d.path(),
+            &res(Memory {
+                limit: Some(1 << 30),
+                swap: Some(2 << 30),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
         // current limit (max) is not < swap: memory first.
-        assert_eq!(w(), [format!("{LIMIT}=1073741824"), format!("{MEMSW}=2147483648")]);
+        assert_eq!(
+            w(),
+            [format!("{LIMIT}=1073741824"), format!("{MEMSW}=2147483648")]
+        );
         let d = files("1048576");
-        set(d.path(), &res(Memory { limit: Some(1 << 30), swap: Some(2 << 30), ..Default::default() })).unwrap();
-        assert_eq!(w(), [format!("{MEMSW}=2147483648"), format!("{LIMIT}=1073741824")]);
+        set(
+            d.path(),
+            &res(Memory {
+                limit: Some(1 << 30),
+                swap: Some(2 << 30),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            w(),
+            [format!("{MEMSW}=2147483648"), format!("{LIMIT}=1073741824")]
+        );
     }
 
     #[test]
     fn unlimited_memory_means_unlimited_swap() {
         let d = files("1048576");
-        set(d.path(), &res(Memory { limit: Some(-1), ..Default::default() })).unwrap();
+        set(
+            d.path(),
+            &res(Memory {
+                limit: Some(-1),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
         assert_eq!(w(), [format!("{MEMSW}=-1"), format!("{LIMIT}=-1")]);
     }
 
@@ -190,10 +241,29 @@ mod tests {
         // kmem.limit_in_bytes does not exist in the fake: skipped.
         assert_eq!(
             w(),
-            ["memory.kmem.tcp.limit_in_bytes=8192", "memory.soft_limit_in_bytes=4096", "memory.oom_control=1", "memory.swappiness=10"]
+            [
+                "memory.kmem.tcp.limit_in_bytes=8192",
+                "memory.soft_limit_in_bytes=4096",
+                "memory.oom_control=1",
+                "memory.swappiness=10"
+            ]
         );
-        assert!(set(d.path(), &res(Memory { swappiness: Some(101), ..Default::default() })).is_err());
-        set(d.path(), &res(Memory { swappiness: Some(-1), ..Default::default() })).unwrap();
+        assert!(set(
+            d.path(),
+            &res(Memory {
+                swappiness: Some(101),
+                ..Default::default()
+            })
+        )
+        .is_err());
+        set(
+            d.path(),
+            &res(Memory {
+                swappiness: Some(-1),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
         assert!(w().is_empty());
     }
 
@@ -209,7 +279,15 @@ mod tests {
         let mut s = Stats::default();
         stats(d.path(), &mut s).unwrap();
         assert_eq!(s.memory.cache, 10);
-        assert_eq!(s.memory.usage, MemoryEntry { limit: 9223372036854771712, usage: 100, max: 200, failcnt: 1 });
+        assert_eq!(
+            s.memory.usage,
+            MemoryEntry {
+                limit: 9223372036854771712,
+                usage: 100,
+                max: 200,
+                failcnt: 1
+            }
+        );
         assert_eq!(s.memory.swap, MemoryEntry::default());
         assert_eq!(s.memory.raw.get("rss"), Some(&20));
     }

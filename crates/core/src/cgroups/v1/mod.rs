@@ -41,11 +41,21 @@ impl V1Manager {
     pub fn resolve(inner: &str, hybrid: bool) -> Result<Vec<(String, String)>> {
         let mountinfo = fs::read_path("/proc/self/mountinfo")?;
         let self_cgroup = fs::read_path("/proc/self/cgroup")?;
-        paths::v1_paths(inner, &V1Host { mountinfo: &mountinfo, self_cgroup: &self_cgroup, hybrid })
+        paths::v1_paths(
+            inner,
+            &V1Host {
+                mountinfo: &mountinfo,
+                self_cgroup: &self_cgroup,
+                hybrid,
+            },
+        )
     }
 
     pub fn path(&self, sub: &str) -> Option<&str> {
-        self.paths.iter().find(|(s, _)| s == sub).map(|(_, p)| p.as_str())
+        self.paths
+            .iter()
+            .find(|(s, _)| s == sub)
+            .map(|(_, p)| p.as_str())
     }
 
     fn unique_dirs(&self) -> Vec<&str> {
@@ -93,14 +103,19 @@ impl CgroupManager for V1Manager {
 
     fn apply_resources(&mut self, r: &Resources) -> Result<()> {
         if r.unified.as_ref().map(|u| !u.is_empty()).unwrap_or(false) {
-            return Err(InitError::msg("apply cgroup resources", "unified", "invalid configuration: cannot use unified on cgroup v1"));
+            return Err(InitError::msg(
+                "apply cgroup resources",
+                "unified",
+                "invalid configuration: cannot use unified on cgroup v1",
+            ));
         }
         // runc's order: cpuset, devices, memory, cpu, cpuacct, pids, blkio, hugetlb, net_cls,
         // net_prio, perf_event, freezer, rdma.
         if cpuset::needs(r) {
             cpuset::set(self.need_path("cpuset")?, r)?;
         }
-        if let Some(rules) = devices::rules_for(r)? {
+        {
+            let rules = devices::rules_for(r)?;
             // Device rules are not expected to work rootless (runc ignores their errors).
             if !self.rootless {
                 devices::apply_v1(self.need_path("devices")?, &rules, true)?;
@@ -134,7 +149,10 @@ impl CgroupManager for V1Manager {
     }
 
     fn procs_paths(&self) -> Vec<String> {
-        self.unique_dirs().into_iter().map(|d| fs::join(d, "cgroup.procs")).collect()
+        self.unique_dirs()
+            .into_iter()
+            .map(|d| fs::join(d, "cgroup.procs"))
+            .collect()
     }
 
     fn add_pid(&self, pid: i32) -> Result<()> {
@@ -197,7 +215,10 @@ impl CgroupManager for V1Manager {
         self.paths = left;
         match first_err {
             None => Ok(()),
-            Some(e) => Err(e.with_detail(format!("failed to remove {} cgroup path(s)", self.paths.len()))),
+            Some(e) => Err(e.with_detail(format!(
+                "failed to remove {} cgroup path(s)",
+                self.paths.len()
+            ))),
         }
     }
 
@@ -216,6 +237,12 @@ impl CgroupManager for V1Manager {
 
 impl V1Manager {
     fn freezer_path(&self) -> Result<&str> {
-        self.path("freezer").ok_or_else(|| InitError::msg("toggle freezer", "freezer", "cgroups not configured for container (no freezer hierarchy)"))
+        self.path("freezer").ok_or_else(|| {
+            InitError::msg(
+                "toggle freezer",
+                "freezer",
+                "cgroups not configured for container (no freezer hierarchy)",
+            )
+        })
     }
 }

@@ -9,7 +9,11 @@ pub fn needs_cls(r: &Resources) -> bool {
 }
 
 pub fn needs_prio(r: &Resources) -> bool {
-    r.network.as_ref().and_then(|n| n.priorities.as_ref()).map(|p| !p.is_empty()).unwrap_or(false)
+    r.network
+        .as_ref()
+        .and_then(|n| n.priorities.as_ref())
+        .map(|p| !p.is_empty())
+        .unwrap_or(false)
 }
 
 pub fn set_cls(dir: &str, r: &Resources) -> Result<()> {
@@ -20,8 +24,18 @@ pub fn set_cls(dir: &str, r: &Resources) -> Result<()> {
 }
 
 pub fn set_prio(dir: &str, r: &Resources) -> Result<()> {
-    for p in r.network.as_ref().and_then(|n| n.priorities.as_ref()).into_iter().flatten() {
-        fs::write_file(dir, "net_prio.ifpriomap", &format!("{} {}", p.name, p.priority))?;
+    for p in r
+        .network
+        .as_ref()
+        .and_then(|n| n.priorities.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        fs::write_file(
+            dir,
+            "net_prio.ifpriomap",
+            &format!("{} {}", p.name, p.priority),
+        )?;
     }
     Ok(())
 }
@@ -38,13 +52,32 @@ mod tests {
         let r = Resources {
             network: Some(Network {
                 class_id: Some(0x100001),
-                priorities: Some(vec![InterfacePriority { name: "eth0".into(), priority: 5 }, InterfacePriority { name: "lo".into(), priority: 1 }]),
+                priorities: Some(vec![
+                    InterfacePriority {
+                        name: "eth0".into(),
+                        priority: 5,
+                    },
+                    InterfacePriority {
+                        name: "lo".into(),
+                        priority: 1,
+                    },
+                ]),
             }),
             ..Default::default()
         };
         set_cls(d.path(), &r).unwrap();
         set_prio(d.path(), &r).unwrap();
-        let w: Vec<String> = writes().into_iter().map(|(f, v)| format!("{f}={v}")).collect();
-        assert_eq!(w, ["net_cls.classid=1048577", "net_prio.ifpriomap=eth0 5", "net_prio.ifpriomap=lo 1"]);
+        let w: Vec<String> = writes()
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
+        assert_eq!(
+            w,
+            [
+                "net_cls.classid=1048577",
+                "net_prio.ifpriomap=eth0 5",
+                "net_prio.ifpriomap=lo 1"
+            ]
+        );
     }
 }

@@ -24,7 +24,11 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
     }
     s.pids.current = fs::read_u64(dir, "pids.current")?;
     let max = fs::read_file(dir, "pids.max")?;
-    s.pids.limit = if max.trim() == "max" { 0 } else { fs::read_u64(dir, "pids.max")? };
+    s.pids.limit = if max.trim() == "max" {
+        0
+    } else {
+        fs::read_u64(dir, "pids.max")?
+    };
     Ok(())
 }
 
@@ -36,8 +40,20 @@ mod tests {
     #[test]
     fn limit_values() {
         let d = FakeDir::new(&[("pids.max", "")]);
-        for (lim, want) in [(Some(10), "10"), (Some(-1), "max"), (None, "max"), (Some(0), "max")] {
-            set(d.path(), &Resources { pids_limit: lim, ..Default::default() }).unwrap();
+        for (lim, want) in [
+            (Some(10), "10"),
+            (Some(-1), "max"),
+            (None, "max"),
+            (Some(0), "max"),
+        ] {
+            set(
+                d.path(),
+                &Resources {
+                    pids_limit: lim,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             assert_eq!(d.get("pids.max"), want);
         }
     }

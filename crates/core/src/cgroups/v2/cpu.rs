@@ -18,8 +18,13 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 }
 
 pub fn needs(r: &Resources) -> bool {
-    r.cpu.as_ref().map(|c| c.shares.unwrap_or(0) != 0 || c.quota.unwrap_or(0) != 0 || c.period.unwrap_or(0) != 0 || c.idle.is_some() || c.burst.is_some())
-        == Some(true)
+    r.cpu.as_ref().map(|c| {
+        c.shares.unwrap_or(0) != 0
+            || c.quota.unwrap_or(0) != 0
+            || c.period.unwrap_or(0) != 0
+            || c.idle.is_some()
+            || c.burst.is_some()
+    }) == Some(true)
 }
 
 pub fn set(dir: &str, r: &Resources) -> Result<()> {
@@ -47,7 +52,11 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
         }
     }
     if quota != 0 || period != 0 {
-        let q = if quota > 0 { quota.to_string() } else { "max".into() };
+        let q = if quota > 0 {
+            quota.to_string()
+        } else {
+            "max".into()
+        };
         // The kernel's default period (Documentation/admin-guide/cgroup-v2.rst).
         let p = if period != 0 { period } else { 100000 };
         fs::write_file(dir, "cpu.max", &format!("{q} {p}"))?;
@@ -89,15 +98,48 @@ mod tests {
 
     #[test]
     fn writes_in_order() {
-        let d = FakeDir::new(&[("cpu.idle", ""), ("cpu.weight", ""), ("cpu.max", ""), ("cpu.max.burst", "")]);
+        let d = FakeDir::new(&[
+            ("cpu.idle", ""),
+            ("cpu.weight", ""),
+            ("cpu.max", ""),
+            ("cpu.max.burst", ""),
+        ]);
         let r = Resources {
-            cpu: Some(Cpu { shares: Some(1024), quota: Some(50000), burst: Some(100), idle: Some(0), ..Default::default() }),
+            cpu: Some(Cpu {
+                shares: Some(1024),
+                quota: Some(50000),
+                burst: Some(100),
+                idle: Some(0),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         set(d.path(), &r).unwrap();
-        let w: Vec<String> = writes().into_iter().map(|(f, v)| format!("{f}={v}")).collect();
-        assert_eq!(w, ["cpu.idle=0", "cpu.weight=39", "cpu.max.burst=100", "cpu.max=50000 100000"]);
-        set(d.path(), &Resources { cpu: Some(Cpu { quota: Some(-1), period: Some(50000), ..Default::default() }), ..Default::default() }).unwrap();
+        let w: Vec<String> = writes()
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
+        assert_eq!(
+            w,
+            [
+                "cpu.idle=0",
+                "cpu.weight=39",
+                "cpu.max.burst=100",
+                "cpu.max=50000 100000"
+            ]
+        );
+        set(
+            d.path(),
+            &Resources {
+                cpu: Some(Cpu {
+                    quota: Some(-1),
+                    period: Some(50000),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(d.get("cpu.max"), "max 50000");
     }
 
@@ -106,6 +148,14 @@ mod tests {
         let d = FakeDir::new(&[("cpu.stat", "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 1\nnr_throttled 1\nthrottled_usec 2\n")]);
         let mut s = Stats::default();
         stats(d.path(), &mut s).unwrap();
-        assert_eq!((s.cpu.usage.total, s.cpu.usage.user, s.cpu.usage.kernel, s.cpu.throttling.throttled_time), (10000, 6000, 4000, 2000));
+        assert_eq!(
+            (
+                s.cpu.usage.total,
+                s.cpu.usage.user,
+                s.cpu.usage.kernel,
+                s.cpu.throttling.throttled_time
+            ),
+            (10000, 6000, 4000, 2000)
+        );
     }
 }

@@ -13,13 +13,25 @@ pub fn set(dir: &str, frozen: bool) -> Result<()> {
         if !frozen {
             return Ok(());
         }
-        return Err(InitError::msg("freeze cgroup", fs::join(dir, "cgroup.freeze"), "freezer not supported (kernel < 5.2)"));
+        return Err(InitError::msg(
+            "freeze cgroup",
+            fs::join(dir, "cgroup.freeze"),
+            "freezer not supported (kernel < 5.2)",
+        ));
     }
     fs::write_file(dir, "cgroup.freeze", if frozen { "1" } else { "0" })?;
     let got = state(dir)?;
-    let want = if frozen { FreezerState::Frozen } else { FreezerState::Thawed };
+    let want = if frozen {
+        FreezerState::Frozen
+    } else {
+        FreezerState::Thawed
+    };
     if got != want {
-        return Err(InitError::msg("freeze cgroup", fs::join(dir, "cgroup.freeze"), format!("expected state {want:?}, got {got:?}")));
+        return Err(InitError::msg(
+            "freeze cgroup",
+            fs::join(dir, "cgroup.freeze"),
+            format!("expected state {want:?}, got {got:?}"),
+        ));
     }
     Ok(())
 }
@@ -27,13 +39,19 @@ pub fn set(dir: &str, frozen: bool) -> Result<()> {
 pub fn state(dir: &str) -> Result<FreezerState> {
     let s = match fs::read_file(dir, "cgroup.freeze") {
         Ok(s) => s,
-        Err(e) if matches!(fs::errno_of(&e), Errno::ENOENT | Errno::ENODEV) => return Ok(FreezerState::Undefined),
+        Err(e) if matches!(fs::errno_of(&e), Errno::ENOENT | Errno::ENODEV) => {
+            return Ok(FreezerState::Undefined)
+        }
         Err(e) => return Err(e),
     };
     match s.trim() {
         "0" => Ok(FreezerState::Thawed),
         "1" => wait_frozen(dir),
-        other => Err(InitError::msg("read freezer state", fs::join(dir, "cgroup.freeze"), format!("unknown state {other:?}"))),
+        other => Err(InitError::msg(
+            "read freezer state",
+            fs::join(dir, "cgroup.freeze"),
+            format!("unknown state {other:?}"),
+        )),
     }
 }
 
@@ -47,7 +65,11 @@ fn wait_frozen(dir: &str) -> Result<FreezerState> {
             None => return Ok(FreezerState::Undefined),
         }
     }
-    Err(InitError::msg("freeze cgroup", fs::join(dir, "cgroup.events"), "timeout of 10s reached waiting for the cgroup to freeze"))
+    Err(InitError::msg(
+        "freeze cgroup",
+        fs::join(dir, "cgroup.events"),
+        "timeout of 10s reached waiting for the cgroup to freeze",
+    ))
 }
 
 #[cfg(test)]
@@ -57,7 +79,10 @@ mod tests {
 
     #[test]
     fn freeze_reads_events() {
-        let d = FakeDir::new(&[("cgroup.freeze", "0\n"), ("cgroup.events", "populated 1\nfrozen 1\n")]);
+        let d = FakeDir::new(&[
+            ("cgroup.freeze", "0\n"),
+            ("cgroup.events", "populated 1\nfrozen 1\n"),
+        ]);
         set(d.path(), true).unwrap();
         assert_eq!(d.get("cgroup.freeze"), "1");
         set(d.path(), false).unwrap();

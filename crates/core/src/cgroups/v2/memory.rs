@@ -31,7 +31,9 @@ pub fn swap_to_v2(swap: i64, memory: i64) -> std::result::Result<i64, String> {
 }
 
 pub fn needs(r: &Resources) -> bool {
-    r.memory.as_ref().map(|m| m.limit.unwrap_or(0) != 0 || m.swap.unwrap_or(0) != 0 || m.reservation.unwrap_or(0) != 0) == Some(true)
+    r.memory.as_ref().map(|m| {
+        m.limit.unwrap_or(0) != 0 || m.swap.unwrap_or(0) != 0 || m.reservation.unwrap_or(0) != 0
+    }) == Some(true)
 }
 
 /// checkBeforeUpdate: refuse a limit at or below the current usage (on v2 the kernel would
@@ -45,12 +47,22 @@ pub fn check_usage(dir: &str, r: &Resources) -> Result<()> {
     if limit <= 0 && swap <= 0 {
         return Ok(());
     }
-    let Ok(usage) = fs::read_u64(dir, "memory.current") else { return Ok(()) };
+    let Ok(usage) = fs::read_u64(dir, "memory.current") else {
+        return Ok(());
+    };
     if swap > 0 && swap as u64 <= usage {
-        return Err(InitError::msg("set memory limit", fs::join(dir, "memory.swap.max"), format!("rejecting memory+swap limit {swap} <= usage {usage}")));
+        return Err(InitError::msg(
+            "set memory limit",
+            fs::join(dir, "memory.swap.max"),
+            format!("rejecting memory+swap limit {swap} <= usage {usage}"),
+        ));
     }
     if limit > 0 && limit as u64 <= usage {
-        return Err(InitError::msg("set memory limit", fs::join(dir, "memory.max"), format!("rejecting memory limit {limit} <= usage {usage}")));
+        return Err(InitError::msg(
+            "set memory limit",
+            fs::join(dir, "memory.max"),
+            format!("rejecting memory limit {limit} <= usage {usage}"),
+        ));
     }
     Ok(())
 }
@@ -62,7 +74,9 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
     }
     check_usage(dir, r)?;
     let (limit, swap_in) = (m.limit.unwrap_or(0), m.swap.unwrap_or(0));
-    let swap = swap_to_v2(swap_in, limit).map_err(|d| InitError::msg("set memory swap limit", fs::join(dir, "memory.swap.max"), d))?;
+    let swap = swap_to_v2(swap_in, limit).map_err(|d| {
+        InitError::msg("set memory swap limit", fs::join(dir, "memory.swap.max"), d)
+    })?;
     let mut swap_str = num_to_str(swap);
     if swap_str.is_empty() && swap == 0 && swap_in > 0 {
         // memory == memory+swap: no swap at all.
@@ -72,7 +86,8 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
     if !swap_str.is_empty() {
         match fs::write_file(dir, "memory.swap.max", &swap_str) {
             // No swap accounting: "max" or "0" are what we have anyway.
-            Err(e) if fs::errno_of(&e) == Errno::ENOENT && (swap_str == "max" || swap_str == "0") => {}
+            Err(e)
+                if fs::errno_of(&e) == Errno::ENOENT && (swap_str == "max" || swap_str == "0") => {}
             r => r?,
         }
     }
@@ -88,7 +103,11 @@ pub fn set(dir: &str, r: &Resources) -> Result<()> {
 }
 
 fn data(dir: &str, name: &str) -> Result<Option<MemoryEntry>> {
-    let module = if name.is_empty() { "memory".to_string() } else { format!("memory.{name}") };
+    let module = if name.is_empty() {
+        "memory".to_string()
+    } else {
+        format!("memory.{name}")
+    };
     let usage = match fs::read_u64(dir, &format!("{module}.current")) {
         Ok(v) => v,
         Err(e) if !name.is_empty() && fs::errno_of(&e) == Errno::ENOENT => return Ok(None),
@@ -101,7 +120,12 @@ fn data(dir: &str, name: &str) -> Result<Option<MemoryEntry>> {
         Err(e) if fs::errno_of(&e) == Errno::ENOENT => 0,
         Err(e) => return Err(e),
     };
-    Ok(Some(MemoryEntry { limit, usage, max, failcnt: 0 }))
+    Ok(Some(MemoryEntry {
+        limit,
+        usage,
+        max,
+        failcnt: 0,
+    }))
 }
 
 pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
@@ -142,30 +166,82 @@ mod tests {
     }
 
     fn files() -> FakeDir {
-        FakeDir::new(&[("memory.max", ""), ("memory.low", ""), ("memory.swap.max", ""), ("memory.current", "1000")])
+        FakeDir::new(&[
+            ("memory.max", ""),
+            ("memory.low", ""),
+            ("memory.swap.max", ""),
+            ("memory.current", "1000"),
+        ])
     }
 
     #[test]
     fn writes_max_low_swap() {
         let d = files();
-        let r = Resources { memory: Some(Memory { limit: Some(1 << 20), swap: Some(3 << 20), reservation: Some(4096), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            memory: Some(Memory {
+                limit: Some(1 << 20),
+                swap: Some(3 << 20),
+                reservation: Some(4096),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         set(d.path(), &r).unwrap();
-        assert_eq!((d.get("memory.max"), d.get("memory.swap.max"), d.get("memory.low")), ("1048576".into(), "2097152".into(), "4096".into()));
+        assert_eq!(
+            (
+                d.get("memory.max"),
+                d.get("memory.swap.max"),
+                d.get("memory.low")
+            ),
+            ("1048576".into(), "2097152".into(), "4096".into())
+        );
         // memory == memory+swap: no swap.
-        let r = Resources { memory: Some(Memory { limit: Some(1 << 20), swap: Some(1 << 20), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            memory: Some(Memory {
+                limit: Some(1 << 20),
+                swap: Some(1 << 20),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         set(d.path(), &r).unwrap();
         assert_eq!(d.get("memory.swap.max"), "0");
-        let r = Resources { memory: Some(Memory { limit: Some(-1), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            memory: Some(Memory {
+                limit: Some(-1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         set(d.path(), &r).unwrap();
-        assert_eq!((d.get("memory.max"), d.get("memory.swap.max")), ("max".into(), "max".into()));
+        assert_eq!(
+            (d.get("memory.max"), d.get("memory.swap.max")),
+            ("max".into(), "max".into())
+        );
     }
 
     #[test]
     fn check_before_update() {
         let d = files();
-        let r = Resources { memory: Some(Memory { limit: Some(500), check_before_update: Some(true), ..Default::default() }), ..Default::default() };
-        assert!(set(d.path(), &r).unwrap_err().to_string().contains("rejecting memory limit 500 <= usage 1000"));
-        let r = Resources { memory: Some(Memory { limit: Some(500), ..Default::default() }), ..Default::default() };
+        let r = Resources {
+            memory: Some(Memory {
+                limit: Some(500),
+                check_before_update: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(set(d.path(), &r)
+            .unwrap_err()
+            .to_string()
+            .contains("rejecting memory limit 500 <= usage 1000"));
+        let r = Resources {
+            memory: Some(Memory {
+                limit: Some(500),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         set(d.path(), &r).unwrap();
     }
 
@@ -182,7 +258,23 @@ mod tests {
         let mut s = Stats::default();
         stats(d.path(), &mut s).unwrap();
         assert_eq!(s.memory.cache, 2);
-        assert_eq!(s.memory.usage, MemoryEntry { limit: u64::MAX, usage: 100, max: 150, failcnt: 0 });
-        assert_eq!(s.memory.swap, MemoryEntry { limit: u64::MAX, usage: 110, max: 0, failcnt: 0 });
+        assert_eq!(
+            s.memory.usage,
+            MemoryEntry {
+                limit: u64::MAX,
+                usage: 100,
+                max: 150,
+                failcnt: 0
+            }
+        );
+        assert_eq!(
+            s.memory.swap,
+            MemoryEntry {
+                limit: u64::MAX,
+                usage: 110,
+                max: 0,
+                failcnt: 0
+            }
+        );
     }
 }

@@ -34,12 +34,23 @@ fn needs_domain(r: &Resources) -> bool {
 /// of the root in `cgroup.subtree_control` of each level above the leaf (runc's
 /// CreateCgroupPath). Directories made here are removed again on failure.
 pub fn create_cgroup_path(root: &str, path: &str, r: &Resources) -> Result<()> {
-    let rel = path.strip_prefix(root).filter(|rel| rel.is_empty() || rel.starts_with('/')).ok_or_else(|| {
-        InitError::msg("create cgroup", path, format!("invalid cgroup path: not under {root}"))
-    })?;
+    let rel = path
+        .strip_prefix(root)
+        .filter(|rel| rel.is_empty() || rel.starts_with('/'))
+        .ok_or_else(|| {
+            InitError::msg(
+                "create cgroup",
+                path,
+                format!("invalid cgroup path: not under {root}"),
+            )
+        })?;
     let ctrls = fs::read_file(root, "cgroup.controllers")?;
     let ctrls: Vec<&str> = ctrls.split_whitespace().collect();
-    let enable = ctrls.iter().map(|c| format!("+{c}")).collect::<Vec<_>>().join(" ");
+    let enable = ctrls
+        .iter()
+        .map(|c| format!("+{c}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     let elems: Vec<&str> = rel.split('/').filter(|e| !e.is_empty()).collect();
     let mut created: Vec<String> = Vec::new();
     let mut current = root.to_string();
@@ -59,27 +70,26 @@ pub fn create_cgroup_path(root: &str, path: &str, r: &Resources) -> Result<()> {
                 match ty.trim() {
                     // A process sits in the tree above (we made a child of a populated cgroup):
                     // only threaded controllers can work here.
+                    "domain invalid" if needs_domain(r) => {
+                        return Err(InitError::msg("create cgroup", &current, "cannot enter cgroupv2 with domain controllers -- it is in an invalid state"));
+                    }
                     "domain invalid" => {
-                        if needs_domain(r) {
-                            return Err(InitError::msg("create cgroup", &current, "cannot enter cgroupv2 with domain controllers -- it is in an invalid state"));
-                        }
                         let _ = fs::write_file(&current, "cgroup.type", "threaded");
                     }
-                    t @ ("domain threaded" | "threaded") => {
-                        if needs_domain(r) {
-                            return Err(InitError::msg("create cgroup", &current, format!("cannot enter cgroupv2 with domain controllers -- it is in {t} mode")));
-                        }
+                    t @ ("domain threaded" | "threaded") if needs_domain(r) => {
+                        return Err(InitError::msg("create cgroup", &current, format!("cannot enter cgroupv2 with domain controllers -- it is in {t} mode")));
                     }
                     _ => {}
                 }
             }
             // Enable the controllers for the children of every level above the leaf.
-            if i < n && !enable.is_empty() {
-                if fs::write_file(&current, "cgroup.subtree_control", &enable).is_err() {
-                    // One by one: some may not be delegated; their setters report it later.
-                    for c in enable.split(' ') {
-                        let _ = fs::write_file(&current, "cgroup.subtree_control", c);
-                    }
+            if i < n
+                && !enable.is_empty()
+                && fs::write_file(&current, "cgroup.subtree_control", &enable).is_err()
+            {
+                // One by one: some may not be delegated; their setters report it later.
+                for c in enable.split(' ') {
+                    let _ = fs::write_file(&current, "cgroup.subtree_control", c);
                 }
             }
         }
@@ -95,7 +105,9 @@ pub fn create_cgroup_path(root: &str, path: &str, r: &Resources) -> Result<()> {
 
 impl V2Manager {
     pub fn controllers(&self) -> Vec<String> {
-        fs::read_file(&self.path, "cgroup.controllers").map(|s| s.split_whitespace().map(String::from).collect()).unwrap_or_default()
+        fs::read_file(&self.path, "cgroup.controllers")
+            .map(|s| s.split_whitespace().map(String::from).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -103,7 +115,14 @@ fn hugetlb_stats(dir: &str, s: &mut Stats) -> Result<()> {
     for size in huge_page_sizes() {
         let usage = fs::read_u64(dir, &format!("hugetlb.{size}.current"))?;
         let failcnt = fs::value_by_key(dir, &format!("hugetlb.{size}.events"), "max")?;
-        s.hugetlb.insert(size, Hugetlb { usage, max: 0, failcnt });
+        s.hugetlb.insert(
+            size,
+            Hugetlb {
+                usage,
+                max: 0,
+                failcnt,
+            },
+        );
     }
     Ok(())
 }
@@ -113,7 +132,14 @@ impl CgroupManager for V2Manager {
         match create_cgroup_path(&self.root, &self.path, &self.create_resources) {
             Ok(()) => {}
             // Rootless without a cgroupsPath and without limits: run in our own cgroup.
-            Err(e) if self.rootless && !self.explicit_path && matches!(fs::errno_of(&e), Errno::EPERM | Errno::EACCES | Errno::EROFS) => {
+            Err(e)
+                if self.rootless
+                    && !self.explicit_path
+                    && matches!(
+                        fs::errno_of(&e),
+                        Errno::EPERM | Errno::EACCES | Errno::EROFS
+                    ) =>
+            {
                 return Err(e.with_detail("rootless needs no limits + no cgrouppath when no permission is granted for cgroups"));
             }
             Err(e) => return Err(e),
@@ -133,7 +159,8 @@ impl CgroupManager for V2Manager {
         memory::set(&dir, r)?;
         io::set(&dir, r)?;
         cpu::set(&dir, r)?;
-        if let Some(rules) = devices::rules_for(r)? {
+        {
+            let rules = devices::rules_for(r)?;
             if let Err(e) = devices::ebpf::attach(&dir, &rules) {
                 if !self.rootless {
                     return Err(e);
