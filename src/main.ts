@@ -2,9 +2,9 @@
  * The entry of the runts executable: run the verb, and map whatever fails to runc's exit
  * codes through the one error sink. Only this file calls process.exit.
  *
- * The hot verbs engines send for every container (state, kill, start, delete) in their plain
- * shapes skip loading commander (src/cli/fast.ts); everything else goes through the commander
- * program (src/cli/program.ts), loaded on demand.
+ * The verbs engines send for every container (create, start, state, kill, delete, run) in
+ * their plain shapes skip loading commander (src/cli/fast.ts); everything else goes through
+ * the commander program (src/cli/program.ts), loaded on demand.
  */
 import { fastPath } from './cli/fast.ts';
 import { report } from './cli/sink.ts';
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
       verb = fast.verb;
       configureLog(fast.globals);
       await fast.run();
-      return 0;
+      return typeof process.exitCode === 'number' ? process.exitCode : 0;
     }
     const { buildProgram } = await import('./cli/program.ts');
     const program = buildProgram();

@@ -40,14 +40,14 @@ const GLOBAL: VerbShape['flags'] = {
   'systemd-cgroup': [undefined, false],
 };
 
-const CREATE_FLAGS: VerbShape['flags'] = {
+/** The flags `create` and `run` share. */
+const BUILD_FLAGS: VerbShape['flags'] = {
   bundle: ['b', true],
   'console-socket': [undefined, true],
   'pid-file': [undefined, true],
   'no-pivot': [undefined, false],
   'no-new-keyring': [undefined, false],
   'preserve-fds': [undefined, true],
-  'pidfd-socket': [undefined, true],
 };
 
 const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
@@ -74,8 +74,31 @@ const VERBS: Record<string, VerbShape> = {
     args: [1, 1],
     run: async (g, [id], o) => (await import('../container/control.ts')).deleteContainer(g.root, id, !!o.force),
   },
+  run: {
+    flags: {
+      ...BUILD_FLAGS,
+      detach: ['d', false],
+      keep: [undefined, false],
+      'no-subreaper': [undefined, false],
+    },
+    args: [1, 1],
+    async run(g, [id], o) {
+      const { runVerb } = await import('../container/run.ts');
+      process.exitCode = await runVerb(g, id, {
+        bundle: str(o.bundle),
+        consoleSocket: str(o['console-socket']),
+        detach: !!o.detach,
+        keep: !!o.keep,
+        pidFile: str(o['pid-file']),
+        subreaper: !o['no-subreaper'],
+        pivot: !o['no-pivot'],
+        newKeyring: !o['no-new-keyring'],
+        preserveFds: count(o['preserve-fds']),
+      });
+    },
+  },
   create: {
-    flags: CREATE_FLAGS,
+    flags: { ...BUILD_FLAGS, 'pidfd-socket': [undefined, true] },
     args: [1, 1],
     run: async (g, [id], o) =>
       (await import('../container/detached.ts')).createDetached(g, id, {

@@ -1,7 +1,8 @@
 /**
  * The runtime-spec features document (features.md), truthful to this build: mount options,
  * capabilities and namespaces come from the Rust core itself; what runts does not do yet
- * (hooks, cgroups, seccomp, AppArmor, SELinux) is reported absent or disabled.
+ * (hooks, seccomp, AppArmor, SELinux, the rootless systemd driver) is reported absent or
+ * disabled.
  */
 import { nativeFeatures } from '../native/index.ts';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version.ts';
@@ -16,7 +17,7 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: n.namespaces,
       capabilities: n.capabilities,
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false },
       seccomp: { enabled: false },
       apparmor: { enabled: false },
       selinux: { enabled: false },

@@ -4,7 +4,6 @@
  * killed it), then delete the container unless --keep.
  */
 import type { GlobalOptions } from '../cli/globals.ts';
-import { RuntsError } from '../errors.ts';
 import { setChildSubreaper, startInit, waitExit } from '../native/index.ts';
 import { proxyConsole } from '../process/console.ts';
 import type { ConsoleProxy } from '../process/console.ts';
@@ -23,8 +22,26 @@ export interface RunFlags {
   preserveFds: number;
 }
 
-export async function runContainer(g: GlobalOptions, id: string, f: RunFlags): Promise<number> {
-  if (f.detach) throw new RuntsError('not supported: run --detach (comes with create/start)');
+/** `run`: in the foreground, or with -d create, start and return at once. */
+export async function runVerb(g: GlobalOptions, id: string, f: RunFlags): Promise<number> {
+  if (!f.detach) return runContainer(g, id, f);
+  const [{ createDetached }, { startContainer }] = await Promise.all([
+    import('./detached.ts'),
+    import('./control.ts'),
+  ]);
+  await createDetached(g, id, {
+    bundle: f.bundle,
+    consoleSocket: f.consoleSocket,
+    pidFile: f.pidFile,
+    noPivot: !f.pivot,
+    noNewKeyring: !f.newKeyring,
+    preserveFds: f.preserveFds,
+  });
+  startContainer(g.root, id);
+  return 0;
+}
+
+async function runContainer(g: GlobalOptions, id: string, f: RunFlags): Promise<number> {
   // Orphans of the container are reparented to us and reaped by waitExit.
   if (f.subreaper) setChildSubreaper();
   const { state, syncFd, consoleFd } = await createContainer(g, id, {

@@ -25,12 +25,15 @@ test('the shapes engines send take the fast path, with their globals', () => {
   assert.deepEqual(fastPath(split('state c1'))?.args, ['c1']);
   assert.deepEqual(fastPath(['state', ''])?.args, ['']);
   assert.equal(fastPath(split('--debug --systemd-cgroup start c1'))?.globals.debug, true);
+  assert.deepEqual(fastPath(split('run -d --keep --no-subreaper -b /b c1'))?.flags, {
+    detach: true, keep: true, 'no-subreaper': true, bundle: '/b',
+  });
 });
 
 test('anything else goes to commander', () => {
   for (const line of [
     '', '--help', 'state', 'state -h', 'state a b', 'kill', 'kill a b c', 'kill a -9', 'delete --force',
-    'delete -x a', '--root', '--bogus state a', 'state --bogus a', 'list', 'run -b /b a', 'spec',
+    'delete -x a', '--root', '--bogus state a', 'state --bogus a', 'list', 'run --pidfd-socket /s a', 'spec',
     '--log-format xml state a', 'create --bundle /b', 'create --bundle=/b --bundle=/c a',
     'delete --force=yes a', 'kill a --all',
   ]) {

@@ -16,26 +16,8 @@ export default function runCommand(): Command {
     .option('--no-new-keyring', 'do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key')
     .option('--preserve-fds <n>', 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)', (v) => parseCount(v), 0)
     .action(async (id: string, opts, cmd: Command) => {
-      const g = globals(cmd);
-      if (opts.detach) {
-        // run -d: create, then start, and return at once (the container outlives us).
-        const [{ createDetached }, { startContainer }] = await Promise.all([
-          import('../../container/detached.ts'),
-          import('../../container/control.ts'),
-        ]);
-        await createDetached(g, id, {
-          bundle: opts.bundle,
-          consoleSocket: opts.consoleSocket,
-          pidFile: opts.pidFile,
-          noPivot: !opts.pivot,
-          noNewKeyring: !opts.newKeyring,
-          preserveFds: opts.preserveFds,
-        });
-        startContainer(g.root, id);
-        return;
-      }
-      const { runContainer } = await import('../../container/run.ts');
-      process.exitCode = await runContainer(g, id, opts);
+      const { runVerb } = await import('../../container/run.ts');
+      process.exitCode = await runVerb(globals(cmd), id, opts);
     });
 }
 
