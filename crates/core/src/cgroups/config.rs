@@ -185,6 +185,21 @@ pub struct UnifiedEntry {
     pub value: String,
 }
 
+impl BlockIo {
+    /// Whether any per-device weight or throttle rule is set (non-empty).
+    pub fn has_device_rules(&self) -> bool {
+        [
+            self.weight_device.as_ref().map(Vec::len),
+            self.throttle_read_bps_device.as_ref().map(Vec::len),
+            self.throttle_write_bps_device.as_ref().map(Vec::len),
+            self.throttle_read_iops_device.as_ref().map(Vec::len),
+            self.throttle_write_iops_device.as_ref().map(Vec::len),
+        ]
+        .iter()
+        .any(|n| n.unwrap_or(0) > 0)
+    }
+}
+
 impl Resources {
     /// Merges `update` into `self` (the resources saved at create time), as `runc update` does:
     /// every field the update sets replaces the saved one; the rest stay.

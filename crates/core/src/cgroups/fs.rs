@@ -256,6 +256,11 @@ pub(crate) mod testutil {
     pub fn writes() -> Vec<(String, String)> {
         super::take_writes()
     }
+
+    /// The recorded writes as "file=value" lines, for comparing with the files runc writes.
+    pub fn written() -> Vec<String> {
+        writes().into_iter().map(|(f, v)| format!("{f}={v}")).collect()
+    }
 }
 
 #[cfg(test)]

@@ -10,15 +10,7 @@ pub fn needs(r: &Resources) -> bool {
     r.block_io.as_ref().map(|b| {
         b.weight.unwrap_or(0) != 0
             || b.leaf_weight.unwrap_or(0) != 0
-            || [
-                &b.weight_device.as_ref().map(|v| v.len()),
-                &b.throttle_read_bps_device.as_ref().map(|v| v.len()),
-                &b.throttle_write_bps_device.as_ref().map(|v| v.len()),
-                &b.throttle_read_iops_device.as_ref().map(|v| v.len()),
-                &b.throttle_write_iops_device.as_ref().map(|v| v.len()),
-            ]
-            .iter()
-            .any(|n| n.unwrap_or(0) > 0)
+            || b.has_device_rules()
     }) == Some(true)
 }
 
@@ -192,7 +184,7 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
 mod tests {
     use super::*;
     use crate::cgroups::config::{BlockIo, WeightDevice};
-    use crate::cgroups::fs::testutil::{writes, FakeDir};
+    use crate::cgroups::fs::testutil::{written, FakeDir};
 
     #[test]
     fn weights_and_throttles() {
@@ -226,10 +218,7 @@ mod tests {
             ..Default::default()
         };
         set(d.path(), &r).unwrap();
-        let w: Vec<String> = writes()
-            .into_iter()
-            .map(|(f, v)| format!("{f}={v}"))
-            .collect();
+        let w: Vec<String> = written();
         assert_eq!(
             w,
             [

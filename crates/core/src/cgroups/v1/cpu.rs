@@ -121,7 +121,7 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
 mod tests {
     use super::*;
     use crate::cgroups::config::Cpu;
-    use crate::cgroups::fs::testutil::{writes, FakeDir};
+    use crate::cgroups::fs::testutil::{writes, written, FakeDir};
 
     fn files() -> FakeDir {
         FakeDir::new(&[
@@ -152,10 +152,7 @@ mod tests {
             ..Default::default()
         };
         set(d.path(), &r).unwrap();
-        let w: Vec<String> = writes()
-            .into_iter()
-            .map(|(f, v)| format!("{f}={v}"))
-            .collect();
+        let w: Vec<String> = written();
         assert_eq!(
             w,
             [

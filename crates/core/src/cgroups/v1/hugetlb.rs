@@ -58,7 +58,7 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
 mod tests {
     use super::*;
     use crate::cgroups::config::HugepageLimit;
-    use crate::cgroups::fs::testutil::{writes, FakeDir};
+    use crate::cgroups::fs::testutil::{written, FakeDir};
 
     #[test]
     fn limits_and_rsvd() {
@@ -81,10 +81,7 @@ mod tests {
             ..Default::default()
         };
         set(d.path(), &r).unwrap();
-        let w: Vec<String> = writes()
-            .into_iter()
-            .map(|(f, v)| format!("{f}={v}"))
-            .collect();
+        let w: Vec<String> = written();
         assert_eq!(
             w,
             [

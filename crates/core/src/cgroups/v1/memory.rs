@@ -149,7 +149,7 @@ pub fn stats(dir: &str, s: &mut Stats) -> Result<()> {
 mod tests {
     use super::*;
     use crate::cgroups::config::Memory;
-    use crate::cgroups::fs::testutil::{writes, FakeDir};
+    use crate::cgroups::fs::testutil::{written, FakeDir};
 
     fn files(cur_limit: &str) -> FakeDir {
         FakeDir::new(&[
@@ -170,10 +170,7 @@ mod tests {
     }
 
     fn w() -> Vec<String> {
-        writes()
-            .into_iter()
-            .map(|(f, v)| format!("{f}={v}"))
-            .collect()
+        written()
     }
 
     #[test]

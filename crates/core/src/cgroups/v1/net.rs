@@ -44,7 +44,7 @@ pub fn set_prio(dir: &str, r: &Resources) -> Result<()> {
 mod tests {
     use super::*;
     use crate::cgroups::config::{InterfacePriority, Network};
-    use crate::cgroups::fs::testutil::{writes, FakeDir};
+    use crate::cgroups::fs::testutil::{written, FakeDir};
 
     #[test]
     fn classid_and_priomap() {
@@ -67,10 +67,7 @@ mod tests {
         };
         set_cls(d.path(), &r).unwrap();
         set_prio(d.path(), &r).unwrap();
-        let w: Vec<String> = writes()
-            .into_iter()
-            .map(|(f, v)| format!("{f}={v}"))
-            .collect();
+        let w: Vec<String> = written();
         assert_eq!(
             w,
             [

@@ -54,7 +54,7 @@ pub fn set(dir: &str, entries: &[UnifiedEntry], controllers: &[String]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroups::fs::testutil::{writes, FakeDir};
+    use crate::cgroups::fs::testutil::{writes, written, FakeDir};
 
     #[test]
     fn validation() {
@@ -89,10 +89,7 @@ mod tests {
             &c,
         )
         .unwrap();
-        let w: Vec<String> = writes()
-            .into_iter()
-            .map(|(f, v)| format!("{f}={v}"))
-            .collect();
+        let w: Vec<String> = written();
         assert_eq!(
             w,
             ["memory.high=1G", "io.max=8:0 rbps=1", "io.max=8:16 wbps=2"]
