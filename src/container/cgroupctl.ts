@@ -41,8 +41,8 @@ export function resumeContainer(root: string, id: string): void {
  */
 export function psContainer(root: string, id: string, format: string, psArgs: string[]): void {
   locked(root, id, (s) => {
-    if (statusOf(root, s) === 'stopped') throw new RuntsError('container is not running');
-    const pids = cgroupPids(s.id, cgroupOf(s));
+    // runc lists nothing, without an error, for a stopped container.
+    const pids = statusOf(root, s) === 'stopped' ? [] : cgroupPids(s.id, cgroupOf(s));
     if (format === 'json') {
       print(`${JSON.stringify(pids)}\n`);
       return;

@@ -67,10 +67,12 @@ export function killContainer(root: string, id: string, rawSignal: string, all: 
     const sig = parseSignal(rawSignal);
     const status = statusOf(root, s);
     if (status === 'stopped') throw new RuntsError('container not running');
-    if (all) {
-      if (s.cgroup) cgroupSignal(s.id, s.cgroup, sig);
-      else for (const pid of pidsOf(s)) if (pid !== s.pid) signal(pid, sig);
+    if (all && s.cgroup) {
+      // runc: every process of the cgroup, the init among them; done once they are signalled.
+      cgroupSignal(s.id, s.cgroup, sig);
+      return;
     }
+    if (all) for (const pid of pidsOf(s)) if (pid !== s.pid) signal(pid, sig);
     if (!signalInit(s.pid, s.initStartTime, sig)) throw new RuntsError('container not running');
   });
 }

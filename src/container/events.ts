@@ -28,11 +28,13 @@ export function parseDuration(v: string): number {
 export async function streamEvents(root: string, rawId: string, stats: boolean, intervalMs: number): Promise<void> {
   const id = validateId(rawId);
   const s = readState(root, id);
-  if (statusOf(root, s) === 'stopped') throw new RuntsError('container is not running');
+  if (statusOf(root, s) === 'stopped') throw new RuntsError(`container with id ${id} is not running`);
   if (!s.cgroup) throw new RuntsError(`container ${id} has no cgroup`);
   const c = s.cgroup;
-  const emit = (type: string, data?: unknown) =>
-    print(`${JSON.stringify(data === undefined ? { type, id } : { type, id, data })}\n`);
+  // The stats come as JSON text from the core and are spliced in unparsed: their 64-bit
+  // counters and limits (9223372036854771712) do not survive a JavaScript number.
+  const emit = (type: string, rawData?: string) =>
+    print(`{"type":${JSON.stringify(type)},"id":${JSON.stringify(id)}${rawData === undefined ? '' : `,"data":${rawData}`}}\n`);
   if (stats) {
     emit('stats', cgroupStats(id, c));
     return;

@@ -126,9 +126,9 @@ export function cgroupPids(id: string, c: SavedCgroup): number[] {
   return call(() => addon.cgroupPids(id, savedCgroup(c)));
 }
 
-/** The `events --stats` data, runc's shape. */
-export function cgroupStats(id: string, c: SavedCgroup): Record<string, unknown> {
-  return JSON.parse(call(() => addon.cgroupStats(id, savedCgroup(c)))) as Record<string, unknown>;
+/** The `events --stats` data in runc's shape, as JSON text (its u64 values exceed 2^53). */
+export function cgroupStats(id: string, c: SavedCgroup): string {
+  return call(() => addon.cgroupStats(id, savedCgroup(c)));
 }
 
 /** Merges `update` into the resources in force, writes them, returns the merged resources. */

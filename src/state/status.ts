@@ -24,8 +24,9 @@ export function initAlive(state: ContainerState): boolean {
 
 export function statusOf(root: string, state: ContainerState): Status {
   if (!initAlive(state)) return 'stopped';
-  if (existsSync(join(stateDir(root, state.id), EXEC_FIFO))) return 'created';
-  return frozen(state) ? 'paused' : 'running';
+  // A created container can be paused too (runc); resumed, it is created again.
+  if (frozen(state)) return 'paused';
+  return existsSync(join(stateDir(root, state.id), EXEC_FIFO)) ? 'created' : 'running';
 }
 
 /**

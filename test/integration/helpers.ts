@@ -906,3 +906,56 @@ export function cleanupId(ctx: Ctx, id: string): void {
     }
   }
 }
+
+// ---------------------------------------------------------------------------
+// A process's cgroups, as the kernel reports them (cgroups.test.ts)
+
+/** `/proc/<pid>/cgroup` as a map: hierarchy key -> the process's path in it. The key is
+ * what the kernel prints: the v1 controller list ("cpu", "cpu,cpuacct", "name=systemd"),
+ * or "" for the cgroup v2 hierarchy (cgroups(7)). Undefined when the process is gone. */
+export function procCgroups(pid: number | 'self'): Map<string, string> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const out = new Map<string, string>();
+  for (const l of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(l);
+    if (m) out.set(m[1], m[2]);
+  }
+  return out;
+}
+
+/** Where each cgroup hierarchy's root is mounted in our mount namespace: key as in
+ * procCgroups -> mount point. Hierarchies mounted nowhere here are absent. */
+export function cgroupMounts(): Map<string, string> {
+  const keys = [...(procCgroups('self')?.keys() ?? [])];
+  const out = new Map<string, string>();
+  for (const m of parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))) {
+    if (m.root !== '/') continue; // a bind of a sub-cgroup (a container's view), not the root
+    let key: string | undefined;
+    if (m.fstype === 'cgroup2') key = '';
+    else if (m.fstype === 'cgroup') {
+      const opts = m.superOptions.filter((o) => o !== 'rw' && o !== 'ro');
+      key = keys.find((k) => k !== '' && k.split(',').every((c) => opts.includes(c)));
+    }
+    if (key !== undefined && !out.has(key)) out.set(key, m.mountPoint);
+  }
+  return out;
+}
+
+/** The host directories of `pid`'s cgroups, read from /proc/<pid>/cgroup: key as in
+ * procCgroups -> directory. Undefined when the process is gone. */
+export function cgroupDirsOf(pid: number): Map<string, string> | undefined {
+  const cgs = procCgroups(pid);
+  if (!cgs) return undefined;
+  const mounts = cgroupMounts();
+  const out = new Map<string, string>();
+  for (const [key, p] of cgs) {
+    const mnt = mounts.get(key);
+    if (mnt !== undefined) out.set(key, path.join(mnt, p));
+  }
+  return out;
+}

@@ -56,6 +56,12 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // runtime thread blocked in create().
     pdeathsig(true)?;
     expect(sock, Message::Proceed)?;
+    // With a new cgroup namespace the runtime has moved us into the container's cgroup before
+    // Proceed: unshare it now, so that it is rooted at the container's cgroup.
+    if cfg.creates_ns("cgroup") {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| InitError::sys("unshare", "cgroup", e))?;
+    }
 
     // A new session: the init leads it, so that with a terminal the pty slave can become its
     // controlling terminal (TIOCSCTTY needs a session leader without one).

@@ -53,8 +53,9 @@ pub struct Spawned {
 /// the container and waits (Ready): the memory it touched until then stays charged to the
 /// runtime's cgroup (charges do not move with a task), and stage 1 is gone, so a container with
 /// `memory.limit` 512 KiB and `pids.limit` 1 runs. It joins before it can run any user code.
-/// With a new cgroup namespace stage 1 joins instead, before unsharing it, so that the
-/// namespace is rooted at the container's cgroup (runc's order). The cgroup is removed again
+/// With a new cgroup namespace the runtime moves the init in as soon as it knows its pid, and
+/// the init unshares the namespace afterwards, so that it is rooted at the container's cgroup
+/// (runc's order). The cgroup is removed again
 /// when anything fails.
 pub fn create(cfg: &Config, opts: &InitOptions) -> Result<Spawned> {
     let Some(spec) = &cfg.cgroup else {
@@ -77,10 +78,10 @@ pub fn create(cfg: &Config, opts: &InitOptions) -> Result<Spawned> {
     cfg.cgroup_paths = mgr.paths().into_iter().map(|(_, dir)| dir).collect();
     cfg.cgroup_paths.dedup();
     let early = cfg.creates_ns("cgroup") && !spec.systemd;
-    let stage1_joins: Vec<String> = if early { mgr.procs_paths() } else { Vec::new() };
+    let early_joins: Vec<String> = if early { mgr.procs_paths() } else { Vec::new() };
     let spawned = plan::Plan::new(&cfg, opts)
         .map(|mut plan| {
-            plan.cgroup_procs = stage1_joins;
+            plan.cgroup_procs = early_joins;
             plan
         })
         .and_then(parent::create);

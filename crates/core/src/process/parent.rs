@@ -134,6 +134,10 @@ fn handshake(
             Message::InitPid(pid) => {
                 started.init = Some(pid);
                 reap_stage1(started)?;
+                // With a new cgroup namespace the init joins now, before it unshares it.
+                for procs in &plan.cgroup_procs {
+                    util::write_file("join cgroup", procs, &pid.to_string())?;
+                }
                 sync::send(sock, &Message::Proceed)?;
             }
             Message::Console(fd) => {

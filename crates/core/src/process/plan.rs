@@ -37,8 +37,9 @@ pub(crate) struct Plan<'a> {
     pub keyring: CString,
     /// (/proc/sys/<key with . replaced by />, value).
     pub sysctl: Vec<(String, String)>,
-    /// <cgroup path>/cgroup.procs for each hierarchy stage 1 joins (only with a new cgroup
-    /// namespace; otherwise the runtime moves the waiting init in).
+    /// <cgroup path>/cgroup.procs of each hierarchy the runtime moves the init into as soon as
+    /// it knows its pid (only with a new cgroup namespace, which the init unshares afterwards;
+    /// otherwise the runtime moves the init in once it waits, after Ready).
     pub cgroup_procs: Vec<String>,
     /// O_PATH descriptor of the exec fifo, reopened for writing through /proc/self/fd by the
     /// init after pivot_root (the fifo is in the runtime's state directory, outside the rootfs).
@@ -198,7 +199,7 @@ impl<'a> Plan<'a> {
             path_env,
             keyring: cstring("join session keyring", &format!("_ses.{}", cfg.id))?,
             sysctl,
-            // Set by `process::create` when stage 1 must join (a new cgroup namespace).
+            // Set by `process::create` when the init must join early (a new cgroup namespace).
             cgroup_procs: Vec::new(),
             fifo,
             min_fd,

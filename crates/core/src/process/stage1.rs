@@ -52,12 +52,6 @@ fn stage1(plan: &mut Plan<'_>, sock: RawFd) -> Result<()> {
             &adj.to_string(),
         )?;
     }
-    // Join the cgroups here, still host root, so the write to the root-owned cgroup.procs is
-    // allowed even with a user namespace, the init inherits them through clone, and a new cgroup
-    // namespace (unshared below) is rooted at the container's cgroup. "0" means the writer.
-    for procs in &plan.cgroup_procs {
-        write_file("join cgroup", procs, "0")?;
-    }
 
     // Join existing namespaces, user first (plan order). The descriptors are closed right away
     // so that the init never holds a host namespace.
@@ -84,7 +78,9 @@ fn stage1(plan: &mut Plan<'_>, sock: RawFd) -> Result<()> {
             .map_err(|e| unmapped(e, "setresuid", "uid"))?;
     }
 
-    let rest = create - CloneFlags::CLONE_NEWUSER;
+    // The cgroup namespace is unshared by the init itself, once the runtime has moved it into
+    // the container's cgroup (runc's order), so that the namespace is rooted there.
+    let rest = create - CloneFlags::CLONE_NEWUSER - CloneFlags::CLONE_NEWCGROUP;
     if !rest.is_empty() {
         unshare(rest).map_err(|e| InitError::sys("unshare", flag_names(rest), e))?;
     }

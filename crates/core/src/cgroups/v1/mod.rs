@@ -89,6 +89,10 @@ impl CgroupManager for V1Manager {
                 Ok(()) => kept.push((sub, dir)),
                 Err(e) if ignorable(self.rootless, self.explicit_path, &e) => {}
                 Err(e) => {
+                    // Made but not set up (cpuset.cpus refused, say): still ours to remove.
+                    if fs::exists(&dir) {
+                        kept.push((sub, dir));
+                    }
                     self.paths = kept;
                     return Err(e);
                 }
