@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GlobalOptions } from '../cli/globals.ts';
 import { ValidationError } from '../errors.ts';
-import { logDebug } from '../log.ts';
+import { logDebug, logWarn } from '../log.ts';
 import { cgroupDestroy, cgroupResolve, createInit, releaseInit, signal, waitExit } from '../native/index.ts';
 import type { Config, InitOptions } from '../native/index.ts';
 import type { CgroupPath, CgroupSpec } from '../native/binding.js';
@@ -18,7 +18,7 @@ import { callerNofile, procStat } from '../process/procfs.ts';
 import { toNativeConfig } from '../spec/convert.ts';
 import { toCgroupSpec } from '../spec/resources.ts';
 import { loadSpec } from '../spec/load.ts';
-import { checkHost, validateSpec } from '../spec/validate.ts';
+import { checkHost, specWarnings, validateSpec } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
 import { SPEC_VERSION } from '../version.ts';
 import { PENDING_CGROUP, claim, nowRfc3339Nano, remove, writeState } from '../state/store.ts';
@@ -57,6 +57,8 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
   const { spec, path } = loadSpec(bundle);
   const problems = validateSpec(spec);
   if (problems.length) throw new ValidationError(path, problems);
+  // What runts does not apply yet (seccomp, AppArmor, ...) is said, not silently dropped.
+  for (const w of specWarnings(spec)) await logWarn(`${w.path} ${w.message}`);
   const config = toNativeConfig(spec, bundle, id);
   keepCallerNofile(config);
   // Every container gets its cgroup, as with runc (linux.cgroupsPath, or one named after the id).
