@@ -136,7 +136,7 @@ knobs_diff() {
 # the key names of a JSON document, sorted and unique (the shape of `events` output)
 json_keys() { grep -o '"[A-Za-z_]*":' | sort -u; }
 # json_keys without those Go's omitempty drops when zero, joined on one line
-omitempty() { grep -vxE '"(cache|max|ioServiceBytesRecursive|ioServicedRecursive|major|minor|op|value)":' | tr '\n' ' '; }
+omitempty() { grep -vxE '"(cache|max|ioServiceBytesRecursive|ioServicedRecursive|major|minor|op|value|throttledPeriods|throttledTime)":' | tr '\n' ' '; }
 
 MiB=1048576
 RES='{"memory": {"limit": 67108864, "reservation": 33554432, "swap": 134217728},
@@ -197,8 +197,9 @@ eq "ps -f json: the cgroup's pids" "$(rt ps -f json v2a)" "[$(paste -sd, "$da/cg
 ev=$(rt events --stats v2a); evc=$(rc events --stats v2b)
 eq "events --stats: one line" "$(printf '%s\n' "$ev" | wc -l)" 1
 case $ev in '{"type":"stats","id":"v2a","data":{'*) ok "events --stats: type, id, data" ;; *) bad "events --stats: $ev" ;; esac
-# Go omits zero values of some fields (memory.cache, blkio entries: they come with the IO a
-# container did) and runc 1.1.5 reads no memory.peak ("max"): compare the other keys.
+# Go omits zero values of some fields (memory.cache, blkio entries, the throttling counts: they
+# come with the IO and CPU pressure a container had) and runc 1.1.5 reads no memory.peak
+# ("max"): compare the other keys.
 eq "events --stats: the keys runc prints" "$(printf '%s' "$ev" | json_keys | omitempty)" "$(printf '%s' "$evc" | json_keys | omitempty)"
 eq "events --stats: swap limit (memory + swap) as runc" "$(printf '%s' "$ev" | grep -o '"swap":{"limit":[0-9]*')" "$(printf '%s' "$evc" | grep -o '"swap":{"limit":[0-9]*')"
 case $ev in *'"pids":{"current":1,"limit":50}'*) ok "events --stats: pids" ;; *) bad "events --stats: no pids current 1 limit 50: $ev" ;; esac
