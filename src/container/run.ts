@@ -9,6 +9,7 @@ import { proxyConsole } from '../process/console.ts';
 import type { ConsoleProxy } from '../process/console.ts';
 import { forwardSignals } from '../process/signals.ts';
 import { createContainer, destroyInit, discard } from './create.ts';
+import type { CreateOptions } from './create.ts';
 
 export interface RunFlags {
   bundle?: string;
@@ -22,6 +23,18 @@ export interface RunFlags {
   preserveFds: number;
 }
 
+/** What `run` shares with `create`. */
+function createOptions(f: RunFlags): CreateOptions {
+  return {
+    bundle: f.bundle,
+    consoleSocket: f.consoleSocket,
+    pidFile: f.pidFile,
+    noPivot: !f.pivot,
+    noNewKeyring: !f.newKeyring,
+    preserveFds: f.preserveFds,
+  };
+}
+
 /** `run`: in the foreground, or with -d create, start and return at once. */
 export async function runVerb(g: GlobalOptions, id: string, f: RunFlags): Promise<number> {
   if (!f.detach) return runContainer(g, id, f);
@@ -29,14 +42,7 @@ export async function runVerb(g: GlobalOptions, id: string, f: RunFlags): Promis
     import('./detached.ts'),
     import('./control.ts'),
   ]);
-  await createDetached(g, id, {
-    bundle: f.bundle,
-    consoleSocket: f.consoleSocket,
-    pidFile: f.pidFile,
-    noPivot: !f.pivot,
-    noNewKeyring: !f.newKeyring,
-    preserveFds: f.preserveFds,
-  });
+  await createDetached(g, id, createOptions(f));
   startContainer(g.root, id);
   return 0;
 }
@@ -44,14 +50,7 @@ export async function runVerb(g: GlobalOptions, id: string, f: RunFlags): Promis
 async function runContainer(g: GlobalOptions, id: string, f: RunFlags): Promise<number> {
   // Orphans of the container are reparented to us and reaped by waitExit.
   if (f.subreaper) setChildSubreaper();
-  const { state, syncFd, consoleFd } = await createContainer(g, id, {
-    bundle: f.bundle,
-    consoleSocket: f.consoleSocket,
-    pidFile: f.pidFile,
-    noPivot: !f.pivot,
-    noNewKeyring: !f.newKeyring,
-    preserveFds: f.preserveFds,
-  });
+  const { state, syncFd, consoleFd } = await createContainer(g, id, createOptions(f));
   const stopForwarding = forwardSignals(state.pid);
   // With a terminal and no console socket the pty master is ours: proxy it to our stdio
   // (runc's tty.recvtty). With a console socket the receiver has it and we just wait.
