@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in busybox-static runc crun libseccomp-dev jq; do
+for pkg in busybox-static runc crun libseccomp-dev jq podman; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
