@@ -42,10 +42,7 @@ fn open_init(pid: i32, start: u64) -> Result<Option<OwnedFd>> {
     // SAFETY: fd was just returned by pidfd_open and is owned by nobody else.
     let pidfd = unsafe { OwnedFd::from_raw_fd(fd) };
     // Checked after opening: if the start time matches now, the pidfd refers to that process.
-    match start_time(pid) {
-        Some((t, state)) if t == start && state != 'Z' && state != 'X' => Ok(Some(pidfd)),
-        _ => Ok(None),
-    }
+    Ok(init_alive(pid, start).then_some(pidfd))
 }
 
 /// Whether the recorded init still runs (not exited, not a zombie, not a recycled pid).
