@@ -18,10 +18,41 @@ export interface LogOptions {
 let options: LogOptions = {};
 let logger: Logger | undefined;
 let fd = 2;
+let opened: string | undefined;
 
-/** Remembers the global flags; opens nothing yet. */
+/**
+ * Remembers the global flags and opens the --log file (created if missing), as runc does on
+ * every call: containerd and Docker read the last error line of that file after a failed call
+ * and report "open …/log.json: no such file or directory" when it does not exist. One open(2);
+ * pino itself is loaded only for the first line logged.
+ */
 export function configureLog(opts: LogOptions): void {
   options = opts;
+  if (!opts.log || opts.log === opened) return;
+  const next = openSync(opts.log, 'a', 0o644);
+  if (fd > 2) closeSync(fd);
+  fd = next;
+  opened = opts.log;
+}
+
+/**
+ * The global logging flags (--log, --log-format, --debug) read from the flags before the verb,
+ * without a parser: they must be in effect before the command line is parsed, so that an
+ * argument error is logged too. Unknown flags and bad values are left to the parser.
+ */
+export function earlyLogOptions(args: string[]): LogOptions {
+  const out: LogOptions = {};
+  for (let i = 0; i < args.length && args[i].startsWith('-'); i++) {
+    const a = args[i];
+    const eq = a.indexOf('=');
+    const name = (eq > 0 ? a.slice(0, eq) : a).replace(/^--?/, '');
+    const value = () => (eq > 0 ? a.slice(eq + 1) : args[++i]);
+    if (name === 'log') out.log = value();
+    else if (name === 'log-format') out.logFormat = value();
+    else if (name === 'debug') out.debug = true;
+    else if (['root', 'criu', 'rootless'].includes(name) && eq < 0) i++;
+  }
+  return out;
 }
 
 /** Whether log lines go somewhere other than stderr (runc then also prints fatal errors to stderr). */
@@ -44,7 +75,6 @@ function logfmtValue(v: unknown): string {
 
 /** pino writes JSON lines; the text format rewrites each into logrus's key=value shape. */
 function destination(): { write(line: string): void } {
-  if (options.log) fd = openSync(options.log, 'a', 0o644);
   if (options.logFormat === 'json') return { write: (line) => void writeSync(fd, line) };
   return {
     write(line) {

@@ -6,13 +6,15 @@
  * their plain shapes skip loading commander (src/cli/fast.ts); everything else goes through
  * the commander program (src/cli/program.ts), loaded on demand.
  */
-import { fastPath } from './cli/fast.ts';
+import { fastPath, verbOf } from './cli/fast.ts';
+import { RuntsError } from './errors.ts';
 import { report } from './cli/sink.ts';
-import { closeLog, configureLog } from './log.ts';
+import { closeLog, configureLog, earlyLogOptions } from './log.ts';
 
 async function main(argv: string[]): Promise<number> {
   let verb: string | undefined;
   try {
+    configureLog(earlyLogOptions(argv.slice(2)));
     const fast = fastPath(argv.slice(2));
     if (fast) {
       verb = fast.verb;
@@ -22,6 +24,12 @@ async function main(argv: string[]): Promise<number> {
     }
     const { buildProgram } = await import('./cli/program.ts');
     const program = buildProgram();
+    // commander answers `<unknown> --help` with the global help and status 0, which would tell
+    // a caller probing for a verb (`runts exec --help`) that it exists.
+    const named = verbOf(argv.slice(2));
+    if (named && named !== 'help' && !program.commands.some((c) => c.name() === named || c.aliases().includes(named))) {
+      throw new RuntsError(`unknown command '${named}'`);
+    }
     program.hook('preAction', (_cmd, action) => {
       verb = action.name();
       configureLog(action.optsWithGlobals());

@@ -146,6 +146,12 @@ function readFlags(args: string[], start: number, shape: VerbShape['flags']): [V
   return [out, i];
 }
 
+/** The verb of a command line: the first argument after the global flags, if they parse. */
+export function verbOf(args: string[]): string | undefined {
+  const g = readFlags(args, 0, GLOBAL);
+  return g ? args[g[1]] : undefined;
+}
+
 export function fastPath(args: string[]): FastCall | undefined {
   const globalFlags = readFlags(args, 0, GLOBAL);
   if (!globalFlags) return undefined;

@@ -20,8 +20,10 @@ const PREFIX: Record<string, string> = {
 export async function report(err: unknown, verb?: string): Promise<number> {
   // commander has already printed its usage errors; --help and --version end with code 0.
   // (Recognised by its codes, so that the fast path never loads commander.)
-  const c = err as { code?: unknown; exitCode?: unknown };
+  const c = err as { code?: unknown; exitCode?: unknown; message?: unknown };
   if (typeof c?.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number') {
+    // The usage error is on stderr already; engines read it from the log file.
+    if (c.exitCode !== 0 && logsToFile()) await logError(String(c.message).replace(/^error: /, ''));
     return c.exitCode;
   }
   const message = (verb && PREFIX[verb] || '') + (err instanceof Error ? err.message : String(err));

@@ -90,21 +90,44 @@ function int(flag: string, v: string | undefined): number | undefined {
   return n;
 }
 
+const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+
+/**
+ * A size flag as runc reads it: -1 (unlimited), or docker's units.RAMInBytes — a number with
+ * an optional binary unit, case-insensitive, with or without "i" and "b": 50M, 50mb, 1.5GiB.
+ */
+export function ramInBytes(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (v === '-1') return -1;
+  const m = /^(\d+(?:\.\d+)*) ?([kmgtp])?i?b?$/i.exec(v);
+  if (!m) throw new RuntsError(`invalid value for ${flag}: invalid size: '${v}'`);
+  return Math.trunc(Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase()]);
+}
+
 /** runc update: a resources document (file or "-"), or the flags; only what is set changes. */
 function requested(f: UpdateFlags): OciResources {
-  if (f.resources) {
-    const text = f.resources === '-' ? readFileSync(0, 'utf8') : readFileSync(f.resources, 'utf8');
-    try {
-      return JSON.parse(text) as OciResources;
-    } catch (e) {
-      throw new RuntsError(`failed to parse resources from ${f.resources}: ${(e as Error).message}`);
-    }
+  const r = f.resources ? fromDocument(f.resources) : fromFlags(f);
+  // runc: an unlimited memory without a new swap limit makes swap unlimited too; the old
+  // memory+swap limit would otherwise be below the memory limit (EINVAL on cgroup v1).
+  if (r.memory?.limit === -1 && r.memory.swap === undefined) r.memory.swap = -1;
+  return r;
+}
+
+function fromDocument(file: string): OciResources {
+  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  try {
+    return JSON.parse(text) as OciResources;
+  } catch (e) {
+    throw new RuntsError(`failed to parse resources from ${file}: ${(e as Error).message}`);
   }
+}
+
+function fromFlags(f: UpdateFlags): OciResources {
   const r: OciResources = {};
   const memory = {
-    limit: int('memory', f.memory),
-    reservation: int('memory-reservation', f.memoryReservation),
-    swap: int('memory-swap', f.memorySwap),
+    limit: ramInBytes('memory', f.memory),
+    reservation: ramInBytes('memory-reservation', f.memoryReservation),
+    swap: ramInBytes('memory-swap', f.memorySwap),
   };
   if (Object.values(memory).some((v) => v !== undefined)) r.memory = memory;
   const cpu = {

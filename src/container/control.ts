@@ -66,7 +66,10 @@ export function killContainer(root: string, id: string, rawSignal: string, all: 
   locked(root, id, (s) => {
     const sig = parseSignal(rawSignal);
     const status = statusOf(root, s);
-    if (status === 'stopped') throw new RuntsError('container not running');
+    // runc 1.1: `kill --all` of a stopped container signals what is left in its cgroup (maybe
+    // nothing) and succeeds; a plain kill fails with the string containerd matches.
+    if (status === 'stopped' && !all) throw new RuntsError('container not running');
+    if (status === 'stopped' && !s.cgroup) return;
     if (all && s.cgroup) {
       // runc: every process of the cgroup, the init among them; done once they are signalled.
       cgroupSignal(s.id, s.cgroup, sig);
@@ -74,6 +77,8 @@ export function killContainer(root: string, id: string, rawSignal: string, all: 
     }
     if (all) for (const pid of pidsOf(s)) if (pid !== s.pid) signal(pid, sig);
     if (!signalInit(s.pid, s.initStartTime, sig)) throw new RuntsError('container not running');
+    // runc: a frozen init cannot act on SIGKILL until thawed (cgroup v1), so thaw for it.
+    if (status === 'paused' && sig === 9 && s.cgroup) cgroupFreeze(s.id, s.cgroup, false);
   });
 }
 

@@ -3,8 +3,7 @@
  * bundle's config, claim the state directory, fork the init (Rust) and record the state.
  * A failure at any step removes what the earlier steps made: no state directory, no process.
  */
-import { closeSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
+import { closeSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GlobalOptions } from '../cli/globals.ts';
 import { ValidationError } from '../errors.ts';
@@ -76,6 +75,7 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
   let pid = 0;
   let consoleFd = -1;
   let cgroupPaths: CgroupPath[] = [];
+  let pidFileWritten: string | undefined;
   try {
     const options: InitOptions = {
       noPivot: !!o.noPivot,
@@ -102,13 +102,21 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
       cgroup: { ...savedOf(config.cgroup), paths: spawned.cgroupPaths },
     };
     writeState(g.root, state);
-    if (o.pidFile) writePidFile(o.pidFile, pid);
+    if (o.pidFile) {
+      writePidFile(o.pidFile, pid);
+      pidFileWritten = o.pidFile;
+    }
     // Recorded: now the init may go on to wait for `start` (a create killed before this point
     // takes its init with it).
-    if (o.execFifo) releaseInit(spawned.syncFd);
+    if (o.execFifo) {
+      const cg = spawned.cgroupPaths;
+      const memory = cg.find((c) => c.subsystem === 'memory') ?? cg.find((c) => c.subsystem === '');
+      releaseInit(spawned.syncFd, pid, memory?.path);
+    }
     return { state, syncFd: o.execFifo ? -1 : spawned.syncFd, terminal: config.process.terminal, consoleFd };
   } catch (e) {
     if (consoleFd >= 0) closeSync(consoleFd);
+    if (pidFileWritten) rmSync(pidFileWritten, { force: true });
     if (pid > 0) await destroyInit(pid);
     if (cgroupPaths.length && config.cgroup) {
       cgroupDestroy(id, { ...savedOf(config.cgroup), paths: cgroupPaths });

@@ -414,9 +414,11 @@ export declare function proxyConsole(masterFd: number): ConsoleProxy
 
 /**
  * Lets an init created with an exec fifo go on to wait on it for `start`; call it once the
- * container's state is recorded (until then a killed runtime takes the init with it).
+ * container's state is recorded (until then a killed runtime takes the init with it). Returns
+ * once the init waits; fails if it died on the way (`memory_dir`: its memory cgroup, to
+ * report an OOM kill).
  */
-export declare function release(syncFd: number): void
+export declare function release(syncFd: number, pid: number, memoryDir?: string | undefined | null): void
 
 /** A container's cgroup as its state records it. */
 export interface SavedCgroup {

@@ -36,9 +36,12 @@ export function createInit(config: Config, options: InitOptions): Spawned {
   return call(() => addon.create(config, options));
 }
 
-/** Lets an init created with an exec fifo go on to wait on it (after the state is recorded). */
-export function releaseInit(syncFd: number): void {
-  call(() => addon.release(syncFd));
+/**
+ * Lets an init created with an exec fifo go on to wait on it (after the state is recorded);
+ * fails if the init dies on the way (`memoryDir`: its memory cgroup, to report an OOM kill).
+ */
+export function releaseInit(syncFd: number, pid: number, memoryDir?: string): void {
+  call(() => addon.release(syncFd, pid, memoryDir));
 }
 
 /** Lets a created init exec the user process; returns once execve succeeded. */

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { RuntsError } from '../errors.ts';
 import type { Config, ConsoleSize, Device, IdMapping, Mount, Process, Rlimit } from '../native/binding.js';
 import type { Box, IDMapping, Spec } from './types.ts';
-import { normalizeSysctlKey } from './validate.ts';
+import { CAPABILITIES, normalizeSysctlKey } from './validate.ts';
 
 /**
  * The device nodes runc creates in every container on top of `linux.devices` (specconv's
@@ -57,6 +57,11 @@ export function rlimitValue(v: number): number {
 /** A path inside the container made absolute: runc 1.1 takes relative ones relative to /. */
 function inContainer(p: string): string {
   return p.startsWith('/') ? p : '/' + p;
+}
+
+/** A capability set without the names this runtime does not know (runc drops them with a warning). */
+function knownCaps(names: string[] | undefined): string[] {
+  return (names ?? []).filter((n) => CAPABILITIES.includes(n));
 }
 
 function mappings(list: IDMapping[] | undefined): IdMapping[] {
@@ -104,11 +109,11 @@ export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Confi
       caps == null
         ? undefined
         : {
-            bounding: [...(caps.bounding ?? [])],
-            effective: [...(caps.effective ?? [])],
-            inheritable: [...(caps.inheritable ?? [])],
-            permitted: [...(caps.permitted ?? [])],
-            ambient: [...(caps.ambient ?? [])],
+            bounding: knownCaps(caps.bounding),
+            effective: knownCaps(caps.effective),
+            inheritable: knownCaps(caps.inheritable),
+            permitted: knownCaps(caps.permitted),
+            ambient: knownCaps(caps.ambient),
           },
     rlimits: (proc.rlimits ?? []).map(
       (r): Rlimit => ({ rlimitType: r.type, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }),

@@ -20,6 +20,14 @@ function throttles(list: ThrottleDevice[] | undefined): NativeThrottle[] | undef
   return list?.map((d) => ({ major: d.major, minor: d.minor, rate: i64(d.rate) ?? 0 }));
 }
 
+/**
+ * A device rule's access as the kernel takes it: the r, w and m it names, in that order. runc
+ * 1.1.5 ignores any other letter (engines have sent "rwa"); specWarnings reports them.
+ */
+export function deviceAccess(access: string): string {
+  return ['r', 'w', 'm'].filter((p) => access.includes(p)).join('');
+}
+
 export function toNativeResources(r: Resources, devicePaths?: string[]): NativeResources {
   const out: NativeResources = {};
   if (r.devices) {
@@ -28,7 +36,7 @@ export function toNativeResources(r: Resources, devicePaths?: string[]): NativeR
       devType: d.type,
       major: d.major ?? undefined,
       minor: d.minor ?? undefined,
-      access: d.access,
+      access: d.access === undefined ? undefined : deviceAccess(d.access),
     }));
     if (devicePaths) out.devicePaths = devicePaths;
   }

@@ -14,7 +14,7 @@
  *   that isolate them, hostname only with a UTS namespace, masked/readonly paths only with a
  *   mount namespace (libcontainer/configs/validate).
  * - What runc would only fail on later, or silently get wrong, but the spec rules out: unknown
- *   capability and rlimit names, soft > hard, uid/gid mappings without a user namespace, a
+ *   rlimit names, soft > hard, uid/gid mappings without a user namespace, a
  *   domainname without a UTS namespace (runc 1.1 would set the host's).
  *
  * `validateSpec` is pure (no file system access); `checkHost` does the checks that need the
@@ -372,6 +372,15 @@ export function validateSpec(spec: unknown): Problem[] {
   if (domainname && !ns.has('uts')) {
     c.add('domainname', 'cannot be set without a UTS namespace (add {"type": "uts"} to linux.namespaces)');
   }
+  // Without a mount namespace (new or joined) the container shares runts' own, where a mount
+  // reaches the whole host: runc 1.1 mounts there anyway (and makes / rslave); runts never
+  // changes the namespaces it was started in, so it only chroots, and refuses what needs more.
+  if (!ns.has('mount')) {
+    const needs = 'needs a mount namespace (add {"type": "mount"} to linux.namespaces): runts does not mount in the namespace it was started in';
+    if (Array.isArray(spec.mounts) && spec.mounts.length > 0) c.add('mounts', needs);
+    if (root?.readonly === true) c.add('root.readonly', needs);
+    if (linux && typeof linux.rootfsPropagation === 'string' && linux.rootfsPropagation) c.add('linux.rootfsPropagation', needs);
+  }
   return c.problems;
 }
 
@@ -439,9 +448,8 @@ function checkProcess(c: Checker, proc: Obj): void {
   const caps = c.obj(proc, 'capabilities', 'process.capabilities');
   if (caps) {
     for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']) {
-      (c.strs(caps, set, `process.capabilities.${set}`) ?? []).forEach((name, i) => {
-        if (!CAPABILITIES.includes(name)) c.add(`process.capabilities.${set}[${i}]`, `unknown capability ${quote(name)}`);
-      });
+      // Unknown names are dropped with a warning, as runc does (specWarnings).
+      c.strs(caps, set, `process.capabilities.${set}`);
     }
   }
 
@@ -676,11 +684,12 @@ function checkResources(c: Checker, r: Obj): void {
     c.int(d, 'major', `${p}.major`, 'i64');
     c.int(d, 'minor', `${p}.minor`, 'i64');
     const access = c.str(d, 'access', `${p}.access`);
-    // runc: "device access at 0 field cannot be empty".
+    // runc: "device access at 0 field cannot be empty". Other letters than r, w and m are
+    // ignored with a warning, as runc 1.1.5 ignores them (specWarnings).
     if (!access) {
       if (access !== undefined || d.access == null) c.add(`${p}.access`, 'must not be empty (some of "rwm")');
-    } else if (!/^[rwm]+$/.test(access)) {
-      c.add(`${p}.access`, `must be made of r, w and m (got ${quote(access)})`);
+    } else if (!/[rwm]/.test(access)) {
+      c.add(`${p}.access`, `must name at least one of r, w and m (got ${quote(access)})`);
     }
   }
 
@@ -787,6 +796,20 @@ export function specWarnings(spec: Spec): Problem[] {
         path: `mounts[${i}].destination`,
         message: `${quote(m.destination)} is not absolute; mounted at /${m.destination} (deprecated)`,
       });
+    }
+  });
+  // runc: "ignoring unknown or unavailable capabilities: [...]" (engines and newer images name
+  // capabilities an older runtime does not know); convert drops them.
+  const caps = spec.process?.capabilities;
+  for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'] as const) {
+    const unknown = (caps?.[set] ?? []).filter((n) => !CAPABILITIES.includes(n));
+    if (unknown.length) {
+      out.push({ path: `process.capabilities.${set}`, message: `ignoring unknown or unavailable capabilities: [${unknown.join(' ')}]` });
+    }
+  }
+  (spec.linux?.resources?.devices ?? []).forEach((d, i) => {
+    if (d.access && /[^rwm]/.test(d.access)) {
+      out.push({ path: `linux.resources.devices[${i}].access`, message: `${quote(d.access)}: letters other than r, w and m are ignored` });
     }
   });
   const ignored: Array<[string, unknown]> = [

@@ -4,8 +4,7 @@
 //!
 //! The tables follow runc's `parseMountOptions` (libcontainer/specconv): an option that is not a
 //! flag, a propagation, a recursive attribute or an extension is filesystem data, passed through
-//! unchanged in the order given ("mode=755,size=65536k"). Parsing never fails; what we cannot do
-//! (`tmpcopyup`) is reported by the mount that needs it.
+//! unchanged in the order given ("mode=755,size=65536k"). Parsing never fails.
 
 use nix::mount::MsFlags;
 
@@ -44,7 +43,7 @@ pub struct MountOptions {
     pub attr_clr: u64,
     /// Filesystem data: every option that is none of the above, joined with ",".
     pub data: String,
-    /// `tmpcopyup` (copy the directory's content into the new tmpfs): not supported.
+    /// `tmpcopyup`: copy the directory's content into the new tmpfs (rootfs/copyup.rs).
     pub tmpcopyup: bool,
 }
 
@@ -179,9 +178,10 @@ const RUNC_OPTION_NAMES: [&str; 63] = [
 ];
 
 /// Whether `name` is an option this parser acts on (rather than passing it to the filesystem
-/// as data, or rejecting it as with "tmpcopyup").
+/// as data).
 pub fn recognized(name: &str) -> bool {
     name == "defaults"
+        || name == "tmpcopyup"
         || flag_option(name).is_some()
         || propagation(name).is_some()
         || recursive_option(name).is_some()
@@ -373,7 +373,7 @@ mod features_tests {
     fn supported_options_are_parsed_not_passed_as_data() {
         let names = supported();
         assert!(names.contains(&"rro") && names.contains(&"nosuid") && names.contains(&"rbind"));
-        assert!(!names.contains(&"tmpcopyup"), "tmpcopyup is rejected, so not reported");
+        assert!(names.contains(&"tmpcopyup"));
         for n in names {
             if n == "defaults" {
                 continue;

@@ -98,6 +98,18 @@ pub fn plan(cfg: &Config) -> Result<NsPlan> {
 
 /// The contents of a uid_map/gid_map file: one "inside outside count" line per mapping,
 /// written in a single write(2) as user_namespaces(7) requires.
+/// The host id that `id` inside the container maps to (itself when there are no mappings, i.e.
+/// no user namespace); None when the mappings leave it out.
+pub fn host_id(maps: &[IdMapping], id: u32) -> Option<u32> {
+    if maps.is_empty() {
+        return Some(id);
+    }
+    maps.iter().find_map(|m| {
+        let off = id.checked_sub(m.container_id)?;
+        (off < m.size).then(|| m.host_id + off)
+    })
+}
+
 pub fn format_id_map(maps: &[IdMapping]) -> String {
     maps.iter()
         .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
@@ -170,6 +182,19 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(plan(&cfg).unwrap_err().path, "bogus");
+    }
+
+    #[test]
+    fn host_id_of_container_ids() {
+        let maps = [
+            IdMapping { container_id: 0, host_id: 100000, size: 1000 },
+            IdMapping { container_id: 1000, host_id: 1000, size: 1 },
+        ];
+        assert_eq!(host_id(&maps, 0), Some(100000));
+        assert_eq!(host_id(&maps, 999), Some(100999));
+        assert_eq!(host_id(&maps, 1000), Some(1000));
+        assert_eq!(host_id(&maps, 1001), None);
+        assert_eq!(host_id(&[], 0), Some(0));
     }
 
     #[test]

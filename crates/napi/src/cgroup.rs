@@ -36,7 +36,12 @@ fn load(id: &str, saved: &SavedCgroup) -> Result<Manager> {
 /// Signals every process of the container's cgroup (freeze, signal, thaw; cgroup.kill on v2).
 #[napi]
 pub fn cgroup_signal(id: String, saved: SavedCgroup, sig: i32) -> Result<()> {
-    load(&id, &saved)?.kill_all(sig).map_err(init_err)
+    let m = load(&id, &saved)?;
+    // runc: `kill --all` of a stopped container whose cgroup is gone has nothing to signal.
+    if !m.exists() {
+        return Ok(());
+    }
+    m.kill_all(sig).map_err(init_err)
 }
 
 /// Kills whatever is left in the container's cgroup and removes it (and its systemd unit).

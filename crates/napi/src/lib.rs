@@ -74,10 +74,12 @@ pub fn start(sync_fd: i32) -> Result<()> {
 }
 
 /// Lets an init created with an exec fifo go on to wait on it for `start`; call it once the
-/// container's state is recorded (until then a killed runtime takes the init with it).
+/// container's state is recorded (until then a killed runtime takes the init with it). Returns
+/// once the init waits; fails if it died on the way (`memory_dir`: its memory cgroup, to
+/// report an OOM kill).
 #[napi]
-pub fn release(sync_fd: i32) -> Result<()> {
-    process::release(sync_fd).map_err(init_err)
+pub fn release(sync_fd: i32, pid: i32, memory_dir: Option<String>) -> Result<()> {
+    process::release(sync_fd, pid, memory_dir.as_deref()).map_err(init_err)
 }
 
 /// How the container's init ended.

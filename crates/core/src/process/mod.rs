@@ -121,8 +121,10 @@ pub fn start(sync_fd: RawFd) -> Result<()> {
 
 /// Lets an init created with an exec fifo go on to wait on it (once the caller has recorded
 /// the container). Closes `sync_fd`.
-pub fn release(sync_fd: RawFd) -> Result<()> {
-    parent::release(sync_fd)
+/// Returns once the init waits on the fifo; fails when it died on the way (a memory limit too
+/// small for it: `memory_dir` is its memory cgroup, to tell that apart).
+pub fn release(sync_fd: RawFd, pid: i32, memory_dir: Option<&str>) -> Result<()> {
+    parent::release(sync_fd, pid, memory_dir)
 }
 
 /// How a process ended.

@@ -218,10 +218,69 @@ fn write_id_maps(plan: &Plan<'_>, pid: i32) -> Result<()> {
 }
 
 /// `release` for an exec-fifo init: Created, then our end closes; the init goes on to wait on
-/// its fifo for `start`.
-pub(super) fn release(sync_fd: RawFd) -> Result<()> {
+/// its fifo for `start`. Returns once it does, so that `create` fails when the init cannot get
+/// there: opening the fifo allocates the pipe in the init's own memory cgroup, and a memory
+/// limit too small for it gets the init OOM-killed (runc fails `create` the same way:
+/// "container init was OOM-killed (memory limit too low?)").
+pub(super) fn release(sync_fd: RawFd, pid: i32, memory_dir: Option<&str>) -> Result<()> {
     let sock = own_sync_fd(sync_fd)?;
-    sync::send(sock.as_raw_fd(), &Message::Created)
+    sync::send(sock.as_raw_fd(), &Message::Created)?;
+    drop(sock);
+    if pid > 0 {
+        await_fifo_wait(pid, memory_dir)?;
+    }
+    Ok(())
+}
+
+/// How long `release` watches the init on its way into the fifo's open(2): it takes
+/// microseconds; on a machine too loaded for that, `create` just returns.
+const FIFO_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until the init sleeps in openat(2) (its only blocking open is the fifo's) or is gone.
+/// /proc/<pid>/syscall names the system call a sleeping task is in; when it cannot be read
+/// (no ptrace access), there is nothing to wait on.
+fn await_fifo_wait(pid: i32, memory_dir: Option<&str>) -> Result<()> {
+    let deadline = std::time::Instant::now() + FIFO_WAIT_LIMIT;
+    let opens = [libc::SYS_openat, libc::SYS_open].map(|n| format!("{n} "));
+    loop {
+        let Some((_, state)) = crate::control::start_time(pid) else { return init_died(pid, memory_dir) };
+        if state == 'Z' || state == 'X' {
+            return init_died(pid, memory_dir);
+        }
+        if state == 'S' {
+            match std::fs::read_to_string(format!("/proc/{pid}/syscall")) {
+                Ok(sc) if opens.iter().any(|o| sc.starts_with(o.as_str())) => return Ok(()),
+                Ok(_) => {}
+                Err(_) => return Ok(()),
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+}
+
+/// The error for an init that died on its way to the fifo (the caller reaps it).
+fn init_died(pid: i32, memory_dir: Option<&str>) -> Result<()> {
+    // runc's words, whole: the step is the message.
+    if memory_dir.is_some_and(|d| oom_kills(d) > 0) {
+        return Err(InitError::msg("container init was OOM-killed (memory limit too low?)", "", ""));
+    }
+    Err(InitError::msg("container init exited before it could wait for start", "", format!("pid {pid}")))
+}
+
+/// The oom_kill count of a memory cgroup (v1 memory.oom_control, v2 memory.events).
+fn oom_kills(dir: &str) -> u64 {
+    ["memory.oom_control", "memory.events"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(format!("{dir}/{f}")).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse::<u64>().ok()))
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 /// `start` for a run-mode init: Created and Start, then EOF (execve closed the CLOEXEC

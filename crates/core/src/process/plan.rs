@@ -154,11 +154,29 @@ impl<'a> Plan<'a> {
         let fifo = match &opts.exec_fifo {
             None => None,
             Some(path) => {
-                // runc's exec.fifo: made here, in the state directory, mode 0622.
+                // runc's exec.fifo: made here, in the state directory, mode 0622 and owned by
+                // the container's root, because the init opens it for writing after it has
+                // switched to process.user (runc's createExecFifo). mkfifo's mode passes
+                // through the umask, hence the chmod (umask(2) is process-wide: threads).
                 match nix::unistd::mkfifo(path.as_str(), Mode::from_bits_truncate(0o622)) {
                     Ok(()) | Err(Errno::EEXIST) => {}
                     Err(e) => return Err(InitError::sys("mkfifo", path.as_str(), e)),
                 }
+                nix::sys::stat::fchmodat(
+                    nix::fcntl::AT_FDCWD,
+                    path.as_str(),
+                    Mode::from_bits_truncate(0o622),
+                    nix::sys::stat::FchmodatFlags::FollowSymlink,
+                )
+                .map_err(|e| InitError::sys("chmod exec fifo", path.as_str(), e))?;
+                let uid = namespaces::host_id(&cfg.uid_mappings, 0).unwrap_or(0);
+                let gid = namespaces::host_id(&cfg.gid_mappings, 0).unwrap_or(0);
+                nix::unistd::chown(
+                    path.as_str(),
+                    Some(nix::unistd::Uid::from_raw(uid)),
+                    Some(nix::unistd::Gid::from_raw(gid)),
+                )
+                .map_err(|e| InitError::sys("chown exec fifo", path.as_str(), e))?;
                 let fd = open(
                     path.as_str(),
                     OFlag::O_PATH | OFlag::O_CLOEXEC,

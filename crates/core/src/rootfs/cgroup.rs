@@ -204,6 +204,7 @@ pub(super) fn mount(
         DEFAULT_FLAGS,
         Some("mode=755"),
         &opts.propagation,
+        false,
     )?;
     let cgroupns = cfg.has_ns("cgroup");
     for h in &hierarchies {

@@ -21,6 +21,7 @@
 //! same bundle); differences are noted where they are.
 
 pub mod cgroup;
+mod copyup;
 mod devices;
 pub mod mountinfo;
 mod mounts;
@@ -134,6 +135,9 @@ fn make_parent_private(rootfs: &str) -> Result<()> {
 /// can pivot to), every spec mount in order, then /dev.
 pub fn prepare(cfg: &Config) -> Result<()> {
     let _umask = UmaskGuard::set(Mode::empty());
+    if !cfg.has_ns("mount") {
+        return check_shared_mount_ns(cfg);
+    }
     let rootfs = host_rootfs(cfg)?;
     let (propagation, _) = root_propagation(cfg)?;
     mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
@@ -158,6 +162,29 @@ pub fn prepare(cfg: &Config) -> Result<()> {
         devices::setup(root.as_fd(), cfg)?;
     }
     Ok(())
+}
+
+/// Without a mount namespace of its own (neither new nor joined) the container shares the one
+/// runts was started in, where a mount would reach every process of the host (runc 1.1 mounts
+/// there, and makes `/` rslave). runts never changes that namespace: a config asking for
+/// anything mounted is refused (validation reports it first, with the JSON paths), and the init
+/// only chroots into the rootfs.
+fn check_shared_mount_ns(cfg: &Config) -> Result<()> {
+    let asks = [
+        (!cfg.mounts.is_empty(), "mounts"),
+        (cfg.rootfs_readonly, "root.readonly"),
+        (cfg.rootfs_propagation.is_some(), "linux.rootfsPropagation"),
+        (!cfg.masked_paths.is_empty(), "linux.maskedPaths"),
+        (!cfg.readonly_paths.is_empty(), "linux.readonlyPaths"),
+    ];
+    match asks.iter().find(|(asked, _)| *asked) {
+        Some((_, field)) => Err(InitError::msg(
+            "rootfs",
+            *field,
+            "needs a mount namespace: linux.namespaces has no \"mount\", and runts does not mount in the namespace it was started in",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// runc's pivotRoot: pivot_root(".", ".") stacks the old root on top of the new one at the same
@@ -263,12 +290,17 @@ pub fn enter(cfg: &Config, no_pivot: bool) -> Result<()> {
     let _umask = UmaskGuard::set(Mode::empty());
     let rootfs = host_rootfs(cfg)?;
     chdir(rootfs.as_str()).step("chdir", &rootfs)?;
-    if no_pivot {
+    if !cfg.has_ns("mount") {
+        // The caller's mount namespace: chroot, as runc does there; pivot_root would change
+        // the root of every process in it.
+        chroot(".").step("chroot", &rootfs)?;
+        chdir("/").step("chdir", "/")?;
+    } else if no_pivot {
         move_root(&rootfs)?;
     } else {
         pivot(&rootfs)?;
     }
-    if devices::needs_setup(cfg) {
+    if cfg.has_ns("mount") && devices::needs_setup(cfg) {
         reopen_dev_null()?;
     }
     if !cfg.process.cwd.is_empty() {
@@ -347,6 +379,9 @@ fn mask_path(root: BorrowedFd<'_>, path: &str) -> Result<()> {
 /// skipped), then a shared/unbindable rootfsPropagation. Sysctls must be written before
 /// this: /proc/sys is usually a readonly path.
 pub fn finalize(cfg: &Config) -> Result<()> {
+    if !cfg.has_ns("mount") {
+        return Ok(());
+    }
     let root = open_dir("/", OFlag::O_PATH)?;
     let root = root.as_fd();
     if let Some(m) = cfg

@@ -238,7 +238,8 @@ pub(super) fn bind(
 
 /// A tmpfs. As runc: mounted read-write first, its root given the mode the directory had
 /// before (a tmpfs on /tmp stays 1777, on /sys/fs/cgroup stays 555), then made read-only,
-/// except /dev which finalize makes read-only once the devices are in.
+/// except /dev which finalize makes read-only once the devices are in. With `copyup`
+/// (`tmpcopyup`), what the directory held is copied in before that.
 pub(super) fn tmpfs(
     root: BorrowedFd<'_>,
     dest: &str,
@@ -246,11 +247,18 @@ pub(super) fn tmpfs(
     flags: MsFlags,
     data: Option<&str>,
     changes: &[MsFlags],
+    copyup: bool,
 ) -> Result<()> {
+    let mut lower = None;
     let before = match path::resolve(root, dest) {
         Ok(existing) => {
             let st =
                 nix::sys::stat::fstat(&existing.fd).map_err(|e| InitError::sys("stat", dest, e))?;
+            // Held open across the mount: the descriptor still reaches the directory the tmpfs
+            // then hides (runc mounts on a temporary directory and moves it instead).
+            if copyup && existing.is_dir()? {
+                lower = Some(super::copyup::open_dir(existing.fd.as_fd(), dest)?);
+            }
             Some(Mode::from_bits_truncate(st.st_mode & 0o7777))
         }
         Err(e) if e.errno == Errno::ENOENT as i32 => None,
@@ -266,6 +274,10 @@ pub(super) fn tmpfs(
         dest,
     )?;
     let target = path::resolve(root, dest)?;
+    if let Some(lower) = lower {
+        let upper = super::copyup::open_dir(target.fd.as_fd(), dest)?;
+        super::copyup::copy_dir(lower.as_fd(), upper.as_fd(), dest)?;
+    }
     if let Some(mode) = before {
         fchmodat(
             AT_CWD,
@@ -353,13 +365,6 @@ fn bind_source(m: &Mount, cfg: &Config, dest: &str) -> Result<String> {
 pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config) -> Result<()> {
     let dest = path::clean(&m.destination);
     let opts: MountOptions = mount_opts::parse(&m.options);
-    if opts.tmpcopyup {
-        return Err(InitError::msg(
-            "mount",
-            &dest,
-            "option \"tmpcopyup\" is not supported",
-        ));
-    }
     let fs_type = m.mount_type.as_deref().unwrap_or("");
     let source = m
         .source
@@ -406,6 +411,8 @@ pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config) -> Resu
                     opts.flags,
                     opts.data(),
                     &opts.propagation,
+                    // On other filesystems runc ignores it too.
+                    opts.tmpcopyup,
                 )?;
             }
             _ => {

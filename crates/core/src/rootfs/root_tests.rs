@@ -67,6 +67,8 @@ fn bundle() -> (TempDir, Config) {
     let cfg = Config {
         bundle: tmp.path().to_string_lossy().into_owned(),
         rootfs: rootfs.to_string_lossy().into_owned(),
+        // The child's own mount namespace (in_child unshares it), as a container's.
+        namespaces: vec![crate::config::Namespace { ns_type: "mount".into(), path: None }],
         ..Default::default()
     };
     (tmp, cfg)
@@ -233,6 +235,46 @@ fn errors_name_step_and_destination() {
             e.to_string().contains("bind source for /data"),
             "names the destination",
         )?;
+        Ok(())
+    });
+    no_leak(&cfg);
+}
+
+#[test]
+#[ignore = "needs root: real mounts in a private mount namespace"]
+fn tmpcopyup_fills_the_tmpfs_with_the_directory() {
+    let (_tmp, mut cfg) = bundle();
+    let etc = Path::new(&cfg.rootfs).join("etc");
+    std::fs::write(etc.join("hosts"), "127.0.0.1 x\n").unwrap();
+    std::fs::create_dir(etc.join("d")).unwrap();
+    std::os::unix::fs::symlink("/outside", etc.join("link")).unwrap();
+    cfg.mounts = vec![mnt("/etc", "tmpfs", "tmpfs", &["tmpcopyup", "size=1m"])];
+    in_child(|| {
+        let s = |e: InitError| e.to_string();
+        prepare(&cfg).map_err(s)?;
+        enter(&cfg, false).map_err(s)?;
+        let fs_type = statfs("/etc").map_err(|e| e.to_string())?.filesystem_type();
+        check(fs_type == TMPFS_MAGIC, "/etc is a tmpfs")?;
+        check(std::fs::read_to_string("/etc/hosts").map_err(|e| e.to_string())? == "127.0.0.1 x\n", "file copied")?;
+        check(Path::new("/etc/d").is_dir(), "directory copied")?;
+        check(std::fs::read_link("/etc/link").map_err(|e| e.to_string())? == Path::new("/outside"), "link copied as a link")?;
+        Ok(())
+    });
+    no_leak(&cfg);
+}
+
+#[test]
+#[ignore = "needs root: real mounts in a private mount namespace"]
+fn without_a_mount_namespace_nothing_is_mounted() {
+    let (_tmp, mut cfg) = bundle();
+    cfg.namespaces.clear();
+    cfg.mounts = vec![mnt("/tmp", "tmpfs", "tmpfs", &[])];
+    in_child(|| {
+        let before = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+        let e = prepare(&cfg).expect_err("mounts without a mount namespace");
+        check(e.path == "mounts" && e.to_string().contains("needs a mount namespace"), "names the field")?;
+        let after = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+        check(before == after, "the mount table is unchanged")?;
         Ok(())
     });
     no_leak(&cfg);
