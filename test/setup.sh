@@ -13,6 +13,11 @@ if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The engines the integration tests drive runts with (each test starts its own private daemon):
+# containerd 1.6 with the CNI plugins and crictl (built once per machine, cached outside the
+# checkout in /var/cache/runts-test), and Docker 20.10. No system service is started.
+bash test/engines/containerd.sh
+bash test/engines/docker.sh
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
 command -v node >/dev/null || { echo "setup: node (>= 20) is required" >&2; exit 1; }
 

@@ -517,6 +517,22 @@ export function assertNothingLeft(ctx: Ctx, opts: { keepState?: boolean } = {}):
   if (problems.length > 0) throw new Error(`${path.basename(ctx.bin)} left things behind for ${ctx.id}:\n  ${problems.join('\n  ')}`);
 }
 
+/** SIGKILLs what `pids` lists until it lists nothing (at most ~5 s). */
+export function killUntilGone(pids: () => number[]): void {
+  for (let i = 0; i < 50; i++) {
+    const left = pids();
+    if (left.length === 0) return;
+    for (const p of left) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    spawnSync('sleep', ['0.1']);
+  }
+}
+
 /** Best-effort teardown, also after a failed or hung test: delete through the
  * runtime, kill what still runs in the rootfs, unmount what is left under the
  * bundle, remove leftover cgroups, then remove the temp dir — but never rm -rf
@@ -526,18 +542,7 @@ export function cleanup(ctx: Ctx): void {
   if (stateLeft && isPlainId(ctx.id)) {
     spawnSync(ctx.bin, ['--root', ctx.root, 'delete', '--force', ctx.id], { timeout: 10_000, stdio: 'ignore' });
   }
-  for (let i = 0; i < 50; i++) {
-    const pids = processesRootedAt(ctx.rootfs);
-    if (pids.length === 0) break;
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    spawnSync('sleep', ['0.1']);
-  }
+  killUntilGone(() => processesRootedAt(ctx.rootfs));
   for (const m of mountsUnder(ctx.dir).reverse()) {
     spawnSync('umount', ['-l', m.mountPoint], { stdio: 'ignore' });
   }
