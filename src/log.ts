@@ -60,10 +60,6 @@ export function logsToFile(): boolean {
   return !!options.log && options.log !== '/dev/stderr';
 }
 
-export function debugEnabled(): boolean {
-  return !!options.debug;
-}
-
 function rfc3339(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -101,8 +97,13 @@ async function get(): Promise<Logger> {
   return logger;
 }
 
-export async function logError(msg: string): Promise<void> {
-  (await get()).error(msg);
+/**
+ * An error line. In the JSON format `fields` (step, path, errno of an init failure) go beside
+ * runc's `msg`; the text line stays exactly runc's (podman shows it to users).
+ */
+export async function logError(msg: string, fields?: Record<string, unknown>): Promise<void> {
+  if (fields && options.logFormat === 'json') (await get()).error(fields, msg);
+  else (await get()).error(msg);
 }
 
 export async function logWarn(msg: string): Promise<void> {

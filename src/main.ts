@@ -4,11 +4,13 @@
  *
  * The verbs engines send for every container (create, start, state, kill, delete, run) in
  * their plain shapes skip loading commander (src/cli/fast.ts); everything else goes through
- * the commander program (src/cli/program.ts), loaded on demand.
+ * the commander program (src/cli/program.ts), loaded on demand. Both run the verb's one
+ * definition (src/cli/commands/), which calls the library (src/runtime/) and prints.
  */
 import { fastPath, verbOf } from './cli/fast.ts';
-import { RuntsError } from './errors.ts';
+import { runtimeFor } from './cli/globals.ts';
 import { report } from './cli/sink.ts';
+import { RuntsError } from './errors.ts';
 import { closeLog, configureLog, earlyLogOptions } from './log.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -19,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     if (fast) {
       verb = fast.verb;
       configureLog(fast.globals);
-      await fast.run();
+      await fast.def.action({ globals: fast.globals, runtime: () => runtimeFor(fast.globals) }, fast.args, fast.opts);
       return typeof process.exitCode === 'number' ? process.exitCode : 0;
     }
     const { buildProgram } = await import('./cli/program.ts');

@@ -4,7 +4,7 @@
 // the verbs engines call most (state, kill) would save. Any error also falls back to the real
 // entry, so the output and exit codes stay runts's.
 import { print } from '../../src/cli/output.ts';
-import { view } from '../../src/container/view.ts';
+import { view } from '../../src/runtime/state.ts';
 import { validateId } from '../../src/state/id.ts';
 import { readState } from '../../src/state/store.ts';
 

@@ -1,146 +1,68 @@
 /**
  * The verbs engines send for every container — `create`, `start`, `state`, `kill`, `delete`
- * and `run` — parsed without commander when their command line has the plain shape engines
- * use (containerd's shim: `--root R --log F --log-format json kill ID 15`). Loading and
- * building the commander program is a third of a `state` call's startup
- * (docs/benchmarks.md). Anything else — help, an unknown or repeated flag, a wrong number of
- * arguments — returns undefined and goes through commander, which gives the usual behaviour
- * and messages; for the shapes accepted here both paths call the same implementation with the
- * same options (test/unit/fast.test.ts).
+ * and `run` (their definitions say `fast: true`) — parsed without commander when their
+ * command line has the plain shape engines use (containerd's shim:
+ * `--root R --log F --log-format json kill ID 15`). Loading and building the commander
+ * program is a third of a `state` call's startup (docs/benchmarks.md). Anything else — help,
+ * an unknown or repeated flag, a bad value, a wrong number of arguments — returns undefined and
+ * goes through commander, which gives the usual behaviour and messages. Both parsers read the
+ * same definitions (src/cli/verb.ts), and test/unit/fast.test.ts checks that they hand the
+ * verb the same arguments and options.
  */
-import { defaultRoot } from './globals.ts';
+import create from './commands/create.ts';
+import del from './commands/delete.ts';
+import kill from './commands/kill.ts';
+import run from './commands/run.ts';
+import start from './commands/start.ts';
+import state from './commands/state.ts';
+import { GLOBAL_FLAGS } from './globals.ts';
 import type { GlobalOptions } from './globals.ts';
+import { defaults, flagShape, flagValue } from './verb.ts';
+import type { FlagDef, Options, VerbDef } from './verb.ts';
 
 export interface FastCall {
   verb: string;
   globals: GlobalOptions;
-  /** The verb's positional arguments and flags, as parsed (for tests and debug logs). */
+  /** The verb's arguments and options, as commander would give them. */
   args: string[];
-  flags: Record<string, string | boolean>;
-  run(): Promise<void>;
+  opts: Options;
+  def: VerbDef;
 }
 
-type Values = Record<string, string | boolean>;
-
-/** A verb's flags: long name → [short alias, takes a value]. Names are commander's keys. */
-interface VerbShape {
-  flags: Record<string, [string | undefined, boolean]>;
-  /** How many positional arguments: [min, max]. */
-  args: [number, number];
-  run(g: GlobalOptions, args: string[], o: Values): Promise<void>;
-}
-
-const GLOBAL: VerbShape['flags'] = {
-  root: [undefined, true],
-  log: [undefined, true],
-  'log-format': [undefined, true],
-  rootless: [undefined, true],
-  criu: [undefined, true],
-  debug: [undefined, false],
-  'systemd-cgroup': [undefined, false],
-};
-
-/** The flags `create` and `run` share. */
-const BUILD_FLAGS: VerbShape['flags'] = {
-  bundle: ['b', true],
-  'console-socket': [undefined, true],
-  'pid-file': [undefined, true],
-  'no-pivot': [undefined, false],
-  'no-new-keyring': [undefined, false],
-  'preserve-fds': [undefined, true],
-};
-
-const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
-
-const VERBS: Record<string, VerbShape> = {
-  state: {
-    flags: {},
-    args: [1, 1],
-    run: async (g, [id]) => (await import('../container/view.ts')).printState(g.root, id),
-  },
-  start: {
-    flags: {},
-    args: [1, 1],
-    run: async (g, [id]) => (await import('../container/control.ts')).startContainer(g.root, id),
-  },
-  kill: {
-    flags: { all: ['a', false] },
-    args: [1, 2],
-    run: async (g, [id, sig], o) =>
-      (await import('../container/control.ts')).killContainer(g.root, id, sig ?? 'SIGTERM', !!o.all),
-  },
-  delete: {
-    flags: { force: ['f', false] },
-    args: [1, 1],
-    run: async (g, [id], o) => (await import('../container/control.ts')).deleteContainer(g.root, id, !!o.force),
-  },
-  run: {
-    flags: {
-      ...BUILD_FLAGS,
-      detach: ['d', false],
-      keep: [undefined, false],
-      'no-subreaper': [undefined, false],
-    },
-    args: [1, 1],
-    async run(g, [id], o) {
-      const { runVerb } = await import('../container/run.ts');
-      process.exitCode = await runVerb(g, id, {
-        bundle: str(o.bundle),
-        consoleSocket: str(o['console-socket']),
-        detach: !!o.detach,
-        keep: !!o.keep,
-        pidFile: str(o['pid-file']),
-        subreaper: !o['no-subreaper'],
-        pivot: !o['no-pivot'],
-        newKeyring: !o['no-new-keyring'],
-        preserveFds: count(o['preserve-fds']),
-      });
-    },
-  },
-  create: {
-    flags: { ...BUILD_FLAGS, 'pidfd-socket': [undefined, true] },
-    args: [1, 1],
-    run: async (g, [id], o) =>
-      (await import('../container/detached.ts')).createDetached(g, id, {
-        bundle: str(o.bundle),
-        consoleSocket: str(o['console-socket']),
-        pidFile: str(o['pid-file']),
-        noPivot: !!o['no-pivot'],
-        noNewKeyring: !!o['no-new-keyring'],
-        preserveFds: count(o['preserve-fds']),
-        pidfdSocket: str(o['pidfd-socket']),
-      }),
-  },
-};
-
-function count(v: string | boolean | undefined): number {
-  if (typeof v !== 'string') return 0;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`invalid value "${v}" for flag --preserve-fds`);
-  return n;
-}
+const FAST: Record<string, VerbDef> = Object.fromEntries([create, del, kill, run, start, state].map((d) => [d.name, d]));
 
 /**
- * Reads `--name value`, `--name=value`, `-x value` and boolean flags of `shape` from the start
- * of `args`; returns the values and where the flags ended, or undefined on anything else.
+ * Reads `--name value`, `--name=value`, `-x value` and boolean flags of `flags` from the start
+ * of `args`; returns the options (defaults applied) and where the flags ended, or undefined on
+ * anything else.
  */
-function readFlags(args: string[], start: number, shape: VerbShape['flags']): [Values, number] | undefined {
-  const out: Values = {};
+function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, number] | undefined {
+  const shapes = flags.map((f) => ({ def: f, shape: flagShape(f) }));
+  const out: Options = defaults(flags);
+  const seen = new Set<string>();
   let i = start;
   for (; i < args.length && args[i].startsWith('-') && args[i] !== '-'; i++) {
     const a = args[i];
     const eq = a.indexOf('=');
-    let name: string | undefined;
-    if (a.startsWith('--')) name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    else if (a.length === 2) name = Object.keys(shape).find((k) => shape[k][0] === a[1]);
-    if (!name || !(name in shape) || name in out) return undefined;
-    if (shape[name][1]) {
+    const found = a.startsWith('--')
+      ? shapes.find((s) => s.shape.long === (eq > 0 ? a.slice(2, eq) : a.slice(2)))
+      : a.length === 2
+        ? shapes.find((s) => s.shape.short === a[1])
+        : undefined;
+    if (!found || seen.has(found.shape.long)) return undefined;
+    seen.add(found.shape.long);
+    const { def, shape } = found;
+    if (shape.value) {
       const value = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : args[++i];
       if (value === undefined || (eq < 0 && value.startsWith('-'))) return undefined;
-      out[name] = value;
+      try {
+        out[shape.key] = flagValue(def, value);
+      } catch {
+        return undefined; // commander says what is wrong with it
+      }
     } else {
       if (eq > 0) return undefined;
-      out[name] = true;
+      out[shape.key] = !shape.negate;
     }
   }
   return [out, i];
@@ -148,33 +70,25 @@ function readFlags(args: string[], start: number, shape: VerbShape['flags']): [V
 
 /** The verb of a command line: the first argument after the global flags, if they parse. */
 export function verbOf(args: string[]): string | undefined {
-  const g = readFlags(args, 0, GLOBAL);
+  const g = readFlags(args, 0, GLOBAL_FLAGS);
   return g ? args[g[1]] : undefined;
 }
 
 export function fastPath(args: string[]): FastCall | undefined {
-  const globalFlags = readFlags(args, 0, GLOBAL);
+  const globalFlags = readFlags(args, 0, GLOBAL_FLAGS);
   if (!globalFlags) return undefined;
-  const [gv, at] = globalFlags;
-  const logFormat = str(gv['log-format']) ?? 'text';
-  if (logFormat !== 'text' && logFormat !== 'json') return undefined;
-  const g: GlobalOptions = {
-    root: str(gv.root) ?? defaultRoot(),
-    log: str(gv.log),
-    logFormat,
-    debug: !!gv.debug,
-    systemdCgroup: !!gv['systemd-cgroup'],
-    rootless: str(gv.rootless) ?? 'auto',
-    criu: str(gv.criu) ?? 'criu',
-  };
+  const [g, at] = globalFlags;
   const verb = args[at];
-  const shape = verb === undefined ? undefined : VERBS[verb];
-  if (!shape) return undefined;
-  const verbFlags = readFlags(args, at + 1, shape.flags);
+  const def = verb === undefined ? undefined : FAST[verb];
+  if (!def) return undefined;
+  const verbFlags = readFlags(args, at + 1, def.flags);
   if (!verbFlags) return undefined;
-  const [o, end] = verbFlags;
+  const [opts, end] = verbFlags;
   const rest = args.slice(end);
-  if (rest.length < shape.args[0] || rest.length > shape.args[1]) return undefined;
+  const required = def.args.filter((a) => a.name.startsWith('<')).length;
+  if (rest.length < required || rest.length > def.args.length) return undefined;
   if (rest.some((a) => a.startsWith('-') && a !== '-')) return undefined;
-  return { verb, globals: g, args: rest, flags: o, run: () => shape.run(g, rest, o) };
+  // Optional arguments with a default, as commander fills them in.
+  const full = def.args.map((a, i) => rest[i] ?? a.default).filter((a): a is string => a !== undefined);
+  return { verb, globals: g as unknown as GlobalOptions, args: full, opts, def };
 }

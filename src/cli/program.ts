@@ -1,43 +1,49 @@
 /**
- * The commander program: runc's global flags and one command per verb (src/cli/commands/).
- * Verb files import their implementation lazily so that `state` or `kill` pays only for itself.
+ * The commander program: runc's global flags and one command per verb, each built from its
+ * definition in src/cli/commands/ (the same definitions the fast path parses with).
  */
 import { Command, Option } from 'commander';
 import { writeSync } from 'node:fs';
-import { defaultRoot } from './globals.ts';
-import createCommand from './commands/create.ts';
-import deleteCommand from './commands/delete.ts';
-import eventsCommand from './commands/events.ts';
-import featuresCommand from './commands/features.ts';
-import killCommand from './commands/kill.ts';
-import listCommand from './commands/list.ts';
-import pauseCommand from './commands/pause.ts';
-import psCommand from './commands/ps.ts';
-import resumeCommand from './commands/resume.ts';
-import runCommand from './commands/run.ts';
-import specCommand from './commands/spec.ts';
-import startCommand from './commands/start.ts';
-import stateCommand from './commands/state.ts';
-import updateCommand from './commands/update.ts';
-import versionCommand from './commands/version.ts';
+import { GLOBAL_FLAGS, runtimeFor } from './globals.ts';
+import type { GlobalOptions } from './globals.ts';
+import { VERBS } from './commands/index.ts';
+import type { FlagDef, VerbContext, VerbDef } from './verb.ts';
 import { VERSION_TEXT } from '../version.ts';
+
+function option(f: FlagDef): Option {
+  const o = new Option(f.flags, f.description);
+  if (f.choices) o.choices(f.choices);
+  if (f.parse) o.argParser(f.parse);
+  if (f.default !== undefined) o.default(f.default);
+  return o;
+}
+
+export function contextFor(globals: GlobalOptions): VerbContext {
+  return { globals, runtime: () => runtimeFor(globals) };
+}
+
+function command(def: VerbDef): Command {
+  const c = new Command(def.name).description(def.description);
+  if (def.summary) c.summary(def.summary);
+  if (def.usage) c.usage(def.usage);
+  for (const a of def.args) c.argument(a.name, a.description, a.default);
+  for (const f of def.flags) c.addOption(option(f));
+  if (def.passThrough) c.passThroughOptions();
+  c.action(async (...params: unknown[]) => {
+    const cmd = params[params.length - 1] as Command;
+    const args = (cmd.processedArgs as unknown[]).flat().filter((a): a is string => typeof a === 'string');
+    await def.action(contextFor(cmd.optsWithGlobals() as GlobalOptions), args, cmd.opts());
+  });
+  return c;
+}
 
 export function buildProgram(): Command {
   const program = new Command('runts')
     .description('Open Container Initiative runtime (a drop-in replacement for runc)')
     .usage('[global options] command [command options] [arguments...]')
-    .version(VERSION_TEXT, '-v, --version', 'print the version')
-    .option('--debug', 'enable debug logging', false)
-    .option('--log <path>', "set the log file to write runts logs to (default is '/dev/stderr')")
-    .addOption(
-      new Option('--log-format <format>', "set the log format ('text' (default), or 'json')")
-        .choices(['text', 'json'])
-        .default('text'),
-    )
-    .option('--root <path>', 'root directory for storage of container state (this should be located in tmpfs)', defaultRoot())
-    .option('--criu <path>', 'path to the criu binary used for checkpoint and restore', 'criu')
-    .option('--systemd-cgroup', 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runts:434234"', false)
-    .option('--rootless <value>', "ignore cgroup permission errors ('true', 'false', or 'auto')", 'auto')
+    .version(VERSION_TEXT, '-v, --version', 'print the version');
+  for (const f of GLOBAL_FLAGS) program.addOption(option(f));
+  program
     .exitOverride()
     // commander prints help and errors through process.stdout/stderr: their first use costs
     // ~10 ms of startup under Bun, so write to the descriptors directly.
@@ -45,12 +51,6 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(false)
     // Global flags go before the verb, as runc's; a verb may reuse a global name (spec --rootless).
     .enablePositionalOptions();
-  for (const make of [
-    createCommand, deleteCommand, eventsCommand, featuresCommand, killCommand, listCommand,
-    pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
-    updateCommand, versionCommand,
-  ]) {
-    program.addCommand(make().copyInheritedSettings(program));
-  }
+  for (const def of VERBS) program.addCommand(command(def).copyInheritedSettings(program));
   return program;
 }

@@ -3,7 +3,7 @@
  * line and an exit code. The last line of stderr is the useful one (engines show only it).
  */
 import { writeSync } from 'node:fs';
-import { RuntsError } from '../errors.ts';
+import { InitError, RuntsError } from '../errors.ts';
 import { logError, logsToFile } from '../log.ts';
 
 /** runc prefixes the failures of the verbs that build a container (and exec) with their name. */
@@ -31,7 +31,10 @@ export async function report(err: unknown, verb?: string): Promise<number> {
   if (!(err instanceof RuntsError) && process.env.RUNTS_DEBUG_STACK) {
     writeSync(2, `${(err as Error)?.stack}\n`);
   }
-  await logError(message);
+  // containerd shows `msg`; the JSON line also carries where an init step failed.
+  const fields =
+    err instanceof InitError && err.step ? { step: err.step, path: err.path, errno: err.errnoName || err.errno } : undefined;
+  await logError(message, fields);
   // runc: with --log set to a file, the error also goes to stderr, plainly.
   if (logsToFile()) writeSync(2, `${message}\n`);
   return code;

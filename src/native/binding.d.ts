@@ -109,7 +109,10 @@ export interface Cpu {
 }
 
 export interface Device {
-  /** Absolute path inside the container. */
+  /**
+   * The path inside the container as the spec writes it (a default device is replaced only
+   * by a spec device of exactly the same spelling, as in runc: rootfs/devices.rs).
+   */
   path: string
   /** "c", "u", "b" or "p". */
   devType: string
@@ -337,14 +340,17 @@ export declare class ConsoleProxy {
   finish(): void
 }
 
+/** The exclusive lock of a container's state directory (an flock held on a descriptor). */
+export declare class ContainerLock {
+  /** Releases the lock (closes its descriptor); calling it again does nothing. */
+  release(): void
+}
+
 /** Kills whatever is left in the container's cgroup and removes it (and its systemd unit). */
 export declare function cgroupDestroy(id: string, saved: SavedCgroup): void
 
 /** Freezes (pause) or thaws (resume) the container's cgroup. */
 export declare function cgroupFreeze(id: string, saved: SavedCgroup, frozen: boolean): void
-
-/** "frozen", "thawed" or "undefined" (no freezer, or no cgroup any more). */
-export declare function cgroupFreezerState(id: string, saved: SavedCgroup): string
 
 /** One hierarchy's directory of a container's cgroup. */
 export interface CgroupPath {
@@ -375,6 +381,12 @@ export declare function cgroupStats(id: string, saved: SavedCgroup): string
  */
 export declare function cgroupUpdate(id: string, saved: SavedCgroup, current: Resources, update: Resources): Resources
 
+/**
+ * Closes a descriptor the addon handed over (a console fd nobody will proxy): JavaScript
+ * runtimes do not all close raw descriptors they did not open themselves (Deno).
+ */
+export declare function closeFd(fd: number): void
+
 /** Forks the container init for `config` and returns once it waits to exec. */
 export declare function create(config: Config, options: InitOptions): Spawned
 
@@ -386,24 +398,27 @@ export interface Exit {
   signal?: number
 }
 
-/** Reports the mount options, capabilities and namespaces this build supports. */
-export declare function features(): NativeFeatures
+/** A line the init logged while it built the container. */
+export interface InitLog {
+  /** "warning" or "debug". */
+  level: string
+  msg: string
+}
 
 /**
- * Takes the exclusive lock of a container's state directory; returns the descriptor that
- * holds it (close it to release).
+ * A container's init: its pid and its start time (field 22 of /proc/<pid>/stat), so that a
+ * later process that reuses the pid is never taken for it.
  */
-export declare function lockDir(path: string, timeoutMs: number): number
-
-/** What this build of the core supports, for `runts features`. */
-export interface NativeFeatures {
-  /** Mount options acted on (runc's names). */
-  mountOptions: Array<string>
-  /** Capability names known to the core. */
-  capabilities: Array<string>
-  /** Namespace types the core can create or join on this kernel. */
-  namespaces: Array<string>
+export interface InitRef {
+  pid: number
+  startTime: number
 }
+
+/**
+ * Takes the exclusive lock of a container's state directory, waiting at most `timeout_ms`
+ * for another runts that holds it.
+ */
+export declare function lockDir(path: string, timeoutMs: number): ContainerLock
 
 /**
  * Starts copying stdin to the pty master `master_fd` and the master to stdout, on a thread;
@@ -418,7 +433,7 @@ export declare function proxyConsole(masterFd: number): ConsoleProxy
  * once the init waits; fails if it died on the way (`memory_dir`: its memory cgroup, to
  * report an OOM kill).
  */
-export declare function release(syncFd: number, pid: number, memoryDir?: string | undefined | null): void
+export declare function release(syncFd: number, init: InitRef, memoryDir?: string | undefined | null): void
 
 /** A container's cgroup as its state records it. */
 export interface SavedCgroup {
@@ -430,7 +445,7 @@ export interface SavedCgroup {
 }
 
 /** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */
-export declare function sendPidfd(socket: string, pid: number, startTime: number): void
+export declare function sendPidfd(socket: string, init: InitRef): void
 
 /**
  * Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER), so that the container's
@@ -445,11 +460,13 @@ export declare function signal(pid: number, sig: number): void
  * Signals the recorded init through a pidfd, only if it is still the process that started at
  * `start_time` (a recycled pid is never signalled). Returns false when it is gone.
  */
-export declare function signalInit(pid: number, startTime: number, sig: number): boolean
+export declare function signalInit(init: InitRef, sig: number): boolean
 
 /** A container init that has built the container and waits to exec the user process. */
 export interface Spawned {
-  /** The init's pid in the runtime's pid namespace. */
+  /** The init, as every later call names it. */
+  init: InitRef
+  /** The init's pid in the runtime's pid namespace (`init.pid`). */
   pid: number
   /** The runtime's end of the sync socket (pass it to `start`); -1 when already closed. */
   syncFd: number
@@ -460,6 +477,8 @@ export interface Spawned {
   consoleFd: number
   /** The container's cgroup directories, for the state (empty without a cgroup). */
   cgroupPaths: Array<CgroupPath>
+  /** What the init logged meanwhile (warnings, debug lines), for the runtime's log. */
+  logs: Array<InitLog>
 }
 
 /** Lets a created init exec the user process; returns once execve succeeded. */
@@ -469,7 +488,7 @@ export declare function start(syncFd: number): void
  * `start` of a created container: opens its exec.fifo so the waiting init execs; returns once
  * execve succeeded, or fails when the init is gone or reports an exec error.
  */
-export declare function startFifo(path: string, pid: number, startTime: number, timeoutMs: number): void
+export declare function startFifo(path: string, init: InitRef, timeoutMs: number): void
 
 /**
  * Waits on a worker thread until `pid` (a child of this process) exits, reaping every other
@@ -478,4 +497,4 @@ export declare function startFifo(path: string, pid: number, startTime: number, 
 export declare function waitExit(pid: number): Promise<Exit>
 
 /** Waits at most `timeout_ms` for the recorded init to exit; returns whether it did. */
-export declare function waitGone(pid: number, startTime: number, timeoutMs: number): boolean
+export declare function waitGone(init: InitRef, timeoutMs: number): boolean

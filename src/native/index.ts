@@ -2,14 +2,14 @@
  * Typed wrappers over the native addon: the handful of coarse calls the CLI makes, and the
  * mapping of the addon's stable error codes to the CLI's error classes.
  */
-import { RuntsError } from '../errors.ts';
+import { InitError } from '../errors.ts';
 import { addon } from './addon.ts';
 import type {
   Config,
   ConsoleProxy,
   Exit,
+  InitRef,
   InitOptions,
-  NativeFeatures,
   CgroupPath,
   CgroupSpec,
   Resources,
@@ -18,16 +18,29 @@ import type {
 } from './binding.js';
 import type { SavedCgroup } from '../state/store.ts';
 
-export type { Config, Exit, InitOptions, NativeFeatures, Spawned } from './binding.js';
+export type { Config, Exit, InitOptions, InitRef, Spawned } from './binding.js';
 
-/** Calls into the addon, turning its coded errors into RuntsError (the message is kept whole). */
+/**
+ * The core's errors cross napi as JSON in the message (crates/napi init_err): the one-line
+ * message and its step, path and errno. Turned into an InitError with those as properties.
+ */
+export function nativeError(e: unknown): unknown {
+  const msg = (e as { message?: unknown })?.message;
+  if (typeof msg !== 'string' || !msg.startsWith('{"')) return e;
+  try {
+    const f = JSON.parse(msg) as { message: string; step: string; path: string; errno: number; errnoName: string };
+    return new InitError(f.message, f);
+  } catch {
+    return e;
+  }
+}
+
+/** Calls into the addon, turning its errors into typed ones. */
 function call<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    const err = e as { code?: string; message?: string };
-    if (err.code === 'ERR_RUNTS_INIT') throw new RuntsError(err.message ?? 'container init failed');
-    throw e;
+    throw nativeError(e);
   }
 }
 
@@ -40,8 +53,8 @@ export function createInit(config: Config, options: InitOptions): Spawned {
  * Lets an init created with an exec fifo go on to wait on it (after the state is recorded);
  * fails if the init dies on the way (`memoryDir`: its memory cgroup, to report an OOM kill).
  */
-export function releaseInit(syncFd: number, pid: number, memoryDir?: string): void {
-  call(() => addon.release(syncFd, pid, memoryDir));
+export function releaseInit(syncFd: number, init: InitRef, memoryDir?: string): void {
+  call(() => addon.release(syncFd, init, memoryDir));
 }
 
 /** Lets a created init exec the user process; returns once execve succeeded. */
@@ -51,7 +64,9 @@ export function startInit(syncFd: number): void {
 
 /** Resolves when `pid` exits, reaping every other child meanwhile. */
 export function waitExit(pid: number): Promise<Exit> {
-  return addon.waitExit(pid);
+  return addon.waitExit(pid).catch((e: unknown) => {
+    throw nativeError(e);
+  });
 }
 
 export function signal(pid: number, sig: number): void {
@@ -63,33 +78,33 @@ export function setChildSubreaper(): void {
 }
 
 /** Lets a created init (waiting on its exec.fifo) exec; returns once execve succeeded. */
-export function startFifo(path: string, pid: number, startTime: number, timeoutMs: number): void {
-  call(() => addon.startFifo(path, pid, startTime, timeoutMs));
+export function startFifo(path: string, init: InitRef, timeoutMs: number): void {
+  call(() => addon.startFifo(path, init, timeoutMs));
 }
 
 /** Signals the recorded init unless its pid was recycled; false when it is gone. */
-export function signalInit(pid: number, startTime: number, sig: number): boolean {
-  return call(() => addon.signalInit(pid, startTime, sig));
+export function signalInit(init: InitRef, sig: number): boolean {
+  return call(() => addon.signalInit(init, sig));
 }
 
 /** Waits at most `timeoutMs` for the recorded init to exit; whether it did. */
-export function waitGone(pid: number, startTime: number, timeoutMs: number): boolean {
-  return call(() => addon.waitGone(pid, startTime, timeoutMs));
+export function waitGone(init: InitRef, timeoutMs: number): boolean {
+  return call(() => addon.waitGone(init, timeoutMs));
 }
 
-/** Takes a container's lock (flock on its state directory); close the returned fd to release. */
-export function lockDir(path: string, timeoutMs: number): number {
+/** Takes a container's lock (flock on its state directory); `release()` it when done. */
+export function lockDir(path: string, timeoutMs: number): { release(): void } {
   return call(() => addon.lockDir(path, timeoutMs));
 }
 
-/** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */
-export function sendPidfd(socket: string, pid: number, startTime: number): void {
-  call(() => addon.sendPidfd(socket, pid, startTime));
+/** Closes a descriptor the addon handed over (Deno's node:fs cannot close raw ones). */
+export function closeFd(fd: number): void {
+  addon.closeFd(fd);
 }
 
-/** The mount options, capabilities and namespaces this build of the core supports. */
-export function nativeFeatures(): NativeFeatures {
-  return addon.features();
+/** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */
+export function sendPidfd(socket: string, init: InitRef): void {
+  call(() => addon.sendPidfd(socket, init));
 }
 
 /** Starts copying between our stdio and a pty master on a native thread (raw host tty). */
@@ -119,11 +134,6 @@ export function cgroupFreeze(id: string, c: SavedCgroup, frozen: boolean): void 
   call(() => addon.cgroupFreeze(id, savedCgroup(c), frozen));
 }
 
-/** "frozen", "thawed" or "undefined". */
-export function cgroupFreezerState(id: string, c: SavedCgroup): string {
-  return call(() => addon.cgroupFreezerState(id, savedCgroup(c)));
-}
-
 /** Every pid of the container's cgroup. */
 export function cgroupPids(id: string, c: SavedCgroup): number[] {
   return call(() => addon.cgroupPids(id, savedCgroup(c)));
@@ -142,7 +152,12 @@ export function cgroupUpdate(id: string, c: SavedCgroup, update: Resources): Res
 /** Waits for OOM kills of the container's memory cgroup (on a worker thread). */
 export function oomWatch(id: string, c: SavedCgroup): { wait(timeoutMs: number): Promise<string> } {
   const w = call(() => new addon.CgroupOomWatcher(id, savedCgroup(c)));
-  return { wait: (ms) => w.wait(ms) };
+  return {
+    wait: (ms) =>
+      w.wait(ms).catch((e: unknown) => {
+        throw nativeError(e);
+      }),
+  };
 }
 
 /** Where the container's cgroup would go (nothing is created). */

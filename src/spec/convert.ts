@@ -1,7 +1,8 @@
 /**
  * OCI spec → the resolved config the Rust core takes (runc's `specconv`). Everything relative
- * is made absolute here, defaults are filled in, and values JSON cannot carry exactly are
- * mapped; names (capabilities, rlimits, mount options) stay names for the core to parse.
+ * is made absolute here (but device paths, which runc compares as written), defaults are filled
+ * in, and values JSON cannot carry exactly are mapped; names (capabilities, rlimits, mount
+ * options) stay names for the core to parse, and the default devices are the core's to add.
  *
  * Takes a spec that validateSpec() passed; the only file system access is resolving the
  * bundle's real path.
@@ -11,22 +12,9 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RuntsError } from '../errors.ts';
 import type { Config, ConsoleSize, Device, IdMapping, Mount, Process, Rlimit } from '../native/binding.js';
+import { CAPABILITIES } from './tables.generated.ts';
 import type { Box, IDMapping, Spec } from './types.ts';
-import { CAPABILITIES, normalizeSysctlKey } from './validate.ts';
-
-/**
- * The device nodes runc creates in every container on top of `linux.devices` (specconv's
- * AllowedDevices with a path; the runtime-spec's "default devices" plus /dev/tty). A spec
- * device with the same path replaces the default one.
- */
-export const DEFAULT_DEVICES: readonly Device[] = [
-  { path: '/dev/null', devType: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/random', devType: 'c', major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/full', devType: 'c', major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/tty', devType: 'c', major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/zero', devType: 'c', major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/urandom', devType: 'c', major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
-];
+import { normalizeSysctlKey } from './validate.ts';
 
 /** 2^63: the first value an i64 cannot hold. */
 const TWO_63 = 2 ** 63;
@@ -122,10 +110,12 @@ export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Confi
     oomScoreAdj: proc.oomScoreAdj ?? undefined,
   };
 
-  // runc (specconv.createDevices): the defaults first, minus those the spec redefines, then the
-  // spec's devices with fileMode defaulting to 0666 and stripped of file-type bits.
-  const specDevices: Device[] = (linux.devices ?? []).map((d) => ({
-    path: inContainer(d.path),
+  // The spec's devices only, as runc's specconv.createDevices converts them: fileMode defaults
+  // to 0666 and loses its file-type bits, and the path stays as written, because the default
+  // devices the core adds in front of these are replaced only by a spec device spelling the
+  // same path (rootfs/devices.rs device_list, which holds runc's order and rule).
+  const devices: Device[] = (linux.devices ?? []).map((d) => ({
+    path: d.path,
     devType: d.type,
     major: d.major ?? 0,
     minor: d.minor ?? 0,
@@ -133,8 +123,6 @@ export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Confi
     uid: d.uid ?? 0,
     gid: d.gid ?? 0,
   }));
-  const redefined = new Set(specDevices.map((d) => d.path));
-  const devices = [...DEFAULT_DEVICES.filter((d) => !redefined.has(d.path)).map((d) => ({ ...d })), ...specDevices];
 
   return {
     id,

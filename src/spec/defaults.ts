@@ -11,11 +11,7 @@ import { RuntsError } from '../errors.ts';
 import { errnoText } from './load.ts';
 import type { Mount, Spec } from './types.ts';
 
-/**
- * The `ociVersion` runc 1.1.5 writes (the version of the runtime-spec it vendors). Kept as is,
- * rather than "1.0.2", so a drop-in replacement writes the identical file.
- */
-export const SPEC_VERSION = '1.0.2-dev';
+import { SPEC_VERSION } from '../version.ts';
 
 /** The capabilities runc's starter spec keeps (Docker's old minimal set). */
 function starterCaps(): string[] {

@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RuntsError } from '../errors.ts';
+import { markInexact } from './numbers.ts';
 import type { Spec } from './types.ts';
 
 export interface LoadedSpec {
@@ -38,7 +39,9 @@ export function loadSpec(bundleDir: string): LoadedSpec {
  */
 export function parseSpecText(text: string, file: string): unknown {
   try {
-    return JSON.parse(text);
+    // Number literals a double does not hold as written stay marked for validation, which
+    // checks them as written (numbers.ts); `thaw` the spec once it passed.
+    return JSON.parse(markInexact(text) ?? text);
   } catch (err) {
     // JSON.parse messages differ between engines (V8 in Node/Deno gives a position only in
     // newer versions, JavaScriptCore in Bun gives none), so find the error ourselves.

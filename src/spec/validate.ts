@@ -25,97 +25,22 @@ import { realpathSync, statSync } from 'node:fs';
 import type { Problem } from '../errors.ts';
 import { ValidationError } from '../errors.ts';
 import type { Config } from '../native/binding.js';
+import { CAPABILITIES, NAMESPACES, RLIMIT_TYPES, ROOTFS_PROPAGATIONS } from './tables.generated.ts';
+import { isMarked, rawOf } from './numbers.ts';
 import type { Spec } from './types.ts';
 
-/** Capability names up to CAP_CHECKPOINT_RESTORE (40, Linux 5.9), in number order. */
-export const CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_DAC_READ_SEARCH',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST',
-  'CAP_NET_ADMIN',
-  'CAP_NET_RAW',
-  'CAP_IPC_LOCK',
-  'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO',
-  'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE',
-  'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT',
-  'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE',
-  'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG',
-  'CAP_MKNOD',
-  'CAP_LEASE',
-  'CAP_AUDIT_WRITE',
-  'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE',
-  'CAP_MAC_ADMIN',
-  'CAP_SYSLOG',
-  'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND',
-  'CAP_AUDIT_READ',
-  'CAP_PERFMON',
-  'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-];
-
-/** getrlimit(2) resources. */
-export const RLIMIT_TYPES: readonly string[] = [
-  'RLIMIT_AS',
-  'RLIMIT_CORE',
-  'RLIMIT_CPU',
-  'RLIMIT_DATA',
-  'RLIMIT_FSIZE',
-  'RLIMIT_LOCKS',
-  'RLIMIT_MEMLOCK',
-  'RLIMIT_MSGQUEUE',
-  'RLIMIT_NICE',
-  'RLIMIT_NOFILE',
-  'RLIMIT_NPROC',
-  'RLIMIT_RSS',
-  'RLIMIT_RTPRIO',
-  'RLIMIT_RTTIME',
-  'RLIMIT_SIGPENDING',
-  'RLIMIT_STACK',
-];
+// The names the core parses (capabilities, rlimits, namespaces, propagations) come from the core
+// itself, rendered at build time into tables.generated.ts, so validation cannot accept a name
+// the core refuses or refuse one it takes.
+export { CAPABILITIES, RLIMIT_TYPES, ROOTFS_PROPAGATIONS };
 
 /** config-linux.md namespace types ("time" is runtime-spec 1.1; runc 1.1.5 does not know it). */
-export const NAMESPACE_TYPES: readonly string[] = [
-  'pid',
-  'network',
-  'mount',
-  'ipc',
-  'uts',
-  'user',
-  'cgroup',
-  'time',
-];
+export const NAMESPACE_TYPES: readonly string[] = NAMESPACES.map((n) => n.type);
 
-/** runc's mountPropagationMapping keys. */
-export const ROOTFS_PROPAGATIONS: readonly string[] = [
-  'private',
-  'rprivate',
-  'slave',
-  'rslave',
-  'shared',
-  'rshared',
-  'unbindable',
-  'runbindable',
-];
-
+/**
+ * Node types of `linux.devices`: the same list as DEVICE_TYPES in the core's rootfs/devices.rs,
+ * not rendered into tables.generated.ts yet because that module is private to rootfs.
+ */
 const DEVICE_TYPES = ['c', 'b', 'u', 'p'];
 const CGROUP_DEVICE_TYPES = ['a', 'b', 'c'];
 const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
@@ -189,12 +114,22 @@ const RANGES: Record<IntKind, [number, number]> = {
   i64: [-TWO_63, TWO_63],
 };
 
+/** The exact bounds, for literals checked as written. */
+const EXACT: Record<IntKind, [bigint, bigint]> = {
+  u16: [0n, 0xffffn],
+  u32: [0n, 0xffffffffn],
+  u64: [0n, 2n ** 64n - 1n],
+  i32: [-(2n ** 31n), 2n ** 31n - 1n],
+  i64: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
+  if (isMarked(v)) return `a number (${rawOf(v)})`;
   if (Array.isArray(v)) return 'an array';
   const t = typeof v;
   return t === 'object' ? 'an object' : t === 'number' ? 'a number' : `a ${t}`;
@@ -251,7 +186,7 @@ class Checker {
   str(o: Obj, key: string, path: string, required = false): string | undefined {
     if (!this.present(o, key, path, required)) return undefined;
     const v = o[key];
-    if (typeof v === 'string') return v;
+    if (typeof v === 'string' && !isMarked(v)) return v;
     this.add(path, `must be a string (got ${kindOf(v)})`);
     return undefined;
   }
@@ -272,7 +207,14 @@ class Checker {
   intValue(v: unknown, path: string, kind: IntKind): number | undefined {
     const [min, max] = RANGES[kind];
     if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
-    const got = typeof v === 'number' ? String(v) : kindOf(v);
+    // A literal JSON.parse would have rounded or rewritten (numbers.ts): checked as written.
+    if (isMarked(v)) {
+      const raw = rawOf(v);
+      const [lo, hi] = EXACT[kind];
+      const ok = /^-?(?:0|[1-9]\d*)$/.test(raw) && !(kind.startsWith('u') && raw.startsWith('-'));
+      if (ok && BigInt(raw) >= lo && BigInt(raw) <= hi) return Number(raw);
+    }
+    const got = typeof v === 'number' ? String(v) : isMarked(v) ? rawOf(v) : kindOf(v);
     if (kind === 'u64') this.add(path, `must be a non-negative integer (got ${got})`);
     else if (kind === 'i64') this.add(path, `must be an integer (got ${got})`);
     else this.add(path, `must be an integer from ${min} to ${max} (got ${got})`);
@@ -285,7 +227,7 @@ class Checker {
     if (!a) return undefined;
     const out: string[] = [];
     a.forEach((v, i) => {
-      if (typeof v === 'string') out.push(v);
+      if (typeof v === 'string' && !isMarked(v)) out.push(v);
       else this.add(`${path}[${i}]`, `must be a string (got ${kindOf(v)})`);
     });
     return out;
@@ -301,7 +243,7 @@ class Checker {
     if (!m) return undefined;
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(m)) {
-      if (typeof v === 'string') out[k] = v;
+      if (typeof v === 'string' && !isMarked(v)) out[k] = v;
       else this.add(`${path}[${quote(k)}]`, `must be a string (got ${kindOf(v)})`);
     }
     return out;
@@ -422,6 +364,11 @@ function checkProcess(c: Checker, proc: Obj): void {
     c.int(user, 'gid', 'process.user.gid', 'u32');
     c.int(user, 'umask', 'process.user.umask', 'u32');
     c.ints(user, 'additionalGids', 'process.user.additionalGids', 'u32');
+    // setgroups(2) takes at most NGROUPS_MAX (65536) groups.
+    const gids = user.additionalGids;
+    if (Array.isArray(gids) && gids.length > 65536) {
+      c.add('process.user.additionalGids', `at most 65536 groups (NGROUPS_MAX), got ${gids.length}`);
+    }
     c.str(user, 'username', 'process.user.username');
   }
 
@@ -585,7 +532,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     const type = c.str(d, 'type', `${p}.type`, true);
     // runc: `invalid device type "z"`.
     if (type !== undefined && !DEVICE_TYPES.includes(type)) {
-      c.add(`${p}.type`, `unknown device type ${quote(type)} (valid: c, b, u, p)`);
+      c.add(`${p}.type`, `unknown device type ${quote(type)} (valid: ${DEVICE_TYPES.join(', ')})`);
     }
     // config-linux.md: major and minor are REQUIRED unless the type is p.
     const needNumbers = type !== undefined && type !== 'p';

@@ -18,9 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   BIN_IS_RUNC,
-  HAVE_RUNC,
   REPO,
-  RUNC,
   RUN_TIMEOUT_MS,
   SKIP_REASON,
   TEST_TIMEOUT_MS,
@@ -33,6 +31,7 @@ import {
   lastLine,
   lines,
   poll,
+  requireRunc,
   run,
   setup,
   shell,
@@ -221,11 +220,9 @@ describe('terminal: --console-socket', { skip: SKIP_REASON }, () => {
       const ours = await flow();
       assert.deepEqual(lines(ours.output), EXPECTED);
       assert.equal(ours.name, '/dev/ptmx');
-      if (HAVE_RUNC) {
-        const theirs = await flow(RUNC);
-        assert.deepEqual(lines(ours.output), lines(theirs.output));
-        assert.equal(ours.name, theirs.name);
-      }
+      const theirs = await flow(requireRunc());
+      assert.deepEqual(lines(ours.output), lines(theirs.output));
+      assert.equal(ours.name, theirs.name);
     });
   }
 
@@ -255,12 +252,10 @@ describe('terminal: foreground run proxies the pty', { skip: SKIP_REASON }, () =
     if (BIN_IS_RUNC) assert.deepEqual(drop(lines(r.output)), drop(EXPECTED));
     else assert.deepEqual(lines(r.output), EXPECTED);
     assertNothingLeft(ours);
-    if (HAVE_RUNC) {
-      const theirs = terminalBundle(t, PROBE, { bin: RUNC });
-      const rr = underScript(runCmd(theirs));
-      assert.equal(rr.status, 5, rr.output);
-      assert.deepEqual(drop(lines(r.output)), drop(lines(rr.output)));
-    }
+    const theirs = terminalBundle(t, PROBE, { bin: requireRunc() });
+    const rr = underScript(runCmd(theirs));
+    assert.equal(rr.status, 5, rr.output);
+    assert.deepEqual(drop(lines(r.output)), drop(lines(rr.output)));
   });
 
   it('input reaches the container', opts, (t) => {
@@ -331,12 +326,10 @@ describe('terminal: foreground run proxies the pty', { skip: SKIP_REASON }, () =
     assert.equal(r.status, 2, r.output);
     assert.deepEqual(lines(r.output), expected);
     assertNothingLeft(ours);
-    if (HAVE_RUNC) {
-      const theirs = terminalBundle(t, probe, { bin: RUNC, mutate });
-      const rr = underScript(runCmd(theirs));
-      assert.equal(rr.status, 2, rr.output);
-      assert.deepEqual(lines(rr.output), expected);
-    }
+    const theirs = terminalBundle(t, probe, { bin: requireRunc(), mutate });
+    const rr = underScript(runCmd(theirs));
+    assert.equal(rr.status, 2, rr.output);
+    assert.deepEqual(lines(rr.output), expected);
   });
 
   it('without a host terminal the pty is still proxied (runc needs one)', { ...opts, skip: BIN_IS_RUNC && 'runc needs a host terminal' }, (t) => {

@@ -32,9 +32,9 @@ import assert from 'node:assert/strict';
 import {
   BIN,
   BIN_IS_RUNC,
-  HAVE_RUNC,
   RUNC,
   SKIP_REASON,
+  assertAllFrozen,
   assertBinary,
   callRaw,
   describeCall,
@@ -42,7 +42,7 @@ import {
   mountsUnder,
   poll,
   procCgroups,
-  sleep,
+  requireRunc,
   startCallRaw,
 } from './helpers.ts';
 import type { CallResult } from './helpers.ts';
@@ -77,7 +77,9 @@ interface Runtime {
   bin: string;
 }
 const RUNTIMES: Runtime[] = [{ name: path.basename(BIN), bin: BIN }];
-if (!BIN_IS_RUNC && HAVE_RUNC) RUNTIMES.push({ name: 'runc', bin: RUNC });
+// runc beside it, always: test/setup.sh installs it, so a missing runc fails `before`. When
+// RUNTS_BIN is runc the runs above are runc's: a second set would repeat them (a visible skip).
+if (!BIN_IS_RUNC) RUNTIMES.push({ name: 'runc', bin: RUNC });
 
 const SKIP = SKIP_REASON ?? containerdMissing();
 
@@ -115,7 +117,8 @@ describe('containerd 1.6: ctr drives the runtime through io.containerd.runc.v2',
   const runtimeRoot = (rt: Runtime) => path.join(dir, 'runtime-root', rt.name);
 
   before(async () => {
-    for (const rt of RUNTIMES) assertBinary(rt.bin);
+    assertBinary(BIN);
+    requireRunc();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-containerd-'));
     // A user-namespaced container (uid 100000 on the host) must reach its rootfs under the
     // state dir; mkdtemp makes 0700.
@@ -282,6 +285,10 @@ describe('containerd 1.6: ctr drives the runtime through io.containerd.runc.v2',
     }
   }
 
+  if (BIN_IS_RUNC) {
+    it('runtime runc, beside the runtime under test', { skip: 'RUNTS_BIN is runc: the runs above are runc\'s, a second set would repeat them' }, () => {});
+  }
+
   for (const rt of RUNTIMES) {
     describe(`runtime ${rt.name}`, { timeout: 5 * 60_000 }, () => {
       it('ctr run: output, pid 1, its cgroup and the exit status', { timeout: TEST_TIMEOUT }, async (t) => {
@@ -398,9 +405,10 @@ describe('containerd 1.6: ctr drives the runtime through io.containerd.runc.v2',
         cd.ctrOk(NS, ['tasks', 'pause', b.id]);
         assert.equal(taskStatus(b.id), 'PAUSED');
         assert.equal(freezer(), 'FROZEN');
+        // Every process of the container sits frozen in that cgroup, so the counter cannot
+        // move while paused: checked on the processes, not by watching the counter a while.
+        assertAllFrozen(pid, b.hostCgroup('freezer'));
         const frozenAt = tick();
-        await sleep(300);
-        assert.equal(tick(), frozenAt, 'the counter moved while the container was paused');
         cd.ctrOk(NS, ['tasks', 'resume', b.id]);
         assert.equal(taskStatus(b.id), 'RUNNING');
         assert.equal(freezer(), 'THAWED');

@@ -14,6 +14,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess, SpawnSyncReturns } from 'node:child_process';
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,7 +49,19 @@ export const MAKE_BUNDLE: string = path.join(REPO, 'test/fixtures/make-bundle.sh
 
 /** True when the suite is validating itself against runc rather than testing runts. */
 export const BIN_IS_RUNC: boolean = path.basename(BIN) === 'runc';
+/** Whether $RUNC_BIN exists. test/setup.sh installs runc, so a comparison never depends on
+ * this: it calls requireRunc(), which fails the test when runc is missing. */
 export const HAVE_RUNC: boolean = fs.existsSync(RUNC);
+
+/** The runc to compare with; throws (failing the test that compares) when it is not
+ * installed: test/setup.sh installs it, so its absence is a broken setup, not a skip. */
+export function requireRunc(): string {
+  if (!fs.existsSync(RUNC)) {
+    throw new Error(`${RUNC} not found: the comparisons with runc need it (test/setup.sh installs Debian's runc; RUNC_BIN names another)`);
+  }
+  return RUNC;
+}
+
 export const IS_ROOT: boolean = process.getuid?.() === 0;
 
 /** Why the whole suite cannot run here, or undefined. Missing binary is a
@@ -566,15 +579,16 @@ export function cleanup(ctx: Ctx): void {
 // ---------------------------------------------------------------------------
 // Comparing with runc
 
-/** Runs the same script, with the same config edits, under BIN and under runc.
- * `runc` is undefined when runc is not installed. */
+/** Runs the same script, with the same config edits, under BIN and under runc (a missing
+ * runc fails the test: requireRunc). With RUNTS_BIN=runc both runs are runc's, which checks
+ * that the comparison itself is stable. */
 export function runBoth(
   t: TestContext,
   script: string,
   opts: SetupOptions & RunOptions = {},
-): { ours: string; runc: string | undefined } {
+): { ours: string; runc: string } {
   const ours = runScript(t, script, opts);
-  const runc = HAVE_RUNC ? runScript(t, script, { ...opts, bin: RUNC, id: undefined }) : undefined;
+  const runc = runScript(t, script, { ...opts, bin: requireRunc(), id: undefined });
   return { ours, runc };
 }
 
@@ -804,6 +818,102 @@ export function callAsync(ctx: Ctx, args: string[], opts: CallOptions = {}): Pro
   return startCall(ctx, args, opts).result;
 }
 
+/**
+ * A runtime call whose stdout is read line by line while it runs (`events`), so that a test
+ * waits for the lines themselves instead of sleeping. Only for calls that start no container:
+ * its stdout is a pipe (compare callFiles). The call gets SIGKILL at its deadline.
+ */
+export class LineStream {
+  readonly child: ChildProcess;
+  /** The complete lines so far (the unterminated rest is added when the call exits). */
+  readonly lines: string[] = [];
+  stderr = '';
+  exit: { status: number | null; signal: NodeJS.Signals | null } | undefined;
+  timedOut = false;
+  private partial = '';
+  private readonly exited: Promise<void>;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly bin: string, readonly argv: string[], timeoutMs = RUN_TIMEOUT_MS) {
+    this.child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      const parts = (this.partial + d).split('\n');
+      this.partial = parts.pop()!;
+      this.lines.push(...parts);
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve, reject) => {
+      this.child.on('error', reject);
+      this.child.on('close', (status, signal) => {
+        clearTimeout(this.timer);
+        if (this.partial !== '') this.lines.push(this.partial);
+        this.partial = '';
+        this.exit = { status, signal };
+        resolve();
+      });
+    });
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.child.kill('SIGKILL');
+    }, timeoutMs);
+  }
+
+  describe(): string {
+    const how = this.exit ? `status=${this.exit.status} signal=${this.exit.signal}` : 'running';
+    return `${this.argv.join(' ')}: ${how}${this.timedOut ? ' (timed out)' : ''}\n--- stdout ---\n${this.lines.join('\n')}\n--- stderr ---\n${this.stderr}`;
+  }
+
+  /** Waits until `fn(lines)` returns a value other than undefined; fails when the call exits
+   * first or after `timeoutMs`. */
+  async until<T>(what: string, fn: (lines: string[]) => T | undefined, timeoutMs = RUN_TIMEOUT_MS): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = fn(this.lines);
+      if (v !== undefined) return v;
+      if (this.exit) throw new Error(`exited before ${what}: ${this.describe()}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${this.describe()}`);
+      await sleep(20);
+    }
+  }
+
+  /** SIGTERM, then waits for the exit (the deadline's SIGKILL still applies). */
+  async stop(): Promise<this> {
+    if (!this.exit) this.child.kill('SIGTERM');
+    await this.exited;
+    return this;
+  }
+}
+
+/** `ctx.bin --root ctx.root ...args` as a LineStream. */
+export function streamCall(ctx: Ctx, args: string[], timeoutMs = RUN_TIMEOUT_MS): LineStream {
+  return new LineStream(ctx.bin, ['--root', ctx.root, ...args], timeoutMs);
+}
+
+/**
+ * Waits until the init of a created container is blocked opening its exec fifo for writing
+ * (wchan `wait_for_partner`: fifo_open waiting for a reader), which is where runc's init and
+ * runts' wait for `start`. From then on the user process cannot run before `start` opens the
+ * fifo for reading, so "it has not run yet" is checked at that point instead of after a sleep.
+ */
+export async function waitBlockedInExecFifo(pid: number, timeoutMs = 10_000): Promise<void> {
+  const blocked = () => {
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return false;
+    }
+    return tasks.some((tid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8') === 'wait_for_partner';
+      } catch {
+        return false;
+      }
+    });
+  };
+  await poll(`init ${pid} to block opening its exec fifo (wchan wait_for_partner)`, () => (blocked() ? true : undefined), timeoutMs);
+}
+
 /** The `state` JSON as the runtime prints it (runc's cState). */
 export interface ContainerState {
   ociVersion: string;
@@ -931,6 +1041,39 @@ export function procCgroups(pid: number | 'self'): Map<string, string> | undefin
     if (m) out.set(m[1], m[2]);
   }
   return out;
+}
+
+/** The host pids of the processes in `pid`'s pid namespace (a container's, from its init). */
+export function processesInPidNamespaceOf(pid: number): number[] {
+  const ns = fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${e}/ns/pid`) === ns) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/**
+ * Asserts that every process of a paused container (its init's pid namespace) is frozen: in
+ * the v1 freezer cgroup `freezerDir`, whose freezer.state FROZEN means each of its tasks is
+ * stopped in the freezer, and shown so (D: TASK_FROZEN; T on older kernels). Then nothing in
+ * the container can run, which a test would otherwise watch for a while to see. Returns them.
+ */
+export function assertAllFrozen(initPid: number, freezerDir: string): number[] {
+  assert.equal(fs.readFileSync(path.join(freezerDir, 'freezer.state'), 'utf8').trim(), 'FROZEN', freezerDir);
+  const pids = processesInPidNamespaceOf(initPid);
+  assert.ok(pids.includes(initPid), `init ${initPid} is gone`);
+  for (const p of pids) {
+    const dir = [...(cgroupDirsOf(p) ?? new Map<string, string>())].find(([k]) => k.split(',').includes('freezer'))?.[1];
+    assert.equal(dir, freezerDir, `process ${p} of the container is not in its freezer cgroup`);
+    assert.match(procState(p) ?? 'gone', /^[DT]$/, `process ${p} of the container is not frozen`);
+  }
+  return pids;
 }
 
 /** Where each cgroup hierarchy's root is mounted in our mount namespace: key as in

@@ -7,14 +7,13 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import {
-  HAVE_RUNC,
-  RUNC,
   SKIP_REASON,
   TEST_TIMEOUT_MS,
   assertBinary,
   assertNothingLeft,
   lines,
   parseMountinfo,
+  requireRunc,
   runOk,
   runScript,
   setup,
@@ -110,18 +109,16 @@ describe('run: mounts', { skip: SKIP_REASON }, () => {
   });
 
   it('has the same mount table as runc: points, types, ro/nosuid/nodev/noexec', opts, (t) => {
-    if (!HAVE_RUNC) return t.skip('runc not installed');
     const ours = mountinfoOf(t, undefined).mounts.map(shape);
-    const runc = mountinfoOf(t, RUNC).mounts.map(shape);
+    const runc = mountinfoOf(t, requireRunc()).mounts.map(shape);
     assert.deepEqual(ours, runc);
   });
 
   // The cgroup mounts' roots are the container's own cgroup directories (runc's `/<id>`): the
   // init joins only right before exec, so runts binds the directories its manager made.
   it('has the same mount table as runc: atime flags, roots, superblock options', opts, (t) => {
-    if (!HAVE_RUNC) return t.skip('runc not installed');
     const o = mountinfoOf(t, undefined);
-    const r = mountinfoOf(t, RUNC);
+    const r = mountinfoOf(t, requireRunc());
     assert.deepEqual(
       o.mounts.map((m) => detail(m, o.ctx)),
       r.mounts.map((m) => detail(m, r.ctx)),
@@ -129,17 +126,15 @@ describe('run: mounts', { skip: SKIP_REASON }, () => {
   });
 
   it('has the same mount table as runc with --no-pivot', opts, (t) => {
-    if (!HAVE_RUNC) return t.skip('runc not installed');
     const ours = mountinfoOf(t, undefined, undefined, { runArgs: ['--no-pivot'] }).mounts.map(shape);
-    const runc = mountinfoOf(t, RUNC, undefined, { runArgs: ['--no-pivot'] }).mounts.map(shape);
+    const runc = mountinfoOf(t, requireRunc(), undefined, { runArgs: ['--no-pivot'] }).mounts.map(shape);
     assert.deepEqual(ours, runc);
   });
 
   it('has the same mount table as runc with a writable rootfs', opts, (t) => {
-    if (!HAVE_RUNC) return t.skip('runc not installed');
     const rw = (s: Spec) => (s.root.readonly = false);
     const ours = mountinfoOf(t, undefined, rw).mounts.map(shape);
-    const runc = mountinfoOf(t, RUNC, rw).mounts.map(shape);
+    const runc = mountinfoOf(t, requireRunc(), rw).mounts.map(shape);
     assert.deepEqual(ours, runc);
     assert.ok(ours.some((s) => s.startsWith('/ ') && s.includes('rw')), ours.join('\n'));
   });
@@ -215,8 +210,7 @@ describe('run: mounts', { skip: SKIP_REASON }, () => {
     link('stdout', '/proc/self/fd/1');
     link('stderr', '/proc/self/fd/2');
     for (const d of ['pts', 'shm', 'mqueue']) assert.match(entries.get(d) ?? `/dev/${d} missing`, /\|directory\|/);
-    if (!HAVE_RUNC) return;
-    const runc = runScript(t, script, { bin: RUNC });
+    const runc = runScript(t, script, { bin: requireRunc() });
     assert.deepEqual(lines(ours).sort(), lines(runc).sort());
   });
 

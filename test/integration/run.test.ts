@@ -12,14 +12,13 @@ import {
   BIN,
   BIN_IS_RUNC,
   Background,
-  HAVE_RUNC,
-  RUNC,
   SKIP_REASON,
   TEST_TIMEOUT_MS,
   assertBinary,
   assertNothingLeft,
   lines,
   readConfig,
+  requireRunc,
   run,
   runBoth,
   runOk,
@@ -31,8 +30,9 @@ import type { Spec } from './helpers.ts';
 
 const opts = { timeout: TEST_TIMEOUT_MS };
 
-/** Runs `args` directly (no shell in between) under BIN and, when present, runc. */
-function execBoth(t: TestContext, args: string[], mutate?: (s: Spec) => void): { ours: string; runc: string | undefined } {
+/** Runs `args` directly (no shell in between) under BIN and under runc (a missing runc fails
+ * the test). */
+function execBoth(t: TestContext, args: string[], mutate?: (s: Spec) => void): { ours: string; runc: string } {
   const m = (s: Spec) => {
     mutate?.(s);
     s.process.args = args;
@@ -40,8 +40,7 @@ function execBoth(t: TestContext, args: string[], mutate?: (s: Spec) => void): {
   const oursCtx = setup(t, { mutate: m });
   const ours = runOk(oursCtx);
   assertNothingLeft(oursCtx);
-  if (!HAVE_RUNC) return { ours, runc: undefined };
-  const runcCtx = setup(t, { bin: RUNC, mutate: m });
+  const runcCtx = setup(t, { bin: requireRunc(), mutate: m });
   const runc = runOk(runcCtx);
   assertNothingLeft(runcCtx);
   return { ours, runc };
@@ -120,21 +119,21 @@ describe('run: the container process', { skip: SKIP_REASON }, () => {
   it('starts in process.cwd', opts, (t) => {
     const { ours, runc } = execBoth(t, ['pwd'], (s) => (s.process.cwd = '/tmp'));
     assert.equal(ours, '/tmp\n');
-    if (runc !== undefined) assert.equal(ours, runc);
+    assert.equal(ours, runc);
   });
 
   it('gives exactly the spec env plus HOME from /etc/passwd, like runc', opts, (t) => {
     const env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'FOO=bar baz', 'EMPTY='];
     const { ours, runc } = execBoth(t, ['env'], (s) => (s.process.env = env));
     assert.deepEqual(lines(ours).sort(), [...env, 'HOME=/root'].sort());
-    if (runc !== undefined) assert.deepEqual(lines(ours).sort(), lines(runc).sort());
+    assert.deepEqual(lines(ours).sort(), lines(runc).sort());
   });
 
   it('keeps a HOME given in the spec', opts, (t) => {
     const env = ['PATH=/bin', 'HOME=/somewhere'];
     const { ours, runc } = execBoth(t, ['env'], (s) => (s.process.env = env));
     assert.deepEqual(lines(ours).sort(), [...env].sort());
-    if (runc !== undefined) assert.deepEqual(lines(ours).sort(), lines(runc).sort());
+    assert.deepEqual(lines(ours).sort(), lines(runc).sort());
   });
 
   it('runs as process.user with additionalGids; HOME is that user\'s', opts, (t) => {
@@ -147,7 +146,7 @@ describe('run: the container process', { skip: SKIP_REASON }, () => {
     assert.equal(f.Groups, '10 20');
     assert.match(ours, /^uid=1000\(user\) gid=1000\(user\) groups=10\(wheel\),20\(users\)$/m);
     assert.match(ours, /^HOME=\/tmp$/m);
-    if (runc !== undefined) assert.equal(ours, runc);
+    assert.equal(ours, runc);
   });
 
   it('applies the default RLIMIT_NOFILE of the spec (1024)', opts, (t) => {
@@ -169,7 +168,7 @@ describe('run: the container process', { skip: SKIP_REASON }, () => {
     const lim = parseLimits(ours);
     assert.equal(lim['Max open files'], '4096 8192');
     assert.equal(lim['Max core file size'], '1048576 2097152');
-    if (runc !== undefined) assert.deepEqual(lim, parseLimits(runc));
+    assert.deepEqual(lim, parseLimits(runc));
   });
 
   it('inherits the caller\'s limits for those not in the spec', opts, (t) => {
@@ -201,7 +200,7 @@ describe('run: the container process', { skip: SKIP_REASON }, () => {
     // ls opens one directory fd (3) of its own to read /proc/self/fd.
     const { ours, runc } = execBoth(t, ['ls', '/proc/self/fd']);
     assert.deepEqual(lines(ours).sort(), ['0', '1', '2', '3']);
-    if (runc !== undefined) assert.deepEqual(lines(ours).sort(), lines(runc).sort());
+    assert.deepEqual(lines(ours).sort(), lines(runc).sort());
   });
 
   it('gives stdio as the caller\'s descriptors, not something else', opts, (t) => {
@@ -242,7 +241,7 @@ describe('run: the container process', { skip: SKIP_REASON }, () => {
     assert.ok(!l.includes('work') && !l.includes('home') && !l.includes('lib'), `host root visible: ${ours}`);
     assert.ok(l.includes('1'));
     assert.ok(l.includes('mounts-ok'));
-    if (runc !== undefined) assert.equal(ours, runc);
+    assert.equal(ours, runc);
   });
 
   it('--keep leaves the stopped container for `delete`', opts, (t) => {
@@ -251,10 +250,9 @@ describe('run: the container process', { skip: SKIP_REASON }, () => {
     assert.equal(r.status, 0, r.stderr);
     assert.ok(fs.existsSync(path.join(ctx.root, ctx.id)), `no state dir ${ctx.root}/${ctx.id} after --keep`);
     assertNothingLeft(ctx, { keepState: true });
-    const help = spawnSync(BIN, ['delete', '--help'], { encoding: 'utf8', timeout: 10_000 });
-    if (help.status !== 0) return t.skip(`${BIN} has no working \`delete\` yet`);
     const state = spawnSync(BIN, ['--root', ctx.root, 'state', ctx.id], { encoding: 'utf8', timeout: 10_000 });
-    if (state.status === 0) assert.equal((JSON.parse(state.stdout) as { status: string }).status, 'stopped');
+    assert.equal(state.status, 0, state.stderr);
+    assert.equal((JSON.parse(state.stdout) as { status: string }).status, 'stopped');
     const del = spawnSync(BIN, ['--root', ctx.root, 'delete', ctx.id], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(del.status, 0, del.stderr);
     assertNothingLeft(ctx);

@@ -7,13 +7,12 @@ import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import {
-  HAVE_RUNC,
-  RUNC,
   SKIP_REASON,
   TEST_TIMEOUT_MS,
   assertBinary,
   assertNothingLeft,
   lines,
+  requireRunc,
   runBoth,
   runOk,
   runScript,
@@ -81,7 +80,7 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     assert.equal(f.CapAmb, mask());
     assert.equal(f.NoNewPrivs, '1');
     assert.equal(f.Seccomp, '0');
-    if (runc !== undefined) assert.deepEqual(f, fields(runc));
+    assert.deepEqual(f, fields(runc));
   });
 
   it('raises ambient capabilities when they are also inheritable, like runc', opts, (t) => {
@@ -93,7 +92,7 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     const f = fields(ours);
     assert.equal(f.CapInh, DEFAULT_CAPS);
     assert.equal(f.CapAmb, DEFAULT_CAPS);
-    if (runc !== undefined) assert.deepEqual(f, fields(runc));
+    assert.deepEqual(f, fields(runc));
   });
 
   it('sets the capability sets of a non-root user like runc', opts, (t) => {
@@ -105,7 +104,7 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     // permitted set from the ambient set (capabilities(7)), which is empty here.
     assert.equal(f.CapPrm, mask());
     assert.equal(f.CapEff, mask());
-    if (runc !== undefined) assert.deepEqual(f, fields(runc));
+    assert.deepEqual(f, fields(runc));
   });
 
   it('keeps ambient capabilities across exec for a non-root user, like runc', opts, (t) => {
@@ -118,7 +117,7 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     const f = fields(ours);
     assert.equal(f.CapAmb, DEFAULT_CAPS);
     assert.equal(f.CapEff, DEFAULT_CAPS);
-    if (runc !== undefined) assert.deepEqual(f, fields(runc));
+    assert.deepEqual(f, fields(runc));
   });
 
   it('drops every capability for an empty capabilities object, like runc', opts, (t) => {
@@ -126,13 +125,13 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     const { ours, runc } = runBoth(t, CAPS_SCRIPT, { mutate });
     const f = fields(ours);
     for (const k of CAP_KEYS) assert.equal(f[k], mask(), `${k}: ${ours}`);
-    if (runc !== undefined) assert.deepEqual(f, fields(runc));
+    assert.deepEqual(f, fields(runc));
   });
 
   it('leaves no_new_privs off when noNewPrivileges is false', opts, (t) => {
     const { ours, runc } = runBoth(t, CAPS_SCRIPT, { mutate: (s) => (s.process.noNewPrivileges = false) });
     assert.equal(fields(ours).NoNewPrivs, '0');
-    if (runc !== undefined) assert.deepEqual(fields(ours), fields(runc));
+    assert.deepEqual(fields(ours), fields(runc));
   });
 
   it('clears the caller\'s supplementary groups when additionalGids is empty, like runc', opts, (t) => {
@@ -141,7 +140,7 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     const f = fields(ours);
     assert.equal(f.Groups, '');
     assert.equal(f.Uid.split(/\s+/).join(' '), '0 0 0 0');
-    if (runc !== undefined) assert.deepEqual(f, fields(runc));
+    assert.deepEqual(f, fields(runc));
   });
 
   it('enforces the capability sets (no CAP_CHOWN, CAP_SYS_ADMIN by default)', opts, (t) => {
@@ -181,7 +180,7 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     assert.equal(l[4], '0:0');
     assert.equal(l[5], '4');
     assert.equal(l[6], 'null-ok');
-    if (HAVE_RUNC) assert.equal(oursOut, runUserns(t, RUNC, script, mutate, chownRootfs));
+    assert.equal(oursOut, runUserns(t, requireRunc(), script, mutate, chownRootfs));
     // The host's view: the init ran as uid 100000 (checked by the map); the host's own map is untouched.
     assert.match(fs.readFileSync('/proc/self/uid_map', 'utf8'), /^\s*0\s+0\s+4294967295\s*$/);
   });

@@ -8,8 +8,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   Background,
-  HAVE_RUNC,
-  RUNC,
   SKIP_REASON,
   TEST_TIMEOUT_MS,
   assertBinary,
@@ -18,6 +16,7 @@ import {
   procState,
   processesRootedAt,
   readPidFile,
+  requireRunc,
   setup,
   shell,
   startTime,
@@ -167,7 +166,7 @@ describe('run: signals, exit status, reaping', { skip: SKIP_REASON }, () => {
     // exits; runc kills everything in the container's cgroup (destroy ->
     // signalAllProcesses). runts must not leak them either.
     const noPidns = (s: Spec) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid'));
-    for (const bin of HAVE_RUNC ? [undefined, RUNC] : [undefined]) {
+    for (const bin of [undefined, requireRunc()]) {
       const { ctx, bg } = await startWithPidFile(t, 'sleep 100 & (sleep 100 &); echo ready; read x; exit 0', bin, noPidns);
       const snap = await poll('the container processes', () => {
         const s = snapshot(ctx);

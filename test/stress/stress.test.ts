@@ -284,16 +284,18 @@ describe('stress: container lives with faults', { skip: SKIP_REASON }, () => {
       const rs = await Promise.all(idList.slice(i, i + PARALLEL).map((id) => callAsync({ ...workers[0], id }, ['delete', '-f', id], { timeoutMs: CALL_TIMEOUT_MS })));
       cleanupHung += rs.filter((r) => r.timedOut).length;
     }
-    // Processes a runtime killed (or delete -f) may take a moment to be reaped by the subreaper.
-    await sleep(500);
-
-    const procs = leftoverProcesses({
-      dir,
-      rootfses: workers.map((w) => w.rootfs),
-      recorded: stats.recorded,
-      ancestor: subreaperPid(),
-      self: process.pid,
-    });
+    // Processes a runtime killed (or delete -f) go once the subreaper has reaped them: wait
+    // for that (bounded) rather than for a fixed time; what is still there then is left over.
+    const scan = () =>
+      leftoverProcesses({
+        dir,
+        rootfses: workers.map((w) => w.rootfs),
+        recorded: stats.recorded,
+        ancestor: subreaperPid(),
+        self: process.pid,
+      });
+    let procs = scan();
+    for (const reapBy = Date.now() + 10_000; procs.length > 0 && Date.now() < reapBy; procs = scan()) await sleep(50);
     const state = leftoverState(root);
     const mounts = leftoverMounts(dir);
     const cgroups = leftoverCgroups(stats.ids);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import specCommand from '../../src/cli/commands/spec.ts';
+import { buildProgram } from '../../src/cli/program.ts';
 import { RuntsError } from '../../src/errors.ts';
 import { defaultSpec, formatSpec, rootlessSpec, writeStarterSpec } from '../../src/spec/defaults.ts';
 import { findJsonError, lineColumn, loadSpec, parseSpecText } from '../../src/spec/load.ts';
@@ -68,10 +68,15 @@ test('rootlessSpec: own ids mapped, no netns, /sys bound, no gid=, no resources;
   assert.deepEqual(only.mounts, [{ destination: '/x', type: 'tmpfs', source: 't' }]);
 });
 
+/** `runts spec ARGS` through the CLI program. */
+async function runSpec(args: string[]): Promise<void> {
+  await buildProgram().parseAsync(['spec', ...args], { from: 'user' });
+}
+
 test('runts spec writes config.json with mode 0666 & ~umask and refuses to overwrite it', async () => {
   const dir = tempDir();
   try {
-    await specCommand().exitOverride().parseAsync(['-b', dir], { from: 'user' });
+    await runSpec(['-b', dir]);
     const file = join(dir, 'config.json');
     assert.equal(readFileSync(file, 'utf8'), formatSpec(defaultSpec()));
     const umask = process.umask();
@@ -79,14 +84,14 @@ test('runts spec writes config.json with mode 0666 & ~umask and refuses to overw
 
     writeFileSync(file, 'mine');
     await assert.rejects(
-      specCommand().exitOverride().parseAsync(['--bundle', dir, '--rootless'], { from: 'user' }),
+      runSpec(['--bundle', dir, '--rootless']),
       (e: unknown) => e instanceof RuntsError && e.message === 'File config.json exists. Remove it first' && e.exitCode === 1,
     );
     assert.equal(readFileSync(file, 'utf8'), 'mine');
 
     const rl = join(dir, 'rl');
     mkdirSync(rl);
-    await specCommand().exitOverride().parseAsync(['--rootless', '-b', rl], { from: 'user' });
+    await runSpec(['--rootless', '-b', rl]);
     assert.equal(readFileSync(join(rl, 'config.json'), 'utf8'), formatSpec(rootlessSpec(defaultSpec())));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,22 @@
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateId } from '../../src/state/id.ts';
-import { claim, readState, remove, writeState, nowRfc3339Nano } from '../../src/state/store.ts';
+import {
+  BadRecordError,
+  PENDING_CGROUP,
+  claim,
+  nowRfc3339Nano,
+  readPendingCgroup,
+  readState,
+  remove,
+  writeRecord,
+  writeState,
+} from '../../src/state/store.ts';
+import type { ContainerState, SavedCgroup } from '../../src/state/store.ts';
+import { NotFoundError, RuntsError } from '../../src/errors.ts';
 import { procStat } from '../../src/process/procfs.ts';
 
 test('ids: what runc accepts and refuses', () => {
@@ -47,3 +59,134 @@ test('procStat reads our own /proc entry and survives odd comm names', () => {
   assert.ok(s.startTime > 0);
   assert.equal(procStat(2 ** 22 + 1), undefined);
 });
+
+/** A temporary state root for one test, removed after it. */
+function tempRoot(t: { after(fn: () => void): void }): string {
+  const root = mkdtempSync(join(tmpdir(), 'runts-store-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+const STATE: ContainerState = {
+  ociVersion: '1.0.2-dev', id: 'c1', pid: 42, bundle: '/b', rootfs: '/b/rootfs',
+  created: '2024-01-02T03:04:05.123456789Z', owner: '', initStartTime: 7,
+  annotations: { a: 'b' },
+  cgroup: {
+    driver: 'cgroupfs', cgroupsPath: '', rootless: false,
+    paths: [{ subsystem: '', path: '/sys/fs/cgroup/unified/c1' }], resources: { pidsLimit: 5 },
+  },
+};
+
+const CGROUP: SavedCgroup = {
+  driver: 'cgroupfs', cgroupsPath: '', rootless: false,
+  paths: [{ subsystem: 'memory', path: '/sys/fs/cgroup/memory/c1' }, { subsystem: '', path: '/sys/fs/cgroup/unified/c1' }],
+  resources: {},
+};
+
+test('writeRecord replaces the record by rename: a reader of the old one never sees a part', (t) => {
+  const dir = tempRoot(t);
+  writeRecord(dir, 'r.json', { n: 1 });
+  const file = join(dir, 'r.json');
+  const fd = openSync(file, 'r');
+  try {
+    const ino = statSync(file).ino;
+    writeRecord(dir, 'r.json', { n: 2, pad: 'x'.repeat(10_000) });
+    // A new inode under the name; the old one, still open, kept its whole content.
+    assert.notEqual(statSync(file).ino, ino);
+    const buf = Buffer.alloc(64);
+    assert.equal(buf.toString('utf8', 0, readSync(fd, buf, 0, 64, 0)), '{"n":1}');
+  } finally {
+    closeSync(fd);
+  }
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { n: 2, pad: 'x'.repeat(10_000) });
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir), ['r.json'], 'no temporary file left');
+});
+
+test('writeRecord: a failed write names the record and leaves no temporary file', (t) => {
+  const root = tempRoot(t);
+  const dir = join(root, 'gone');
+  assert.throws(() => writeRecord(dir, 'state.json', {}), (e: Error) => {
+    assert.ok(e instanceof RuntsError);
+    assert.equal(e.message, `write ${join(dir, 'state.json')}: ENOENT (no such file or directory)`);
+    return true;
+  });
+  // A directory where the record goes: the rename fails, the temporary file is removed.
+  mkdirSync(join(root, 'd'));
+  mkdirSync(join(root, 'd', 'state.json'));
+  assert.throws(() => writeRecord(join(root, 'd'), 'state.json', {}), /^RuntsError: write \S+\/d\/state\.json: EISDIR/);
+  assert.deepEqual(readdirSync(join(root, 'd')), ['state.json']);
+});
+
+test('readState: no directory, no state.json, and unusable records each say what they are', (t) => {
+  const root = tempRoot(t);
+  // No directory: runc's words exactly (engines match on them).
+  assert.throws(() => readState(root, 'c1'), (e: Error) => e instanceof NotFoundError && e.message === 'container does not exist');
+  // A directory without state.json (a create not finished): still not found, naming the file.
+  claim(root, 'c1');
+  const file = join(root, 'c1', 'state.json');
+  assert.throws(
+    () => readState(root, 'c1'),
+    (e: Error) => e instanceof NotFoundError && e.message.startsWith(`container does not exist: no ${file} `),
+  );
+  const bad = (text: string, message: RegExp) => {
+    writeFileSync(file, text);
+    assert.throws(() => readState(root, 'c1'), (e: Error) => {
+      assert.ok(e instanceof BadRecordError, `${e}`);
+      assert.equal(e.file, file);
+      assert.match(e.message, message);
+      return true;
+    }, text);
+  };
+  bad('', /^read \S+state\.json: empty \(/);
+  bad('  \n', /: empty \(/);
+  bad('{"ociVersion":"1.0', /: not a whole record \(/);
+  bad('null', /: not a state record \(not an object\)$/);
+  bad('[]', /: not a state record \(not an object\)$/);
+  bad(JSON.stringify({ ...STATE, id: 'other' }), /\("id" is not "c1"\)$/);
+  bad(JSON.stringify({ ...STATE, pid: '42' }), /\(no "pid"\)$/);
+  bad(JSON.stringify({ ...STATE, bundle: undefined }), /\(no "bundle"\)$/);
+  bad(JSON.stringify({ ...STATE, cgroup: { ...STATE.cgroup, paths: [{ subsystem: '', path: 'rel' }] } }), /\(bad "cgroup": a bad entry in "paths"\)$/);
+  writeState(root, STATE);
+  assert.deepEqual(readState(root, 'c1'), STATE);
+});
+
+test('readState and readPendingCgroup reject every cut-short copy of a record', (t) => {
+  const root = tempRoot(t);
+  claim(root, 'c1');
+  const stateText = JSON.stringify(STATE);
+  const cgroupText = JSON.stringify(CGROUP);
+  for (let n = 0; n < stateText.length; n++) {
+    writeFileSync(join(root, 'c1', 'state.json'), stateText.slice(0, n));
+    assert.throws(() => readState(root, 'c1'), BadRecordError, `state.json cut at ${n}`);
+  }
+  for (let n = 0; n < cgroupText.length; n++) {
+    writeFileSync(join(root, 'c1', PENDING_CGROUP), cgroupText.slice(0, n));
+    const r = readPendingCgroup(root, 'c1');
+    assert.equal(r.cgroup, undefined, `cgroup.json cut at ${n}`);
+    assert.match(r.problem ?? '', /cgroup\.json: (empty|not a whole record|not a cgroup record)/);
+  }
+});
+
+test('readPendingCgroup never throws: absent, empty, malformed, whole', (t) => {
+  const root = tempRoot(t);
+  const file = join(root, 'c1', PENDING_CGROUP);
+  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `no ${file}` });
+  claim(root, 'c1');
+  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `no ${file}` });
+  writeFileSync(file, '');
+  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `read ${file}: empty (a write that never finished)` });
+  writeFileSync(file, JSON.stringify({ ...CGROUP, driver: 'v2' }));
+  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `read ${file}: not a cgroup record (no "driver")` });
+  writeFileSync(file, JSON.stringify({ ...CGROUP, paths: [{ subsystem: 'memory' }] }));
+  assert.match(readPendingCgroup(root, 'c1').problem ?? '', /a bad entry in "paths"/);
+  mkdirSync(join(root, 'c2', PENDING_CGROUP), { recursive: true });
+  assert.match(readPendingCgroup(root, 'c2').problem ?? '', /^read \S+cgroup\.json: EISDIR/);
+  // What build.ts writes; resources default to none.
+  const { resources: _, ...withoutResources } = CGROUP;
+  writeRecord(join(root, 'c1'), PENDING_CGROUP, withoutResources);
+  assert.deepEqual(readPendingCgroup(root, 'c1'), { cgroup: { ...CGROUP, resources: {} } });
+  writeRecord(join(root, 'c1'), PENDING_CGROUP, CGROUP);
+  assert.deepEqual(readPendingCgroup(root, 'c1'), { cgroup: CGROUP });
+});
+

@@ -15,6 +15,10 @@
 #   RUNTS_BIN  the runtime under test (default <repo>/dist/runts; /usr/sbin/runc validates
 #              this script against runc itself: the runts-only checks are skipped)
 #   RUNC_BIN   the runc to compare with (default /usr/sbin/runc)
+#   RUNTS_CORE_TESTS  runts-core's Rust test binary, built on the host by run-vm-tests.sh: its
+#              cgroups::tests run here too, where their v2 and systemd cases apply (one check
+#              each; on the v1 host those tests exercise the v1 cases and the refusal without
+#              systemd)
 set -u
 T0=$SECONDS
 HERE=$(cd "$(dirname "$0")" && pwd -P)
@@ -257,5 +261,24 @@ check "systemd delete removed the cgroup" test ! -e "$sda_dir"
 eq "systemd delete: the scope is gone (as runc's)" \
   "$(systemctl show -p LoadState -p ActiveState runts-sd-a.scope)" "$(systemctl show -p LoadState -p ActiveState runts-sd-b.scope)"
 eq "systemd delete: not active" "$(systemctl is-active runts-sd-a.scope)" inactive
+
+# ---------------------------------------------------------------- runts-core's Rust tests
+echo "# runts-core cgroups::tests (Rust, built on the host): the v2 and systemd cases"
+if [ -z "${RUNTS_CORE_TESTS:-}" ] || [ ! -x "$RUNTS_CORE_TESTS" ]; then
+  bad "no runts-core test binary (RUNTS_CORE_TESTS='${RUNTS_CORE_TESTS:-}'; run-vm-tests.sh builds it)"
+else
+  # As root with --include-ignored, every test of the module runs; each result is one check.
+  "$RUNTS_CORE_TESTS" --include-ignored --test-threads=1 cgroups::tests > "$W/core-tests.log" 2>&1
+  core_rc=$?
+  n=0
+  while read -r _ name _ result; do
+    n=$((n + 1))
+    if [ "$result" = ok ]; then ok "rust $name"; else bad "rust $name: $result"; fi
+  done < <(grep -E '^test cgroups::tests::[a-z0-9_]+ \.\.\. ' "$W/core-tests.log")
+  if [ "$core_rc" != 0 ] || [ "$n" = 0 ]; then
+    bad "runts-core cgroups::tests: exit $core_rc, $n test(s):"
+    sed 's/^/#   /' "$W/core-tests.log"
+  fi
+fi
 
 finish

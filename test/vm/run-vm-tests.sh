@@ -8,8 +8,12 @@
 # 1. builds the VM if needed (build.sh is idempotent: ~2 min the first time on a machine,
 #    well under a second afterwards);
 # 2. makes the busybox bundle under build/vm/ (the guest has no busybox; the repository is
-#    shared into the guest at the same path);
-# 3. boots the VM once (~15 s) and runs cgroupv2.sh there against dist/runts.
+#    shared into the guest at the same path), and the one runts-core's Rust tests read
+#    (target/cgtest-bundle);
+# 3. builds runts-core's Rust test binary (cargo test --no-run), for its cgroups::tests: their
+#    v2 and systemd cases can only run in the guest;
+# 4. boots the VM once (~15 s) and runs cgroupv2.sh there against dist/runts, and the Rust
+#    cgroup tests.
 # Exits with the guest script's status (0: all passed); 124/125 are vm-run.sh's (timeout, VM
 # failure). RUNTS_BIN (under the repository) and RUNC_BIN are passed into the guest.
 set -euo pipefail
@@ -42,9 +46,24 @@ rm -rf "$repo/build/vm/bundle"
 mkdir -p "$repo/build/vm"
 bash "$repo/test/fixtures/make-bundle.sh" "$repo/build/vm/bundle" 2>/dev/null
 
+echo "== cgroup v2 VM: runts-core's Rust test binary"
+# crates/core/src/cgroups/tests.rs finds its bundle here (the guest cannot make it: no busybox).
+if [[ ! -f $repo/target/cgtest-bundle/config.json ]]; then
+  bash "$repo/test/fixtures/make-bundle.sh" "$repo/target/cgtest-bundle" 2>/dev/null
+fi
+core_tests=$(cd "$repo" && cargo test -p runts-core --lib --no-run --message-format=json 2>/dev/null |
+  sed -n 's/.*"executable":"\([^"]*\/runts_core-[0-9a-f]*\)".*/\1/p' | tail -n 1)
+if [[ -z $core_tests || ! -x $core_tests ]]; then
+  echo "run-vm-tests: cargo test -p runts-core --lib --no-run gave no test binary" >&2
+  exit 1
+fi
+# A copy of its own, so a rebuild on the host during the run cannot change it.
+cp "$core_tests" "$repo/build/vm/runts-core-tests"
+export RUNTS_CORE_TESTS=$repo/build/vm/runts-core-tests
+
 echo "== cgroup v2 VM: test/vm/cgroupv2.sh in the guest"
 export RUNTS_BIN=$bin
-[[ -n ${RUNC_BIN:-} ]] && envs="RUNTS_BIN RUNC_BIN" || envs="RUNTS_BIN"
+[[ -n ${RUNC_BIN:-} ]] && envs="RUNTS_BIN RUNC_BIN RUNTS_CORE_TESTS" || envs="RUNTS_BIN RUNTS_CORE_TESTS"
 t1=$SECONDS
 rc=0
 VM_RUN_TIMING=1 VM_RUN_ENV=$envs "$vm/vm-run.sh" "$repo" bash "$repo/test/vm/cgroupv2.sh" || rc=$?

@@ -135,7 +135,8 @@ pub struct IdMapping {
 #[cfg_attr(feature = "napi", napi(object))]
 #[derive(Debug, Clone, Default)]
 pub struct Device {
-    /// Absolute path inside the container.
+    /// The path inside the container as the spec writes it (a default device is replaced only
+    /// by a spec device of exactly the same spelling, as in runc: rootfs/devices.rs).
     pub path: String,
     /// "c", "u", "b" or "p".
     pub dev_type: String,

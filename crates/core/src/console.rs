@@ -6,7 +6,7 @@
 //! - the init opens `/dev/ptmx` *after* pivot_root, so the pty belongs to the container's own
 //!   devpts instance (`newinstance,ptmxmode=0666`; `/dev/ptmx -> pts/ptmx`), binds the slave
 //!   onto `/dev/console`, makes it the controlling terminal and stdio 0-2, and sends the master
-//!   to the runtime ([`crate::sync::Message::Console`]);
+//!   to the runtime ([`crate::process::sync::Message::Console`]);
 //! - with `--console-socket PATH` the runtime sends the master on to a `SOCK_STREAM` connection
 //!   to PATH in one `sendmsg`: the payload is the master's name as runc sends it
 //!   (containerd/console's `f.Name()`, i.e. `/dev/ptmx`) and the descriptor travels with
@@ -544,20 +544,15 @@ mod tests {
         );
     }
 
-    /// A pty from the host's /dev/ptmx (needs a devpts at /dev/pts, as on any Linux host).
-    fn host_pty() -> Option<Pty> {
-        match open_pty() {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("skipped: {e}");
-                None
-            }
-        }
+    /// A pty from the host's /dev/ptmx (needs a devpts at /dev/pts, as on any Linux host: its
+    /// absence fails the test).
+    fn host_pty() -> Pty {
+        open_pty().unwrap_or_else(|e| panic!("a host pty (devpts at /dev/pts): {e}"))
     }
 
     #[test]
     fn pty_pair_sizes_and_onlcr() {
-        let Some(p) = host_pty() else { return };
+        let p = host_pty();
         assert!(p.slave_path.starts_with("/dev/pts/"));
         let st = nix::sys::stat::fstat(p.slave.as_fd()).unwrap();
         let by_path = nix::sys::stat::stat(p.slave_path.as_str()).unwrap();
@@ -581,7 +576,7 @@ mod tests {
     /// container wrote before the slave closed.
     #[test]
     fn proxy_copies_both_ways_and_drains() {
-        let Some(p) = host_pty() else { return };
+        let p = host_pty();
         let (in_r, in_w) = nix::unistd::pipe().unwrap();
         let (out_r, out_w) = nix::unistd::pipe().unwrap();
         // Raw on the slave side, so the input comes back byte for byte without echo.

@@ -47,14 +47,35 @@ impl InitError {
     }
 }
 
+/// How much of an object or a detail a message quotes: a config value can be megabytes (a
+/// hostname, 70,000 additionalGids), and the line users see must stay a line.
+pub const QUOTE_MAX: usize = 256;
+/// The same for the detail, which explains (and may quote a list).
+pub const DETAIL_MAX: usize = 1024;
+
+/// `s` cut to at most `max` bytes (on a character boundary), marker included, saying how
+/// long it was; a shortened string is not shortened again (the wire and the message use the
+/// same limits, see sync.rs).
+pub fn shorten(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let marker = format!("… ({} bytes)", s.len());
+    let mut end = max.saturating_sub(marker.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}{marker}", &s[..end]))
+}
+
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.step)?;
+        write!(f, "{}", shorten(&self.step, QUOTE_MAX))?;
         if !self.path.is_empty() {
-            write!(f, " `{}`", self.path)?;
+            write!(f, " `{}`", shorten(&self.path, QUOTE_MAX))?;
         }
         if !self.detail.is_empty() {
-            write!(f, " ({})", self.detail)?;
+            write!(f, " ({})", shorten(&self.detail, DETAIL_MAX))?;
         }
         if self.errno != 0 {
             let e = Errno::from_raw(self.errno);
@@ -65,6 +86,22 @@ impl fmt::Display for InitError {
 }
 
 impl std::error::Error for InitError {}
+
+impl InitError {
+    /// The error as one JSON object: the one-line message and the fields apart, so that a
+    /// caller across the napi boundary gets them as properties (src/native/index.ts).
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "message": self.to_string(),
+            "step": self.step,
+            "path": self.path,
+            "errno": self.errno,
+            "errnoName": self.errno_name(),
+            "detail": self.detail,
+        })
+        .to_string()
+    }
+}
 
 /// Shorthand for the results of setup steps.
 pub type Result<T> = std::result::Result<T, InitError>;
@@ -83,6 +120,29 @@ impl<T> StepExt<T> for nix::Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_quoted_shortened() {
+        let e = InitError::sys("sethostname", "h".repeat(100_000), Errno::EINVAL);
+        let text = e.to_string();
+        assert!(text.len() < 400, "{}", text.len());
+        assert!(text.contains("… (100000 bytes)"));
+        let long = "é".repeat(30);
+        let short = shorten(&long, 20);
+        assert_eq!(short, "ééé… (60 bytes)");
+        assert_eq!(shorten(&short, 20), short, "not shortened twice");
+    }
+
+    #[test]
+    fn json_carries_the_message_and_the_fields() {
+        let e = InitError::sys("mount", "/proc", Errno::EPERM);
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["message"], "mount `/proc`: EPERM (Operation not permitted)");
+        assert_eq!(v["step"], "mount");
+        assert_eq!(v["path"], "/proc");
+        assert_eq!(v["errno"], libc::EPERM);
+        assert_eq!(v["errnoName"], "EPERM");
+    }
 
     #[test]
     fn display_names_step_path_and_errno() {

@@ -11,13 +11,12 @@ pub mod config;
 pub mod console;
 pub mod control;
 pub mod error;
-pub mod mount_opts;
 pub mod net;
 pub mod namespaces;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
-pub mod sync;
+pub mod tables;
 
 pub use config::Config;
 pub use error::{InitError, Result};

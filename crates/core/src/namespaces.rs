@@ -8,16 +8,17 @@ use nix::sched::CloneFlags;
 /// CLONE_NEWTIME (Linux 5.6); nix has no constant for it.
 pub const CLONE_NEWTIME: CloneFlags = CloneFlags::from_bits_retain(0x80);
 
-/// (OCI name, clone flag, file under `/proc/<pid>/ns/`). The order is the order in which stage 1
-/// joins namespaces given by path, after the user namespace (always first: it decides the
-/// privileges for every other setns).
+/// (OCI name, clone flag, file under `/proc/<pid>/ns/`), in the order config-linux.md lists the
+/// types (which is also the order validation lists them in: src/spec/tables.generated.ts is
+/// rendered from this table). Stage 1 joins namespaces given by path in this order, except that
+/// the user namespace always comes first (see [`plan`]).
 pub const NAMESPACES: [(&str, CloneFlags, &str); 8] = [
-    ("user", CloneFlags::CLONE_NEWUSER, "user"),
     ("pid", CloneFlags::CLONE_NEWPID, "pid"),
     ("network", CloneFlags::CLONE_NEWNET, "net"),
     ("mount", CloneFlags::CLONE_NEWNS, "mnt"),
     ("ipc", CloneFlags::CLONE_NEWIPC, "ipc"),
     ("uts", CloneFlags::CLONE_NEWUTS, "uts"),
+    ("user", CloneFlags::CLONE_NEWUSER, "user"),
     ("cgroup", CloneFlags::CLONE_NEWCGROUP, "cgroup"),
     ("time", CLONE_NEWTIME, "time"),
 ];
@@ -86,11 +87,12 @@ pub fn plan(cfg: &Config) -> Result<NsPlan> {
             None => create |= flag,
         }
     }
+    // The user namespace first: it decides the privileges for every other setns(2) (joining a
+    // namespace needs CAP_SYS_ADMIN in the user namespace that owns it). The others in table
+    // order.
     let order = |j: &Join| {
-        NAMESPACES
-            .iter()
-            .position(|e| e.1 == j.flag)
-            .unwrap_or(usize::MAX)
+        let pos = NAMESPACES.iter().position(|e| e.1 == j.flag);
+        (j.flag != CloneFlags::CLONE_NEWUSER, pos)
     };
     joins.sort_by_key(order);
     Ok(NsPlan { joins, create })
@@ -168,6 +170,24 @@ mod tests {
         );
         assert_eq!(p.create, CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS);
         assert!(!p.creates(CloneFlags::CLONE_NEWUSER));
+    }
+
+    #[test]
+    fn plan_joins_user_then_table_order() {
+        let cfg = Config {
+            namespaces: NAMESPACES
+                .iter()
+                .rev()
+                .map(|(t, _, f)| ns(t, Some(&format!("/proc/1/ns/{f}"))))
+                .collect(),
+            ..Default::default()
+        };
+        let p = plan(&cfg).unwrap();
+        assert_eq!(
+            p.joins.iter().map(|j| j.ns_type).collect::<Vec<_>>(),
+            ["user", "pid", "network", "mount", "ipc", "uts", "cgroup", "time"]
+        );
+        assert!(p.create.is_empty());
     }
 
     #[test]

@@ -36,25 +36,13 @@ fn load(id: &str, saved: &SavedCgroup) -> Result<Manager> {
 /// Signals every process of the container's cgroup (freeze, signal, thaw; cgroup.kill on v2).
 #[napi]
 pub fn cgroup_signal(id: String, saved: SavedCgroup, sig: i32) -> Result<()> {
-    let m = load(&id, &saved)?;
-    // runc: `kill --all` of a stopped container whose cgroup is gone has nothing to signal.
-    if !m.exists() {
-        return Ok(());
-    }
-    m.kill_all(sig).map_err(init_err)
+    load(&id, &saved)?.signal_all(sig).map_err(init_err)
 }
 
 /// Kills whatever is left in the container's cgroup and removes it (and its systemd unit).
 #[napi]
 pub fn cgroup_destroy(id: String, saved: SavedCgroup) -> Result<()> {
-    let mut m = load(&id, &saved)?;
-    // Usually nothing is left (the init's exit took its pid namespace along): skip the
-    // freeze/kill/thaw round then, it is most of what a delete costs.
-    let occupied = m.exists() && m.pids().map_or(true, |p| !p.is_empty());
-    if occupied {
-        let _ = m.kill_all(libc::SIGKILL);
-    }
-    m.destroy().map_err(init_err)
+    load(&id, &saved)?.remove().map_err(init_err)
 }
 
 /// Freezes (pause) or thaws (resume) the container's cgroup.
@@ -62,16 +50,6 @@ pub fn cgroup_destroy(id: String, saved: SavedCgroup) -> Result<()> {
 pub fn cgroup_freeze(id: String, saved: SavedCgroup, frozen: bool) -> Result<()> {
     let m = load(&id, &saved)?;
     if frozen { m.freeze() } else { m.thaw() }.map_err(init_err)
-}
-
-/// "frozen", "thawed" or "undefined" (no freezer, or no cgroup any more).
-#[napi]
-pub fn cgroup_freezer_state(id: String, saved: SavedCgroup) -> Result<String> {
-    let m = load(&id, &saved)?;
-    if !m.exists() {
-        return Ok("undefined".into());
-    }
-    Ok(m.state().map_err(init_err)?.as_str().to_string())
 }
 
 /// Every pid in the container's cgroup (host pid namespace).
@@ -90,11 +68,7 @@ pub fn cgroup_stats(id: String, saved: SavedCgroup) -> Result<String> {
 /// merged resources for the state.
 #[napi]
 pub fn cgroup_update(id: String, saved: SavedCgroup, current: Resources, update: Resources) -> Result<Resources> {
-    let mut m = load(&id, &saved)?;
-    let mut merged = current;
-    merged.merge(&update);
-    m.apply_resources(&merged).map_err(init_err)?;
-    Ok(merged)
+    load(&id, &saved)?.update(current, &update).map_err(init_err)
 }
 
 /// Where the container's cgroup would go on this host, one directory per hierarchy ("" is
@@ -125,7 +99,7 @@ impl Task for OomWaitTask {
     fn compute(&mut self) -> napi::Result<Self::Output> {
         self.inner
             .wait(self.timeout_ms.map(|t| Duration::from_millis(t.into())))
-            .map_err(|e| napi::Error::from_reason(e.to_string()))
+            .map_err(crate::task_err)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {

@@ -32,14 +32,23 @@ impl AsRef<str> for Code {
 
 pub(crate) type Result<T> = napi::Result<T, Code>;
 
+/// The error's message is the core's JSON (message, step, path, errno): src/native/index.ts
+/// turns it into an InitError with those as properties.
 pub(crate) fn init_err(e: InitError) -> napi::Error<Code> {
-    napi::Error::new(Code::Init, e.to_string())
+    napi::Error::new(Code::Init, e.to_json())
+}
+
+/// The same for calls that run on a worker thread (AsyncTask errors carry napi's own status).
+pub(crate) fn task_err(e: InitError) -> napi::Error {
+    napi::Error::from_reason(e.to_json())
 }
 
 /// A container init that has built the container and waits to exec the user process.
 #[napi(object)]
 pub struct Spawned {
-    /// The init's pid in the runtime's pid namespace.
+    /// The init, as every later call names it.
+    pub init: InitRef,
+    /// The init's pid in the runtime's pid namespace (`init.pid`).
     pub pid: i32,
     /// The runtime's end of the sync socket (pass it to `start`); -1 when already closed.
     pub sync_fd: i32,
@@ -48,6 +57,24 @@ pub struct Spawned {
     pub console_fd: i32,
     /// The container's cgroup directories, for the state (empty without a cgroup).
     pub cgroup_paths: Vec<CgroupPath>,
+    /// What the init logged meanwhile (warnings, debug lines), for the runtime's log.
+    pub logs: Vec<InitLog>,
+}
+
+/// A container's init: its pid and its start time (field 22 of /proc/<pid>/stat), so that a
+/// later process that reuses the pid is never taken for it.
+#[napi(object)]
+pub struct InitRef {
+    pub pid: i32,
+    pub start_time: i64,
+}
+
+/// A line the init logged while it built the container.
+#[napi(object)]
+pub struct InitLog {
+    /// "warning" or "debug".
+    pub level: String,
+    pub msg: String,
 }
 
 /// One hierarchy's directory of a container's cgroup.
@@ -64,7 +91,15 @@ pub fn create(config: Config, options: InitOptions) -> Result<Spawned> {
     let s = process::create(&config, &options).map_err(init_err)?;
     let cgroup_paths =
         s.cgroup_paths.into_iter().map(|(subsystem, path)| CgroupPath { subsystem, path }).collect();
-    Ok(Spawned { pid: s.pid, sync_fd: s.sync_fd, console_fd: s.console_fd, cgroup_paths })
+    let logs = s.logs.into_iter().map(|(level, msg)| InitLog { level: level.as_str().into(), msg }).collect();
+    Ok(Spawned {
+        init: InitRef { pid: s.pid, start_time: s.start_time as i64 },
+        pid: s.pid,
+        sync_fd: s.sync_fd,
+        console_fd: s.console_fd,
+        cgroup_paths,
+        logs,
+    })
 }
 
 /// Lets a created init exec the user process; returns once execve succeeded.
@@ -78,8 +113,8 @@ pub fn start(sync_fd: i32) -> Result<()> {
 /// once the init waits; fails if it died on the way (`memory_dir`: its memory cgroup, to
 /// report an OOM kill).
 #[napi]
-pub fn release(sync_fd: i32, pid: i32, memory_dir: Option<String>) -> Result<()> {
-    process::release(sync_fd, pid, memory_dir.as_deref()).map_err(init_err)
+pub fn release(sync_fd: i32, init: InitRef, memory_dir: Option<String>) -> Result<()> {
+    process::release(sync_fd, init.pid, memory_dir.as_deref()).map_err(init_err)
 }
 
 /// How the container's init ended.
@@ -100,7 +135,7 @@ impl Task for WaitTask {
     type JsValue = Exit;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        process::wait_reaping(self.pid).map_err(|e| napi::Error::from_reason(e.to_string()))
+        process::wait_reaping(self.pid).map_err(task_err)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
@@ -134,61 +169,62 @@ pub fn set_child_subreaper() -> Result<()> {
 /// `start` of a created container: opens its exec.fifo so the waiting init execs; returns once
 /// execve succeeded, or fails when the init is gone or reports an exec error.
 #[napi]
-pub fn start_fifo(path: String, pid: i32, start_time: i64, timeout_ms: u32) -> Result<()> {
-    control::start_fifo(&path, pid, start_time as u64, timeout_ms).map_err(init_err)
+pub fn start_fifo(path: String, init: InitRef, timeout_ms: u32) -> Result<()> {
+    control::start_fifo(&path, init.pid, init.start_time as u64, timeout_ms).map_err(init_err)
 }
 
 /// Signals the recorded init through a pidfd, only if it is still the process that started at
 /// `start_time` (a recycled pid is never signalled). Returns false when it is gone.
 #[napi]
-pub fn signal_init(pid: i32, start_time: i64, sig: i32) -> Result<bool> {
-    control::signal_init(pid, start_time as u64, sig).map_err(init_err)
+pub fn signal_init(init: InitRef, sig: i32) -> Result<bool> {
+    control::signal_init(init.pid, init.start_time as u64, sig).map_err(init_err)
 }
 
 /// Waits at most `timeout_ms` for the recorded init to exit; returns whether it did.
 #[napi]
-pub fn wait_gone(pid: i32, start_time: i64, timeout_ms: u32) -> Result<bool> {
-    control::wait_gone(pid, start_time as u64, timeout_ms).map_err(init_err)
+pub fn wait_gone(init: InitRef, timeout_ms: u32) -> Result<bool> {
+    control::wait_gone(init.pid, init.start_time as u64, timeout_ms).map_err(init_err)
 }
 
 /// `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`.
 #[napi]
-pub fn send_pidfd(socket: String, pid: i32, start_time: i64) -> Result<()> {
-    control::send_pidfd(&socket, pid, start_time as u64).map_err(init_err)
+pub fn send_pidfd(socket: String, init: InitRef) -> Result<()> {
+    control::send_pidfd(&socket, init.pid, init.start_time as u64).map_err(init_err)
 }
 
-/// What this build of the core supports, for `runts features`.
-#[napi(object)]
-pub struct NativeFeatures {
-    /// Mount options acted on (runc's names).
-    pub mount_options: Vec<String>,
-    /// Capability names known to the core.
-    pub capabilities: Vec<String>,
-    /// Namespace types the core can create or join on this kernel.
-    pub namespaces: Vec<String>,
-}
-
-/// Reports the mount options, capabilities and namespaces this build supports.
+/// The exclusive lock of a container's state directory (an flock held on a descriptor).
 #[napi]
-pub fn features() -> NativeFeatures {
-    let mut namespaces: Vec<String> = runts_core::namespaces::NAMESPACES
-        .iter()
-        .filter(|(_, _, proc_name)| std::path::Path::new(&format!("/proc/self/ns/{proc_name}")).exists())
-        .map(|(name, _, _)| name.to_string())
-        .collect();
-    namespaces.sort();
-    NativeFeatures {
-        mount_options: runts_core::mount_opts::supported().into_iter().map(String::from).collect(),
-        capabilities: runts_core::caps::CAPS.iter().map(|c| c.to_string()).collect(),
-        namespaces,
+pub struct ContainerLock {
+    fd: Option<std::os::fd::OwnedFd>,
+}
+
+#[napi]
+impl ContainerLock {
+    /// Releases the lock (closes its descriptor); calling it again does nothing.
+    #[napi]
+    pub fn release(&mut self) {
+        self.fd = None;
     }
 }
 
-/// Takes the exclusive lock of a container's state directory; returns the descriptor that
-/// holds it (close it to release).
+/// Takes the exclusive lock of a container's state directory, waiting at most `timeout_ms`
+/// for another runts that holds it.
 #[napi]
-pub fn lock_dir(path: String, timeout_ms: u32) -> Result<i32> {
-    control::lock(&path, timeout_ms).map_err(init_err)
+pub fn lock_dir(path: String, timeout_ms: u32) -> Result<ContainerLock> {
+    use std::os::fd::FromRawFd;
+    let raw = control::lock(&path, timeout_ms).map_err(init_err)?;
+    // SAFETY: `lock` hands over the descriptor it opened.
+    Ok(ContainerLock { fd: Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) }) })
+}
+
+/// Closes a descriptor the addon handed over (a console fd nobody will proxy): JavaScript
+/// runtimes do not all close raw descriptors they did not open themselves (Deno).
+#[napi]
+pub fn close_fd(fd: i32) {
+    if fd > 2 {
+        // SAFETY: the caller owns `fd` and gives it up.
+        unsafe { libc::close(fd) };
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,7 +261,7 @@ impl ConsoleProxy {
 pub fn proxy_console(master_fd: i32) -> Result<ConsoleProxy> {
     use std::os::fd::FromRawFd;
     if master_fd < 0 {
-        return Err(napi::Error::new(Code::Init, format!("proxy console: bad descriptor {master_fd}")));
+        return Err(init_err(InitError::msg("proxy console", "", format!("bad descriptor {master_fd}"))));
     }
     // SAFETY: the caller hands over the descriptor from `create`'s consoleFd.
     let master = unsafe { std::os::fd::OwnedFd::from_raw_fd(master_fd) };

@@ -1,14 +1,15 @@
 /** `runts delete`: remove a stopped (or, with -f, any) container, as `runc delete`. */
-import { Command } from 'commander';
-import { globals } from '../globals.ts';
+import { ID_ARG } from '../verb.ts';
+import type { VerbDef } from '../verb.ts';
 
-export default function deleteCommand(): Command {
-  return new Command('delete')
-    .description('delete any resources held by the container often used with detached container')
-    .argument('<container-id>', 'the container instance name')
-    .option('-f, --force', 'Forcibly deletes the container if it is still running (uses SIGKILL)')
-    .action(async (id: string, o: { force?: boolean }, cmd: Command) => {
-      const { deleteContainer } = await import('../../container/control.ts');
-      deleteContainer(globals(cmd).root, id, !!o.force);
-    });
-}
+const del: VerbDef = {
+  name: 'delete',
+  description: 'delete any resources held by the container often used with detached container',
+  args: [ID_ARG],
+  flags: [{ flags: '-f, --force', description: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }],
+  fast: true,
+  async action(ctx, [id], o) {
+    await (await ctx.runtime()).delete(id, { force: !!o.force });
+  },
+};
+export default del;

@@ -1,15 +1,27 @@
 /** `runts events <id>`: stats and OOM events as JSON lines, as `runc events`. */
-import { Command } from 'commander';
-import { globals } from '../globals.ts';
+import { ID_ARG } from '../verb.ts';
+import type { VerbDef } from '../verb.ts';
 
-export default function eventsCommand(): Command {
-  return new Command('events')
-    .description('display container events such as OOM notifications, cpu, memory, and IO usage statistics')
-    .argument('<container-id>', 'the container instance name')
-    .option('--interval <duration>', 'set the stats collection interval', '5s')
-    .option('--stats', "display the container's stats then exit")
-    .action(async (id: string, o: { interval: string; stats?: boolean }, cmd: Command) => {
-      const { parseDuration, streamEvents } = await import('../../container/events.ts');
-      await streamEvents(globals(cmd).root, id, !!o.stats, parseDuration(o.interval));
-    });
-}
+const events: VerbDef = {
+  name: 'events',
+  description: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
+  args: [ID_ARG],
+  flags: [
+    { flags: '--interval <duration>', description: 'set the stats collection interval', default: '5s' },
+    { flags: '--stats', description: "display the container's stats then exit" },
+  ],
+  async action(ctx, [id], o) {
+    const [rt, { parseDuration }, { print }] = await Promise.all([
+      ctx.runtime(),
+      import('../../runtime/events.ts'),
+      import('../output.ts'),
+    ]);
+    const intervalMs = parseDuration(o.interval as string);
+    if (o.stats) {
+      print(`${(await rt.stats(id)).json}\n`);
+      return;
+    }
+    for await (const ev of rt.events(id, { intervalMs })) print(`${ev.json}\n`);
+  },
+};
+export default events;

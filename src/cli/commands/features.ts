@@ -1,14 +1,14 @@
 /** `runts features`: what this build supports, as runtime-spec features.md (and `runc features`). */
-import { Command } from 'commander';
+import type { VerbDef } from '../verb.ts';
 
-export default function featuresCommand(): Command {
-  return new Command('features')
-    .description('show the enabled features')
-    .action(async () => {
-      const [{ features }, { print }] = await Promise.all([
-        import('../../container/features.ts'),
-        import('../output.ts'),
-      ]);
-      print(`${JSON.stringify(features(), null, 4)}\n`);
-    });
-}
+const features: VerbDef = {
+  name: 'features',
+  description: 'show the enabled features',
+  args: [],
+  flags: [],
+  async action(ctx) {
+    const f = await (await ctx.runtime()).features();
+    (await import('../output.ts')).print(`${JSON.stringify(f, null, 4)}\n`);
+  },
+};
+export default features;

@@ -1,14 +1,34 @@
 /** `runts list`: the containers under --root, as `runc list` prints them. */
-import { Command, Option } from 'commander';
-import { globals } from '../globals.ts';
+import type { VerbDef } from '../verb.ts';
 
-export default function listCommand(): Command {
-  return new Command('list')
-    .description('lists containers started by runts with the given root')
-    .addOption(new Option('-f, --format <format>', 'select one of: table or json').choices(['table', 'json']).default('table'))
-    .option('-q, --quiet', 'display only container IDs')
-    .action(async (opts: { format: string; quiet?: boolean }, cmd: Command) => {
-      const { listContainers } = await import('../../container/list.ts');
-      listContainers(globals(cmd).root, opts);
-    });
+/** Go's text/tabwriter as runc sets it up: minwidth 12, padding 3, spaces. */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(12, ...rows.map((r) => r[c].length + 3)));
+  return rows
+    .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join(''))
+    .join('\n') + '\n';
 }
+
+const list: VerbDef = {
+  name: 'list',
+  description: 'lists containers started by runts with the given root',
+  args: [],
+  flags: [
+    { flags: '-f, --format <format>', description: 'select one of: table or json', choices: ['table', 'json'], default: 'table' },
+    { flags: '-q, --quiet', description: 'display only container IDs' },
+  ],
+  async action(ctx, _args, o) {
+    const views = await (await ctx.runtime()).list();
+    const { print } = await import('../output.ts');
+    if (o.quiet) {
+      print(views.map((v) => `${v.id}\n`).join(''));
+    } else if (o.format === 'json') {
+      print(`${views.length ? JSON.stringify(views) : 'null'}\n`);
+    } else {
+      const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
+      for (const v of views) rows.push([v.id, String(v.pid), v.status, v.bundle, v.created, v.owner]);
+      print(table(rows));
+    }
+  },
+};
+export default list;

@@ -1,28 +1,57 @@
-/** `runts run`: create and run a container in the foreground, as `runc run`. */
-import { Command } from 'commander';
-import { globals } from '../globals.ts';
+/**
+ * `runts run`: create and run a container, as `runc run`. In the foreground runts relays
+ * signals to the container, proxies its terminal (process.terminal without a console socket)
+ * and exits with its status (128+N when signal N killed it); with -d it returns at once.
+ */
+import { BUILD_FLAGS, buildOptions } from './create.ts';
+import { ID_ARG } from '../verb.ts';
+import type { VerbDef } from '../verb.ts';
 
-export default function runCommand(): Command {
-  return new Command('run')
-    .description('create and run a container')
-    .argument('<container-id>', 'the container instance name')
-    .option('-b, --bundle <path>', 'path to the root of the bundle directory, defaults to the current directory')
-    .option('--console-socket <path>', "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal")
-    .option('-d, --detach', "detach from the container's process")
-    .option('--keep', 'do not delete the container after it exits')
-    .option('--pid-file <path>', 'specify the file to write the process id to')
-    .option('--no-subreaper', 'disable the use of the subreaper used to reap reparented processes')
-    .option('--no-pivot', 'do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk')
-    .option('--no-new-keyring', 'do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key')
-    .option('--preserve-fds <n>', 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)', (v) => parseCount(v), 0)
-    .action(async (id: string, opts, cmd: Command) => {
-      const { runVerb } = await import('../../container/run.ts');
-      process.exitCode = await runVerb(globals(cmd), id, opts);
-    });
-}
-
-export function parseCount(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`invalid value "${v}" for flag --preserve-fds`);
-  return n;
-}
+const run: VerbDef = {
+  name: 'run',
+  description: 'create and run a container',
+  args: [ID_ARG],
+  flags: [
+    ...BUILD_FLAGS,
+    { flags: '-d, --detach', description: "detach from the container's process" },
+    { flags: '--keep', description: 'do not delete the container after it exits' },
+    { flags: '--no-subreaper', description: 'disable the use of the subreaper used to reap reparented processes' },
+  ],
+  fast: true,
+  async action(ctx, [id], o) {
+    const rt = await ctx.runtime();
+    if (o.detach) {
+      await rt.runDetached(id, buildOptions(o));
+      return;
+    }
+    const [{ forwardSignals }, { proxyConsole }] = await Promise.all([
+      import('../../process/signals.ts'),
+      import('../../process/console.ts'),
+    ]);
+    let stopForwarding = () => {};
+    let tty: { finish(): void } | undefined;
+    try {
+      const handle = await rt.run(id, {
+        ...buildOptions(o),
+        keep: !!o.keep,
+        subreaper: o.subreaper !== false,
+        // Before the process starts: no signal and no output is missed.
+        onCreated(h) {
+          stopForwarding = forwardSignals(h.pid);
+          // With a terminal and no console socket the pty master is ours: proxy it to our
+          // stdio (runc's tty.recvtty). With a console socket the receiver has it.
+          if (h.consoleFd >= 0) tty = proxyConsole(h.consoleFd);
+        },
+      });
+      const status = await handle.wait();
+      // All the container wrote reaches our stdout before we exit.
+      tty?.finish();
+      process.exitCode = status;
+    } finally {
+      // Restores the host terminal on every path, before the error sink prints anything.
+      tty?.finish();
+      stopForwarding();
+    }
+  },
+};
+export default run;

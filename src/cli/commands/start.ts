@@ -1,13 +1,15 @@
 /** `runts start`: let a created container's process run, as `runc start`. */
-import { Command } from 'commander';
-import { globals } from '../globals.ts';
+import { ID_ARG } from '../verb.ts';
+import type { VerbDef } from '../verb.ts';
 
-export default function startCommand(): Command {
-  return new Command('start')
-    .description('executes the user defined process in a created container')
-    .argument('<container-id>', 'the container instance name')
-    .action(async (id: string, _o, cmd: Command) => {
-      const { startContainer } = await import('../../container/control.ts');
-      startContainer(globals(cmd).root, id);
-    });
-}
+const start: VerbDef = {
+  name: 'start',
+  description: 'executes the user defined process in a created container',
+  args: [ID_ARG],
+  flags: [],
+  fast: true,
+  async action(ctx, [id]) {
+    await (await ctx.runtime()).start(id);
+  },
+};
+export default start;

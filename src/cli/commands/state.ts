@@ -1,13 +1,17 @@
 /** `runts state <id>`: the container's OCI state as JSON, as `runc state`. */
-import { Command } from 'commander';
-import { globals } from '../globals.ts';
+import { ID_ARG } from '../verb.ts';
+import type { VerbDef } from '../verb.ts';
 
-export default function stateCommand(): Command {
-  return new Command('state')
-    .description('output the state of a container')
-    .argument('<container-id>', 'the container instance name')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const { printState } = await import('../../container/view.ts');
-      printState(globals(cmd).root, id);
-    });
-}
+const state: VerbDef = {
+  name: 'state',
+  description: 'output the state of a container',
+  args: [ID_ARG],
+  flags: [],
+  fast: true,
+  async action(ctx, [id]) {
+    const view = await (await ctx.runtime()).state(id);
+    // runc: MarshalIndent with two spaces, no trailing newline.
+    (await import('../output.ts')).print(JSON.stringify(view, null, 2));
+  },
+};
+export default state;

@@ -1,12 +1,14 @@
 /** `runts version`: the same text as `--version`. */
-import { Command } from 'commander';
 import { VERSION_TEXT } from '../../version.ts';
+import type { VerbDef } from '../verb.ts';
 
-export default function versionCommand(): Command {
-  return new Command('version')
-    .description('print the version')
-    .action(async () => {
-      const { print } = await import('../output.ts');
-      print(`${VERSION_TEXT}\n`);
-    });
-}
+const version: VerbDef = {
+  name: 'version',
+  description: 'print the version',
+  args: [],
+  flags: [],
+  async action() {
+    (await import('../output.ts')).print(`${VERSION_TEXT}\n`);
+  },
+};
+export default version;

@@ -200,6 +200,35 @@ impl Manager {
         }))
     }
 
+    /// `kill --all`: signals every process of the container's cgroup; nothing to do once it is
+    /// gone (runc: a stopped container whose cgroup was removed).
+    pub fn signal_all(&self, sig: i32) -> Result<()> {
+        if !self.exists() {
+            return Ok(());
+        }
+        self.kill_all(sig)
+    }
+
+    /// `delete`: kills whatever is left in the cgroup and removes it (and its systemd unit).
+    /// Usually nothing is left (the init's exit took its pid namespace along): the
+    /// freeze/kill/thaw round, most of what a delete costs, is skipped then.
+    pub fn remove(&mut self) -> Result<()> {
+        let occupied = self.exists() && self.pids().map_or(true, |p| !p.is_empty());
+        if occupied {
+            let _ = self.kill_all(libc::SIGKILL);
+        }
+        self.destroy()
+    }
+
+    /// `update`: merges `update` into the resources in force (`current`) and writes the
+    /// result; returns it, for the state.
+    pub fn update(&mut self, current: Resources, update: &Resources) -> Result<Resources> {
+        let mut merged = current;
+        merged.merge(update);
+        self.apply_resources(&merged)?;
+        Ok(merged)
+    }
+
     /// "v1", "v2" or "systemd".
     pub fn driver(&self) -> &'static str {
         match self {

@@ -14,7 +14,7 @@ use crate::console;
 use crate::error::{InitError, Result};
 use crate::rlimits;
 use crate::rootfs;
-use crate::sync::{self, Message};
+use crate::process::sync::{self, LogLevel, Message};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
@@ -68,7 +68,7 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     nix::unistd::setsid().map_err(|e| InitError::sys("setsid", "", e))?;
 
     if !opts.no_new_keyring {
-        join_session_keyring(plan)?;
+        join_session_keyring(plan, sock)?;
     }
 
     if cfg.creates_ns("network") {
@@ -312,7 +312,7 @@ fn fix_stdio_owner(uid: u32) {
 /// (runc: best effort when the kernel has no keyrings), and makes it searchable by the
 /// possessor's uid, or by "other" in a user namespace where the uid differs (runc's
 /// getSessionRingParams: keep 0xffffffff, add 0x80000 or 0x8).
-fn join_session_keyring(plan: &Plan<'_>) -> Result<()> {
+fn join_session_keyring(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     const KEYCTL_SETPERM: libc::c_long = 5;
     const KEYCTL_DESCRIBE: libc::c_long = 6;
@@ -329,7 +329,12 @@ fn join_session_keyring(plan: &Plan<'_>) -> Result<()> {
         return match Errno::last() {
             // No keyrings (ENOSYS), a keyring quota exhausted by many containers under one uid
             // (EDQUOT), or an LSM refusing it (EACCES): the keyring is a defence in depth only.
-            Errno::ENOSYS | Errno::EDQUOT | Errno::EACCES => Ok(()),
+            // Said in the runtime's log, not dropped.
+            e @ (Errno::ENOSYS | Errno::EDQUOT | Errno::EACCES) => {
+                let why = InitError::sys("join session keyring", name, e);
+                let text = format!("{why}: the container has no session keyring of its own");
+                sync::send(sock, &Message::Log(LogLevel::Warn, text))
+            }
             e => Err(InitError::sys("join session keyring", name, e)),
         };
     }

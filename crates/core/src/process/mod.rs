@@ -12,7 +12,7 @@
 //! - **stage 2** `runts:[2:INIT]` (`init.rs`) is pid 1 of the new pid namespace and a child of
 //!   the runtime; it builds the container, reports Ready, and execs on Start.
 //!
-//! The messages between them are drawn in [`crate::sync`].
+//! The messages between them are drawn in [`crate::process::sync`].
 
 mod env;
 mod exec;
@@ -20,6 +20,7 @@ mod init;
 mod parent;
 mod plan;
 mod stage1;
+pub mod sync;
 mod util;
 
 use crate::cgroups::{CgroupManager, Manager};
@@ -33,6 +34,8 @@ use std::os::fd::RawFd;
 pub struct Spawned {
     /// The init's pid in the runtime's pid namespace.
     pub pid: i32,
+    /// Its start time (field 22 of /proc/<pid>/stat): with the pid, what names this init.
+    pub start_time: u64,
     /// The runtime's end of the sync socket (CLOEXEC): the init waits for [`start`], or with
     /// an exec fifo for [`release`] (then for the fifo).
     pub sync_fd: RawFd,
@@ -42,6 +45,9 @@ pub struct Spawned {
     /// The container's cgroup as (subsystem, directory) pairs ("" is the v2 or hybrid unified
     /// hierarchy), for the state; empty without `cfg.cgroup`.
     pub cgroup_paths: Vec<(String, String)>,
+    /// What the init logged while it built the container (sync Message::Log), for the
+    /// caller's log.
+    pub logs: Vec<(crate::process::sync::LogLevel, String)>,
 }
 
 /// Forks the init and drives it until it has built the whole container and waits to exec the
@@ -226,25 +232,31 @@ pub fn signal(pid: i32, sig: i32) -> Result<()> {
     Ok(())
 }
 
-/// Real containers: these need root and the static /bin/busybox; they skip otherwise. They
-/// reap with waitpid(pid), never wait_reaping, which would steal other tests' children.
+/// Real containers: these need root and the static /bin/busybox (busybox-static, installed by
+/// test/setup.sh), so they are `#[ignore]`d with that reason and fail when run without either.
+/// They reap with waitpid(pid), never wait_reaping, which would steal other tests' children.
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::{Capabilities, Namespace, Process};
 
-    fn rootfs() -> Option<tempfile::TempDir> {
-        if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/bin/busybox").exists() {
-            eprintln!("skipped: needs root and /bin/busybox");
-            return None;
-        }
+    /// A rootfs holding busybox; fails the test when not root or without /bin/busybox.
+    fn rootfs() -> tempfile::TempDir {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "this test needs root (real containers): run `cargo test -- --include-ignored` as root"
+        );
+        assert!(
+            std::path::Path::new("/bin/busybox").exists(),
+            "this test needs the static /bin/busybox (busybox-static, installed by test/setup.sh)"
+        );
         let d = tempfile::tempdir().unwrap();
         for sub in ["bin", "proc", "dev", "tmp"] {
             std::fs::create_dir(d.path().join(sub)).unwrap();
         }
         std::fs::copy("/bin/busybox", d.path().join("bin/busybox")).unwrap();
         std::os::unix::fs::symlink("busybox", d.path().join("bin/sh")).unwrap();
-        Some(d)
+        d
     }
 
     fn config(root: &std::path::Path, args: &[&str]) -> Config {
@@ -281,8 +293,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and /bin/busybox: a real container"]
     fn exit_status_of_the_container_process() {
-        let Some(d) = rootfs() else { return };
+        let d = rootfs();
         let st = run(&config(
             d.path(),
             &[
@@ -296,8 +309,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and /bin/busybox: a real container"]
     fn missing_binary_fails_create_with_exec_step() {
-        let Some(d) = rootfs() else { return };
+        let d = rootfs();
         let e = create(&config(d.path(), &["nosuch"]), &InitOptions::default()).unwrap_err();
         assert_eq!(
             (e.step.as_str(), e.path.as_str(), e.errno),
@@ -306,8 +320,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and /bin/busybox: the container fixture of the tests above"]
     fn unknown_capability_fails_before_fork() {
-        let Some(d) = rootfs() else { return };
+        let d = rootfs();
         let mut cfg = config(d.path(), &["sh"]);
         cfg.process.capabilities.as_mut().unwrap().effective = vec!["CAP_NOPE".into()];
         let e = create(&cfg, &InitOptions::default()).unwrap_err();
@@ -320,8 +335,9 @@ mod tests {
     /// process.terminal without a console socket: `create` hands back the pty master; the
     /// process has the slave as its terminal, sized from consoleSize.
     #[test]
+    #[ignore = "needs root and /bin/busybox: a real container"]
     fn terminal_master_is_returned_to_the_caller() {
-        let Some(d) = rootfs() else { return };
+        let d = rootfs();
         let mut cfg = config(
             d.path(),
             &[

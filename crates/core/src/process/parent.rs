@@ -7,7 +7,7 @@ use super::util::{self, describe_status, fd_at_least, unexpected, wait_for};
 use super::Spawned;
 use crate::console;
 use crate::error::{InitError, Result};
-use crate::sync::{self, Message};
+use crate::process::sync::{self, LogLevel, Message};
 use nix::errno::Errno;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::{fork, ForkResult};
@@ -72,16 +72,18 @@ impl Started {
                 (init, "init")
             }
             (None, Some(s)) => (s, "stage 1"),
-            (None, None) => return InitError::msg("init", "", "init exited unexpectedly"),
+            (None, None) => {
+                return InitError::msg("start the container init", "", "the init exited before it reported")
+            }
         };
         let status = match wait_for(pid) {
             Ok(st) => describe_status(st),
             Err(e) => format!("unknown: waitpid {e}"),
         };
         InitError::msg(
-            "init",
+            "start the container init",
             "",
-            format!("{who} exited unexpectedly (status {status})"),
+            format!("{who} exited with {status} before it reported"),
         )
     }
 }
@@ -91,18 +93,24 @@ fn drive(plan: &Plan<'_>, sock: OwnedFd, stage1_pid: i32) -> Result<Spawned> {
         stage1: Some(stage1_pid),
         init: None,
     };
-    match handshake(plan, sock.as_raw_fd(), &mut started) {
+    let mut logs = Vec::new();
+    match handshake(plan, sock.as_raw_fd(), &mut started, &mut logs) {
         Ok((pid, console)) => {
             // The init waits for Created: the caller records the container first, then calls
             // `release` (exec fifo) or `start`. Dying before that closes the socket, and the
             // init exits: a killed `create` leaves no waiting process behind.
             let sync_fd = sock.into_raw_fd();
             let console_fd = console.map_or(-1, IntoRawFd::into_raw_fd);
+            // The init waits (Ready): its start time tells it apart from a later process
+            // that reuses the pid.
+            let start_time = crate::control::start_time(pid).map_or(0, |(t, _)| t);
             Ok(Spawned {
                 pid,
+                start_time,
                 sync_fd,
                 console_fd,
                 cgroup_paths: Vec::new(),
+                logs,
             })
         }
         Err(e) => {
@@ -117,6 +125,7 @@ fn handshake(
     plan: &Plan<'_>,
     sock: RawFd,
     started: &mut Started,
+    logs: &mut Vec<(LogLevel, String)>,
 ) -> Result<(i32, Option<OwnedFd>)> {
     let terminal = plan.cfg.process.terminal;
     let mut console: Option<OwnedFd> = None;
@@ -163,6 +172,7 @@ fn handshake(
                 }
                 return Ok((pid, console));
             }
+            Message::Log(level, text) => logs.push((level, text)),
             Message::Error(e) => return Err(e),
             m => return Err(unexpected(&m, "a child message")),
         }
@@ -188,12 +198,9 @@ fn reap_stage1(started: &mut Started) -> Result<()> {
                 Ok(())
             } else {
                 Err(InitError::msg(
-                    "init",
+                    "start the container init",
                     "",
-                    format!(
-                        "stage 1 exited unexpectedly (status {})",
-                        describe_status(st)
-                    ),
+                    format!("stage 1 exited with {} before it reported", describe_status(st)),
                 ))
             }
         }
@@ -346,11 +353,8 @@ mod tests {
     #[test]
     fn silent_death_is_reported_with_the_status() {
         let e = drive_against(|_| util::exit_now(7));
-        assert_eq!(e.step, "init");
-        assert_eq!(
-            e.detail,
-            "stage 1 exited unexpectedly (status exit status 7)"
-        );
+        assert_eq!(e.step, "start the container init");
+        assert_eq!(e.detail, "stage 1 exited with exit status 7 before it reported");
     }
 
     #[test]

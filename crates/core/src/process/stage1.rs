@@ -12,7 +12,7 @@ use super::util::{
 };
 use crate::error::{InitError, Result};
 use crate::namespaces::NAMESPACES;
-use crate::sync::{self, Message};
+use crate::process::sync::{self, Message};
 use nix::errno::Errno;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::signal::Signal;

@@ -5,7 +5,7 @@
 //! allocation (glibc's fork handlers keep malloc usable in the child).
 
 use crate::error::{InitError, Result};
-use crate::sync::{self, Message};
+use crate::process::sync::{self, Message};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg};
 use std::ffi::CStr;

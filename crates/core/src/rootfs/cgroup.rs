@@ -18,7 +18,7 @@ use super::mounts;
 use super::path;
 use crate::config::Config;
 use crate::error::{InitError, Result};
-use crate::mount_opts::MountOptions;
+use crate::rootfs::mount_opts::MountOptions;
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sys::stat::Mode;

@@ -23,6 +23,7 @@
 pub mod cgroup;
 mod copyup;
 mod devices;
+pub mod mount_opts;
 pub mod mountinfo;
 mod mounts;
 pub mod path;
@@ -31,7 +32,6 @@ mod root_tests;
 
 use crate::config::Config;
 use crate::error::{InitError, Result, StepExt};
-use crate::mount_opts;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};

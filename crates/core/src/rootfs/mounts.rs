@@ -6,7 +6,7 @@ use super::cgroup;
 use super::path::{self, InRoot};
 use crate::config::{Config, Mount};
 use crate::error::{InitError, Result};
-use crate::mount_opts::{self, MountOptions};
+use crate::rootfs::mount_opts::{self, MountOptions};
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::mount::{mount, MsFlags};

@@ -14,7 +14,7 @@ use std::path::Path;
 use tempfile::TempDir;
 
 /// Runs `f` in a child in a new mount namespace; its Err is printed and fails the test.
-fn in_child(f: impl FnOnce() -> std::result::Result<(), String>) {
+pub(super) fn in_child(f: impl FnOnce() -> std::result::Result<(), String>) {
     // SAFETY: the child only makes system calls, allocates and exits; it never returns into
     // the test harness (std::process::exit would run atexit handlers of the parent's threads'
     // libraries, so _exit).

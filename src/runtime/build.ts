@@ -1,26 +1,26 @@
 /**
- * Building a container, shared by `run` and (next) `create`: load → validate → convert the
- * bundle's config, claim the state directory, fork the init (Rust) and record the state.
- * A failure at any step removes what the earlier steps made: no state directory, no process.
+ * Building a container, shared by `create` and `run`: load → validate → convert the bundle's
+ * config, claim the state directory, fork the init (Rust) and record the state. A failure at
+ * any step removes what the earlier steps made: no state directory, no process, no cgroup.
  */
-import { closeSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { GlobalOptions } from '../cli/globals.ts';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ValidationError } from '../errors.ts';
-import { logDebug, logWarn } from '../log.ts';
-import { cgroupDestroy, cgroupResolve, createInit, releaseInit, signal, waitExit } from '../native/index.ts';
+import type { Resolved } from './options.ts';
+import { cgroupDestroy, cgroupResolve, closeFd, createInit, releaseInit, signal, waitExit } from '../native/index.ts';
 import type { Config, InitOptions } from '../native/index.ts';
 import type { CgroupPath, CgroupSpec } from '../native/binding.js';
 import { checkConsole } from '../process/console.ts';
 import { writePidFile } from '../process/pidfile.ts';
-import { callerNofile, procStat } from '../process/procfs.ts';
+import { callerNofile } from '../process/procfs.ts';
 import { toNativeConfig } from '../spec/convert.ts';
 import { toCgroupSpec } from '../spec/resources.ts';
 import { loadSpec } from '../spec/load.ts';
+import { thaw } from '../spec/numbers.ts';
 import { checkHost, specWarnings, validateSpec } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
 import { SPEC_VERSION } from '../version.ts';
-import { PENDING_CGROUP, claim, nowRfc3339Nano, remove, writeState } from '../state/store.ts';
+import { PENDING_CGROUP, claim, nowRfc3339Nano, remove, writeRecord, writeState } from '../state/store.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
 
 export interface CreateOptions {
@@ -50,28 +50,31 @@ function listenFds(): number {
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
-export async function createContainer(g: GlobalOptions, rawId: string, o: CreateOptions): Promise<Created> {
+export async function createContainer(g: Resolved, rawId: string, o: CreateOptions): Promise<Created> {
   const id = validateId(rawId);
   const bundle = resolve(o.bundle || '.');
-  const { spec, path } = loadSpec(bundle);
-  const problems = validateSpec(spec);
+  const { spec: parsed, path } = loadSpec(bundle);
+  const problems = validateSpec(parsed);
   if (problems.length) throw new ValidationError(path, problems);
+  // Validated as written; now plain numbers (spec/numbers.ts).
+  const spec = thaw(parsed);
   // What runts does not apply yet (seccomp, AppArmor, ...) is said, not silently dropped.
-  for (const w of specWarnings(spec)) await logWarn(`${w.path} ${w.message}`);
+  for (const w of specWarnings(spec)) await g.logger.warn(`${w.path} ${w.message}`);
   const config = toNativeConfig(spec, bundle, id);
   keepCallerNofile(config);
   // Every container gets its cgroup, as with runc (linux.cgroupsPath, or one named after the id).
   config.cgroup = toCgroupSpec(spec, id, {
     systemd: g.systemdCgroup,
-    rootless: g.rootless === 'true' || (g.rootless === 'auto' && process.geteuid?.() !== 0),
+    rootless: g.rootless,
   });
   const hostProblems = checkHost(config);
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
   checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
   const dir = claim(g.root, id);
   // Recorded before the cgroup exists: a create killed half-way leaves the state directory
-  // with this and no state.json, and `delete --force` removes the cgroup from it.
-  writeFileSync(join(dir, PENDING_CGROUP), JSON.stringify({ ...savedOf(config.cgroup), paths: cgroupResolve(config.cgroup) }));
+  // with this and no state.json, and `delete --force` removes the cgroup from it. Atomically:
+  // a create killed inside a plain write left an empty file, and no way to find the cgroup.
+  writeRecord(dir, PENDING_CGROUP, { ...savedOf(config.cgroup), paths: cgroupResolve(config.cgroup) });
   let pid = 0;
   let consoleFd = -1;
   let cgroupPaths: CgroupPath[] = [];
@@ -84,11 +87,13 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
       execFifo: o.execFifo,
       consoleSocket: o.consoleSocket,
     };
-    await logDebug(`creating container ${id} from ${path}`);
+    await g.logger.debug?.(`creating container ${id} from ${path}`);
     const spawned = createInit(config, options);
     pid = spawned.pid;
     cgroupPaths = spawned.cgroupPaths;
     consoleFd = spawned.consoleFd;
+    // What the init logged while it built the container (it never prints: crun's model).
+    for (const l of spawned.logs) await (l.level === 'debug' ? g.logger.debug?.(l.msg) : g.logger.warn(l.msg));
     const state: ContainerState = {
       ociVersion: SPEC_VERSION,
       id,
@@ -98,7 +103,7 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
       created: nowRfc3339Nano(),
       annotations: spec.annotations,
       owner: '',
-      initStartTime: procStat(pid)?.startTime ?? 0,
+      initStartTime: spawned.init.startTime,
       cgroup: { ...savedOf(config.cgroup), paths: spawned.cgroupPaths },
     };
     writeState(g.root, state);
@@ -111,11 +116,11 @@ export async function createContainer(g: GlobalOptions, rawId: string, o: Create
     if (o.execFifo) {
       const cg = spawned.cgroupPaths;
       const memory = cg.find((c) => c.subsystem === 'memory') ?? cg.find((c) => c.subsystem === '');
-      releaseInit(spawned.syncFd, pid, memory?.path);
+      releaseInit(spawned.syncFd, spawned.init, memory?.path);
     }
     return { state, syncFd: o.execFifo ? -1 : spawned.syncFd, terminal: config.process.terminal, consoleFd };
   } catch (e) {
-    if (consoleFd >= 0) closeSync(consoleFd);
+    if (consoleFd >= 0) closeFd(consoleFd);
     if (pidFileWritten) rmSync(pidFileWritten, { force: true });
     if (pid > 0) await destroyInit(pid);
     if (cgroupPaths.length && config.cgroup) {

@@ -1,10 +1,9 @@
-/** The OCI state of a container as runc prints it for `state` and `list`. */
-import { readFileSync, statSync } from 'node:fs';
+/** The OCI state of a container as runc reports it for `state` and `list`. */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { statusOf } from '../state/status.ts';
 import type { Status } from '../state/status.ts';
 import { readState, stateDir } from '../state/store.ts';
 import { validateId } from '../state/id.ts';
-import { print } from '../cli/output.ts';
 import type { ContainerState } from '../state/store.ts';
 
 /** runc's `state` JSON, field for field and in its order. */
@@ -59,7 +58,34 @@ export function ownerName(root: string, id: string): string {
   return `#${uid}`;
 }
 
-/** `state`: the view as runc prints it, indented, without a trailing newline. */
-export function printState(root: string, id: string): void {
-  print(JSON.stringify(view(root, readState(root, validateId(id))), null, 2));
+/** `state`: the container's state as runc reports it. */
+export function stateOf(root: string, id: string): StateView {
+  return view(root, readState(root, validateId(id)));
+}
+
+function ids(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** `list`: every container under the root, sorted by id, with the owner of its directory. */
+export function listStates(root: string): StateView[] {
+  const views: StateView[] = [];
+  for (const id of ids(root)) {
+    try {
+      const v = view(root, readState(root, id));
+      // runc fills the owner from the state directory for list (state prints the recorded one).
+      views.push({ ...v, owner: ownerName(root, id) });
+    } catch {
+      // A directory being created or deleted concurrently: not a container (yet, or any more).
+    }
+  }
+  return views;
 }

@@ -124,20 +124,25 @@ fn flag_option(name: &str) -> Option<(bool, MsFlags)> {
     Some(entry)
 }
 
+/// The propagation names, as mount options and as `linux.rootfsPropagation` (runc's
+/// mountPropagationMapping), in the order validation lists them (src/spec/tables.generated.ts).
+pub const PROPAGATIONS: [(&str, MsFlags); 8] = [
+    ("private", MsFlags::MS_PRIVATE),
+    ("rprivate", MsFlags::MS_PRIVATE.union(MsFlags::MS_REC)),
+    ("slave", MsFlags::MS_SLAVE),
+    ("rslave", MsFlags::MS_SLAVE.union(MsFlags::MS_REC)),
+    ("shared", MsFlags::MS_SHARED),
+    ("rshared", MsFlags::MS_SHARED.union(MsFlags::MS_REC)),
+    ("unbindable", MsFlags::MS_UNBINDABLE),
+    ("runbindable", MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
+];
+
 /// A propagation name, as a mount option or as `linux.rootfsPropagation`.
 pub fn propagation(name: &str) -> Option<MsFlags> {
-    use MsFlags as F;
-    Some(match name {
-        "private" => F::MS_PRIVATE,
-        "shared" => F::MS_SHARED,
-        "slave" => F::MS_SLAVE,
-        "unbindable" => F::MS_UNBINDABLE,
-        "rprivate" => F::MS_PRIVATE | F::MS_REC,
-        "rshared" => F::MS_SHARED | F::MS_REC,
-        "rslave" => F::MS_SLAVE | F::MS_REC,
-        "runbindable" => F::MS_UNBINDABLE | F::MS_REC,
-        _ => return None,
-    })
+    PROPAGATIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
 }
 
 /// A recursive attribute option: (clear, attribute).
@@ -312,6 +317,15 @@ mod tests {
         assert_eq!(o.flags, F::MS_BIND | F::MS_REC);
         assert_eq!(propagation("rshared"), Some(F::MS_SHARED | F::MS_REC));
         assert_eq!(propagation("bogus"), None);
+        for (base, flag) in [
+            ("private", F::MS_PRIVATE),
+            ("slave", F::MS_SLAVE),
+            ("shared", F::MS_SHARED),
+            ("unbindable", F::MS_UNBINDABLE),
+        ] {
+            assert_eq!(propagation(base), Some(flag));
+            assert_eq!(propagation(&format!("r{base}")), Some(flag | F::MS_REC));
+        }
     }
 
     #[test]

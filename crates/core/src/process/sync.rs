@@ -40,6 +40,8 @@
 //!        ------------------------------- Start --------------------->  execve(args)
 //!        <------------ EOF (the socket is CLOEXEC) or Error ---------
 //!
+//!  Before Ready the init may send Log(level, text) lines: the parent hands them to the
+//!  caller's log (Spawned.logs).
 //!  Any failing child step:   --- Error(InitError) --> parent, then the child _exit(1)s; the
 //!                            parent SIGKILLs and reaps stage 1 and the init.
 //!  With an exec fifo:        the parent closes its end after Created; the init opens the fifo
@@ -50,7 +52,7 @@
 //! a u32 length followed by UTF-8 bytes. A descriptor field is not in the bytes: it travels in
 //! the SCM_RIGHTS control message of the same datagram.
 
-use crate::error::{InitError, Result};
+use crate::error::{shorten, InitError, Result, DETAIL_MAX, QUOTE_MAX};
 use nix::errno::Errno;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use std::io::{IoSlice, IoSliceMut};
@@ -81,6 +83,25 @@ pub enum Message {
     /// of the console, as SCM_RIGHTS (the fd is the receiver's descriptor number after
     /// `recv`). Ready without it is a protocol error.
     Console(RawFd),
+    /// init → parent, any time before Ready: a line for the runtime's log (crun's model: the
+    /// init never prints), e.g. a step it skipped.
+    Log(LogLevel, String),
+}
+
+/// The level of a [`Message::Log`] line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Warn,
+    Debug,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Warn => "warning",
+            LogLevel::Debug => "debug",
+        }
+    }
 }
 
 const TAG_USERNS_READY: u8 = 1;
@@ -92,10 +113,12 @@ const TAG_CREATED: u8 = 6;
 const TAG_START: u8 = 7;
 const TAG_ERROR: u8 = 8;
 const TAG_CONSOLE: u8 = 9;
+const TAG_LOG: u8 = 10;
 // Reserved for later: hooks (createRuntime/createContainer run by the parent between Proceed
 // and Ready), seccomp notify fd.
 
-/// Largest datagram we accept: an InitError with long paths fits many times over.
+/// Largest datagram we accept: an InitError (its fields shortened as its message quotes
+/// them, error.rs) fits many times over.
 const MAX_MESSAGE: usize = 64 * 1024;
 
 impl Message {
@@ -111,6 +134,7 @@ impl Message {
             Message::Start => "Start",
             Message::Error(_) => "Error",
             Message::Console(_) => "Console",
+            Message::Log(..) => "Log",
         }
     }
 
@@ -129,13 +153,23 @@ impl Message {
             Message::Created => b.push(TAG_CREATED),
             Message::Start => b.push(TAG_START),
             Message::Error(e) => {
+                // Each field shortened so that any error fits one datagram whole (a config
+                // value quoted in it can be megabytes).
                 b.push(TAG_ERROR);
-                put_str(&mut b, &e.step);
-                put_str(&mut b, &e.path);
+                put_str(&mut b, &shorten(&e.step, QUOTE_MAX));
+                put_str(&mut b, &shorten(&e.path, QUOTE_MAX));
                 b.extend_from_slice(&e.errno.to_le_bytes());
-                put_str(&mut b, &e.detail);
+                put_str(&mut b, &shorten(&e.detail, DETAIL_MAX));
             }
             Message::Console(_) => b.push(TAG_CONSOLE),
+            Message::Log(level, text) => {
+                b.push(TAG_LOG);
+                b.push(match level {
+                    LogLevel::Warn => 1,
+                    LogLevel::Debug => 2,
+                });
+                put_str(&mut b, &shorten(text, DETAIL_MAX));
+            }
         }
         b
     }
@@ -163,6 +197,14 @@ impl Message {
                     errno,
                     detail,
                 })
+            }
+            TAG_LOG => {
+                let level = match r.u8()? {
+                    1 => LogLevel::Warn,
+                    2 => LogLevel::Debug,
+                    l => return Err(malformed(&format!("unknown log level {l}"))),
+                };
+                Message::Log(level, r.string()?)
             }
             TAG_CONSOLE => match fd {
                 Some(fd) => return Ok(Message::Console(fd)),
@@ -313,6 +355,8 @@ mod tests {
                 "executable file not found in $PATH",
             )),
             Message::Error(InitError::msg("", "", "")),
+            Message::Log(LogLevel::Warn, "join session keyring: EDQUOT".into()),
+            Message::Log(LogLevel::Debug, String::new()),
         ]
     }
 
@@ -325,6 +369,17 @@ mod tests {
             Message::decode(&Message::Console(-1).encode(), Some(7)).unwrap(),
             Message::Console(7)
         );
+    }
+
+    #[test]
+    fn an_error_quoting_megabytes_arrives_whole_and_shortened() {
+        let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC).unwrap();
+        let big = InitError::msg("sethostname", "h".repeat(3 << 20), "d".repeat(1 << 20));
+        send(a.as_raw_fd(), &Message::Error(big)).unwrap();
+        let Some(Message::Error(got)) = recv(b.as_raw_fd()).unwrap() else { panic!() };
+        assert_eq!(got.step, "sethostname");
+        assert!(got.path.starts_with("hhhh") && got.path.ends_with(&format!("… ({} bytes)", 3 << 20)));
+        assert!(got.detail.len() <= DETAIL_MAX);
     }
 
     #[test]

@@ -1,0 +1,105 @@
+/**
+ * One definition per verb (src/cli/commands/<verb>.ts), read by both parsers: the commander
+ * program (src/cli/program.ts) and the engine fast path (src/cli/fast.ts), which parses the
+ * plain shapes engines send without loading commander. A flag is written once, in commander's
+ * notation ("-b, --bundle <path>", "--no-pivot", "-d, --detach"); both parsers derive from it
+ * the same option key (commander's camelCase, "--no-x" → `x: false`) and default, so they hand
+ * the verb identical options (test/unit/fast.test.ts runs both over engine argv shapes).
+ */
+import type { Runtime } from '../runtime/runtime.ts';
+import type { GlobalOptions } from './globals.ts';
+
+export interface FlagDef {
+  /** commander's notation: "-b, --bundle <path>", "--no-pivot", "-a, --all". */
+  flags: string;
+  description: string;
+  /** The value when the flag is absent (commander's default). */
+  default?: string | number | boolean;
+  /** Turns the given value into the option (commander's argParser); may throw. */
+  parse?: (value: string) => unknown;
+  /** The values allowed (commander's choices). */
+  choices?: string[];
+}
+
+export interface ArgDef {
+  /** commander's notation: "<container-id>", "[signal]", "[ps-options...]". */
+  name: string;
+  description: string;
+  default?: string;
+}
+
+export type Options = Record<string, unknown>;
+
+/** What a verb's action gets besides its arguments and options. */
+export interface VerbContext {
+  globals: GlobalOptions;
+  /** The library, configured from the global flags. */
+  runtime(): Promise<Runtime>;
+}
+
+export interface VerbDef {
+  name: string;
+  description: string;
+  summary?: string;
+  usage?: string;
+  args: ArgDef[];
+  flags: FlagDef[];
+  /** Options after the first argument go to the verb (ps's ps(1) options). */
+  passThrough?: boolean;
+  /** Engines send it for every container: parsed without commander when plain (fast.ts). */
+  fast?: boolean;
+  /** `args`: the arguments in order, a variadic one spread; `opts`: keyed as commander keys them. */
+  action(ctx: VerbContext, args: string[], opts: Options): Promise<void>;
+}
+
+export interface FlagShape {
+  long: string;
+  short?: string;
+  /** Takes a value ("<path>"). */
+  value: boolean;
+  /** "--no-x": sets `key` to false; the default is true. */
+  negate: boolean;
+  /** The option's key, as commander names it (camelCase, without "no-"). */
+  key: string;
+}
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** Reads commander's notation. */
+export function flagShape(f: FlagDef): FlagShape {
+  const m = /^(?:-(\w), )?--([\w-]+)(?: ([<[].+[>\]]))?$/.exec(f.flags);
+  if (!m) throw new Error(`bad flag definition ${JSON.stringify(f.flags)}`);
+  const [, short, long, value] = m;
+  const negate = long.startsWith('no-') && !value;
+  return { long, short, value: !!value, negate, key: camel(negate ? long.slice(3) : long) };
+}
+
+/** The options a verb gets when none of its flags is given (commander's defaults). */
+export function defaults(flags: FlagDef[]): Options {
+  const out: Options = {};
+  for (const f of flags) {
+    const s = flagShape(f);
+    if (f.default !== undefined) out[s.key] = f.default;
+    else if (s.negate) out[s.key] = true;
+  }
+  return out;
+}
+
+/** A flag's value as the verb gets it: parsed, and checked against its choices. */
+export function flagValue(f: FlagDef, raw: string): unknown {
+  if (f.choices && !f.choices.includes(raw)) {
+    throw new Error(`option '${f.flags}' argument '${raw}' is invalid. Allowed choices are ${f.choices.join(', ')}.`);
+  }
+  return f.parse ? f.parse(raw) : raw;
+}
+
+/** `--preserve-fds N` and other counts. */
+export function parseCount(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`invalid value "${v}" for flag --${flag}`);
+    return n;
+  };
+}
+
+export const ID_ARG: ArgDef = { name: '<container-id>', description: 'the container instance name' };

@@ -1,0 +1,67 @@
+/**
+ * `run`: create a container and start it in the same process. In the foreground the caller
+ * gets a handle: the init's pid, the pty master when the process has a terminal and no console
+ * socket was given, and `wait()` for its exit status (128+N when signal N killed it), after
+ * which the container is deleted unless `keep`. Detached (`run -d`), create and start, and
+ * the container is left running. Signal forwarding and the terminal proxy are the caller's
+ * (the CLI's), as in runc.
+ */
+import { setChildSubreaper, startInit, waitExit } from '../native/index.ts';
+import type { ContainerState } from '../state/store.ts';
+import { createContainer, destroyInit, discard } from './build.ts';
+import type { CreateOptions } from './build.ts';
+import type { Resolved } from './options.ts';
+
+export interface RunOptions extends Omit<CreateOptions, 'execFifo'> {
+  /** Leave the stopped container for `delete` instead of removing it. */
+  keep?: boolean;
+  /** Make this process a child subreaper, so that the container's orphans are reaped here. */
+  subreaper?: boolean;
+  /**
+   * Called once the container is built and before its process starts: the place to start
+   * forwarding signals to `handle.pid` or copying the terminal, so that nothing is missed.
+   */
+  onCreated?: (handle: RunHandle) => void;
+}
+
+export interface RunHandle {
+  readonly id: string;
+  /** The container's init, in this process's pid namespace. */
+  readonly pid: number;
+  /** The pty master (process.terminal without a console socket), owned by the caller; else -1. */
+  readonly consoleFd: number;
+  /** Resolves with the exit status (128+N for a signal N) once the process has exited. */
+  wait(): Promise<number>;
+}
+
+export async function runForeground(g: Resolved, id: string, o: RunOptions): Promise<RunHandle> {
+  // Orphans of the container are reparented to us and reaped by waitExit.
+  if (o.subreaper) setChildSubreaper();
+  const { state, syncFd, consoleFd } = await createContainer(g, id, o);
+  let waited: Promise<number> | undefined;
+  const handle: RunHandle = {
+    id: state.id,
+    pid: state.pid,
+    consoleFd,
+    wait: () => (waited ??= finish(g, state, !!o.keep)),
+  };
+  try {
+    o.onCreated?.(handle);
+    startInit(syncFd);
+  } catch (e) {
+    await destroyInit(state.pid);
+    discard(g.root, state);
+    throw e;
+  }
+  return handle;
+}
+
+async function finish(g: Resolved, state: ContainerState, keep: boolean): Promise<number> {
+  try {
+    const exit = await waitExit(state.pid);
+    return exit.signal != null ? 128 + exit.signal : (exit.code ?? 0);
+  } finally {
+    // --keep leaves the stopped container, cgroup and all, for `delete`.
+    if (!keep) discard(g.root, state);
+  }
+}

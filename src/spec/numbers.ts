@@ -1,0 +1,64 @@
+/**
+ * Integers in config.json as runc reads them. Go decodes each into its field's integer type,
+ * so `1e2`, `0.0` and `1.5` are errors there, `-0` is one for unsigned fields, and a value is
+ * checked exactly, however large. JSON.parse turns every number into a double: `1e2` becomes
+ * 100, 2^64 becomes indistinguishable from 2^64-1. So before parsing, every number literal a
+ * double does not hold as written (anything but a plain safe integer) is replaced by a marked
+ * string carrying its text; validation checks that text (validate.ts, intValue) and reports it
+ * as written; `thaw` then turns what passed back into numbers. A config without such literals
+ * (the usual case) costs one scan of the text.
+ */
+
+/** The prefix of a marked literal: a NUL cannot start a real JSON string value here. */
+export const NUMBER_MARK = '\u0000number:';
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const PLAIN = /^-?(?:0|[1-9]\d*)$/;
+
+function exact(raw: string): boolean {
+  return PLAIN.test(raw) && raw !== '-0' && Number.isSafeInteger(Number(raw));
+}
+
+/** The text with its inexact number literals marked, or undefined when it has none. */
+export function markInexact(text: string): string | undefined {
+  let out: string[] | undefined;
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(text);
+      if (!m) continue; // a syntax error: JSON.parse reports it
+      const raw = m[0];
+      if (!exact(raw)) {
+        (out ??= []).push(text.slice(last, i), JSON.stringify(NUMBER_MARK + raw));
+        last = i + raw.length;
+      }
+      i += raw.length - 1;
+    }
+  }
+  if (!out) return undefined;
+  out.push(text.slice(last));
+  return out.join('');
+}
+
+export function isMarked(v: unknown): v is string {
+  return typeof v === 'string' && v.startsWith(NUMBER_MARK);
+}
+
+/** The literal as the file wrote it. */
+export function rawOf(v: string): string {
+  return v.slice(NUMBER_MARK.length);
+}
+
+/** Every marked literal back to a number (after validation passed). */
+export function thaw<T>(v: T): T {
+  if (isMarked(v)) return Number(rawOf(v)) as T;
+  if (Array.isArray(v)) return v.map(thaw) as T;
+  if (typeof v === 'object' && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, thaw(x)])) as T;
+  }
+  return v;
+}

@@ -1,0 +1,48 @@
+/** Integers in config.json checked exactly as written, as runc's Go decoder reads them. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSpecText } from '../../src/spec/load.ts';
+import { markInexact, thaw } from '../../src/spec/numbers.ts';
+import { validateSpec } from '../../src/spec/validate.ts';
+
+function spec(user: Record<string, unknown>, rlimits: unknown[] = []): string {
+  return `{"root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":${JSON.stringify(user).replace(/"@([^"]+)"/g, '$1')},"rlimits":${JSON.stringify(rlimits).replace(/"@([^"]+)"/g, '$1')}},"linux":{"namespaces":[{"type":"mount"}]}}`;
+}
+
+const problems = (text: string) => validateSpec(parseSpecText(text, 'config.json'));
+
+test('plain configs are parsed as they are (no marking)', () => {
+  assert.equal(markInexact('{"a":1,"b":[-2,3],"c":"1e2","d":9007199254740991}'), undefined);
+});
+
+test('1e2, 0.0, 1.5 and -0 are not integers where runc wants them', () => {
+  for (const lit of ['1e2', '0.0', '1.5', '-0']) {
+    const p = problems(spec({ uid: `@${lit}`, gid: 0 }));
+    assert.deepEqual(p, [{ path: 'process.user.uid', message: `must be an integer from 0 to 4294967295 (got ${lit})` }], lit);
+  }
+  // A number where a string belongs is named as written.
+  const text = spec({ uid: 0, gid: 0 }).replace('"cwd":"/"', '"cwd":1e2');
+  assert.deepEqual(problems(text), [{ path: 'process.cwd', message: 'must be a string (got a number (1e2))' }]);
+});
+
+test('large values are checked exactly, and reported as written', () => {
+  const rl = (hard: string) => spec({ uid: 0, gid: 0 }, [{ type: 'RLIMIT_NOFILE', soft: 1, hard: `@${hard}` }]);
+  assert.deepEqual(problems(rl('18446744073709551615')), [], '2^64-1 (RLIM_INFINITY) is a u64');
+  assert.deepEqual(problems(rl('18446744073709551616')), [
+    { path: 'process.rlimits[0].hard', message: 'must be a non-negative integer (got 18446744073709551616)' },
+  ]);
+  const huge = problems(spec({ uid: '@9007199254740993', gid: 0 }));
+  assert.equal(huge[0].message, 'must be an integer from 0 to 4294967295 (got 9007199254740993)');
+});
+
+test('thaw turns what passed back into numbers', () => {
+  const parsed = parseSpecText(spec({ uid: 0, gid: 0 }, [{ type: 'RLIMIT_NOFILE', soft: 1, hard: '@18446744073709551615' }]), 'c');
+  const t = thaw(parsed) as { process: { rlimits: Array<{ hard: number }> } };
+  assert.equal(t.process.rlimits[0].hard, 18446744073709551615);
+  assert.equal(thaw({ a: ['x', 1, null] }).a[0], 'x');
+});
+
+test('more groups than setgroups(2) takes are refused', () => {
+  const p = validateSpec(JSON.parse(spec({ uid: 0, gid: 0, additionalGids: Array.from({ length: 70000 }, (_, i) => i) })));
+  assert.deepEqual(p, [{ path: 'process.user.additionalGids', message: 'at most 65536 groups (NGROUPS_MAX), got 70000' }]);
+});
