@@ -166,6 +166,11 @@ export interface InitOptions {
    * stream socket (SCM_RIGHTS) instead of being returned to the caller.
    */
   consoleSocket?: string
+  /**
+   * Make the runtime a child subreaper first (PR_SET_CHILD_SUBREAPER), so that the
+   * container's orphans are reparented to it and reaped (a foreground `run`).
+   */
+  subreaper: boolean
 }
 
 export interface InterfacePriority {
@@ -447,12 +452,6 @@ export interface SavedCgroup {
 /** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */
 export declare function sendPidfd(socket: string, init: InitRef): void
 
-/**
- * Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER), so that the container's
- * orphans are reparented to it and reaped.
- */
-export declare function setChildSubreaper(): void
-
 /** Sends signal `sig` to `pid`. */
 export declare function signal(pid: number, sig: number): void
 
@@ -464,10 +463,11 @@ export declare function signalInit(init: InitRef, sig: number): boolean
 
 /** A container init that has built the container and waits to exec the user process. */
 export interface Spawned {
-  /** The init, as every later call names it. */
+  /**
+   * The init (its pid in the runtime's pid namespace, and its start time), as every later
+   * call names it.
+   */
   init: InitRef
-  /** The init's pid in the runtime's pid namespace (`init.pid`). */
-  pid: number
   /** The runtime's end of the sync socket (pass it to `start`); -1 when already closed. */
   syncFd: number
   /**

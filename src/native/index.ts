@@ -73,9 +73,6 @@ export function signal(pid: number, sig: number): void {
   call(() => addon.signal(pid, sig));
 }
 
-export function setChildSubreaper(): void {
-  call(() => addon.setChildSubreaper());
-}
 
 /** Lets a created init (waiting on its exec.fifo) exec; returns once execve succeeded. */
 export function startFifo(path: string, init: InitRef, timeoutMs: number): void {

@@ -33,6 +33,8 @@ export interface CreateOptions {
   execFifo?: string;
   /** `--console-socket`: with process.terminal, the pty master is sent there. */
   consoleSocket?: string;
+  /** Become a child subreaper first, so that the container's orphans are reaped here. */
+  subreaper?: boolean;
 }
 
 export interface Created {
@@ -86,10 +88,11 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       preserveFds: (o.preserveFds ?? 0) + listenFds(),
       execFifo: o.execFifo,
       consoleSocket: o.consoleSocket,
+      subreaper: !!o.subreaper,
     };
     await g.logger.debug?.(`creating container ${id} from ${path}`);
     const spawned = createInit(config, options);
-    pid = spawned.pid;
+    pid = spawned.init.pid;
     cgroupPaths = spawned.cgroupPaths;
     consoleFd = spawned.consoleFd;
     // What the init logged while it built the container (it never prints: crun's model).

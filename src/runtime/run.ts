@@ -6,7 +6,7 @@
  * the container is left running. Signal forwarding and the terminal proxy are the caller's
  * (the CLI's), as in runc.
  */
-import { setChildSubreaper, startInit, waitExit } from '../native/index.ts';
+import { startInit, waitExit } from '../native/index.ts';
 import type { ContainerState } from '../state/store.ts';
 import { createContainer, destroyInit, discard } from './build.ts';
 import type { CreateOptions } from './build.ts';
@@ -15,8 +15,6 @@ import type { Resolved } from './options.ts';
 export interface RunOptions extends Omit<CreateOptions, 'execFifo'> {
   /** Leave the stopped container for `delete` instead of removing it. */
   keep?: boolean;
-  /** Make this process a child subreaper, so that the container's orphans are reaped here. */
-  subreaper?: boolean;
   /**
    * Called once the container is built and before its process starts: the place to start
    * forwarding signals to `handle.pid` or copying the terminal, so that nothing is missed.
@@ -35,8 +33,7 @@ export interface RunHandle {
 }
 
 export async function runForeground(g: Resolved, id: string, o: RunOptions): Promise<RunHandle> {
-  // Orphans of the container are reparented to us and reaped by waitExit.
-  if (o.subreaper) setChildSubreaper();
+  // With `subreaper`, orphans of the container are reparented to us and reaped by waitExit.
   const { state, syncFd, consoleFd } = await createContainer(g, id, o);
   let waited: Promise<number> | undefined;
   const handle: RunHandle = {

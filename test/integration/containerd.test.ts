@@ -78,7 +78,8 @@ interface Runtime {
 }
 const RUNTIMES: Runtime[] = [{ name: path.basename(BIN), bin: BIN }];
 // runc beside it, always: test/setup.sh installs it, so a missing runc fails `before`. When
-// RUNTS_BIN is runc the runs above are runc's: a second set would repeat them (a visible skip).
+// RUNTS_BIN is runc, the runtime under test is runc already: a second set of runs would repeat
+// its own (a visible skip).
 if (!BIN_IS_RUNC) RUNTIMES.push({ name: 'runc', bin: RUNC });
 
 const SKIP = SKIP_REASON ?? containerdMissing();
@@ -286,7 +287,7 @@ describe('containerd 1.6: ctr drives the runtime through io.containerd.runc.v2',
   }
 
   if (BIN_IS_RUNC) {
-    it('runtime runc, beside the runtime under test', { skip: 'RUNTS_BIN is runc: the runs above are runc\'s, a second set would repeat them' }, () => {});
+    it('runtime runc, beside the runtime under test', { skip: 'RUNTS_BIN is runc: the runtime under test is runc already, a second set of runs would repeat its own' }, () => {});
   }
 
   for (const rt of RUNTIMES) {

@@ -70,7 +70,8 @@ interface Handler {
 /** `runts` is the runtime under test whatever it is (runc when validating the suite). */
 const HANDLERS: Handler[] = [{ name: 'runts', bin: BIN }];
 // runc beside it, always: test/setup.sh installs it, so a missing runc fails `before`. When
-// RUNTS_BIN is runc the runs above are runc's: a second set would repeat them (a visible skip).
+// RUNTS_BIN is runc, handler runts runs runc already: a second set of runs would repeat its own
+// (a visible skip).
 if (!BIN_IS_RUNC) HANDLERS.push({ name: 'runc', bin: RUNC });
 
 function skipReason(): string | false {

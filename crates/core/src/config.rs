@@ -170,6 +170,9 @@ pub struct InitOptions {
     /// `--console-socket`: with `process.terminal`, the pty master is sent to this AF_UNIX
     /// stream socket (SCM_RIGHTS) instead of being returned to the caller.
     pub console_socket: Option<String>,
+    /// Make the runtime a child subreaper first (PR_SET_CHILD_SUBREAPER), so that the
+    /// container's orphans are reparented to it and reaped (a foreground `run`).
+    pub subreaper: bool,
 }
 
 impl Config {

@@ -46,10 +46,9 @@ pub(crate) fn task_err(e: InitError) -> napi::Error {
 /// A container init that has built the container and waits to exec the user process.
 #[napi(object)]
 pub struct Spawned {
-    /// The init, as every later call names it.
+    /// The init (its pid in the runtime's pid namespace, and its start time), as every later
+    /// call names it.
     pub init: InitRef,
-    /// The init's pid in the runtime's pid namespace (`init.pid`).
-    pub pid: i32,
     /// The runtime's end of the sync socket (pass it to `start`); -1 when already closed.
     pub sync_fd: i32,
     /// With `process.terminal` and no console socket: the pty master, owned by the caller
@@ -94,7 +93,6 @@ pub fn create(config: Config, options: InitOptions) -> Result<Spawned> {
     let logs = s.logs.into_iter().map(|(level, msg)| InitLog { level: level.as_str().into(), msg }).collect();
     Ok(Spawned {
         init: InitRef { pid: s.pid, start_time: s.start_time as i64 },
-        pid: s.pid,
         sync_fd: s.sync_fd,
         console_fd: s.console_fd,
         cgroup_paths,
@@ -157,13 +155,6 @@ pub fn wait_exit(pid: i32) -> AsyncTask<WaitTask> {
 #[napi]
 pub fn signal(pid: i32, sig: i32) -> Result<()> {
     process::signal(pid, sig).map_err(init_err)
-}
-
-/// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER), so that the container's
-/// orphans are reparented to it and reaped.
-#[napi]
-pub fn set_child_subreaper() -> Result<()> {
-    process::set_child_subreaper().map_err(init_err)
 }
 
 /// `start` of a created container: opens its exec.fifo so the waiting init execs; returns once

@@ -172,6 +172,10 @@ fn from_oci(v: &serde_json::Value) -> Resources {
 /// which shares the work tree but lacks busybox, finds it too (test/vm/run-vm-tests.sh makes
 /// it on the host). Fails the test when it cannot be made.
 fn bundle_dir() -> String {
+    // Once per test process (the tests run in parallel threads), and made under a temporary
+    // name then renamed, so that another process never sees a half-made bundle.
+    static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _once = MADE.lock().unwrap_or_else(|e| e.into_inner());
     let root = format!("{}/../../target/cgtest-bundle", env!("CARGO_MANIFEST_DIR"));
     if std::path::Path::new(&format!("{root}/config.json")).exists() {
         return root;
@@ -180,18 +184,27 @@ fn bundle_dir() -> String {
         "{}/../../test/fixtures/make-bundle.sh",
         env!("CARGO_MANIFEST_DIR")
     );
+    let tmp = format!("{root}.{}", std::process::id());
+    let _ = std::fs::remove_dir_all(&tmp);
     let out = Command::new("bash")
         .arg(&script)
-        .arg(&root)
+        .arg(&tmp)
         .stdout(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("bash {script}: {e}"));
     assert!(
         out.status.success(),
-        "the bundle fixture: {script} {root} failed ({}; it needs busybox-static, installed by test/setup.sh):\n{}",
+        "the bundle fixture: {script} {tmp} failed ({}; it needs busybox-static, installed by test/setup.sh):\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    // A half-made bundle from an interrupted earlier run is replaced.
+    if !std::path::Path::new(&format!("{root}/config.json")).exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::rename(&tmp, &root).unwrap_or_else(|e| panic!("rename {tmp} {root}: {e}"));
+    } else {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
     root
 }
 

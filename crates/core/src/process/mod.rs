@@ -64,6 +64,9 @@ pub struct Spawned {
 /// (runc's order). The cgroup is removed again
 /// when anything fails.
 pub fn create(cfg: &Config, opts: &InitOptions) -> Result<Spawned> {
+    if opts.subreaper {
+        set_child_subreaper()?;
+    }
     let Some(spec) = &cfg.cgroup else {
         let mut cfg = cfg.clone();
         cfg.cgroup_paths.clear();
