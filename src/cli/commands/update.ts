@@ -3,7 +3,7 @@
  * linux.resources document (-r FILE, or - for stdin), or the flags; only what is set changes.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { NotSupportedError, RuntsError } from '../../errors.ts';
+import { NotSupportedError, RuntsError, fsError } from '../../errors.ts';
 import type { Resources as OciResources } from '../../spec/types.ts';
 import { ID_ARG } from '../verb.ts';
 import type { VerbDef } from '../verb.ts';
@@ -51,7 +51,12 @@ export function ramInBytes(flag: string, v: string | undefined): number | undefi
 }
 
 function fromDocument(file: string): OciResources {
-  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fsError('read', file === '-' ? 'the standard input' : file, e);
+  }
   try {
     return JSON.parse(text) as OciResources;
   } catch (e) {

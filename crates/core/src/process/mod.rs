@@ -21,6 +21,9 @@ mod parent;
 mod plan;
 mod stage1;
 pub mod sync;
+mod fds;
+mod signals;
+mod status;
 mod util;
 
 use crate::cgroups::{CgroupManager, Manager};
@@ -291,7 +294,7 @@ mod tests {
     fn run(cfg: &Config) -> Result<libc::c_int> {
         let s = create(cfg, &InitOptions::default())?;
         let started = start(s.sync_fd);
-        let st = util::wait_for(s.pid).unwrap();
+        let st = status::wait_for(s.pid).unwrap();
         started.map(|()| st)
     }
 
@@ -308,7 +311,7 @@ mod tests {
             ],
         ))
         .unwrap();
-        assert_eq!(util::describe_status(st), "exit status 3");
+        assert_eq!(status::describe_status(st), "exit status 3");
     }
 
     #[test]
@@ -377,7 +380,7 @@ mod tests {
             }
         }
         assert_eq!(
-            util::describe_status(util::wait_for(s.pid).unwrap()),
+            status::describe_status(status::wait_for(s.pid).unwrap()),
             "exit status 0"
         );
         assert_eq!(

@@ -3,7 +3,10 @@
 
 use super::plan::Plan;
 use super::stage1;
-use super::util::{self, describe_status, fd_at_least, unexpected, wait_for};
+use super::fds::fd_at_least;
+use super::signals;
+use super::status::{describe_status, wait_for};
+use super::util::{self, unexpected};
 use super::Spawned;
 use crate::console;
 use crate::error::{InitError, Result};
@@ -25,8 +28,8 @@ pub(super) fn create(plan: Plan<'_>) -> Result<Spawned> {
     let theirs = fd_at_least(theirs, plan.min_fd, "sync socket")?;
 
     // Block every signal across fork() so none of the JS runtime's handlers runs in the child
-    // before it resets them (see util::reset_signals).
-    let old_mask = util::block_all_signals();
+    // before it resets them (see signals::reset_signals).
+    let old_mask = signals::block_all_signals();
     // SAFETY: the child runs only Rust code of this crate (system calls and allocation, which
     // glibc's fork keeps usable) and leaves with execve or _exit, never returning to the caller.
     let forked = unsafe { fork() };
@@ -37,12 +40,12 @@ pub(super) fn create(plan: Plan<'_>) -> Result<Spawned> {
             stage1::run(plan, sock)
         }
         Ok(ForkResult::Parent { child }) => {
-            util::restore_signal_mask(&old_mask);
+            signals::restore_signal_mask(&old_mask);
             drop(theirs);
             drive(&plan, ours, child.as_raw())
         }
         Err(e) => {
-            util::restore_signal_mask(&old_mask);
+            signals::restore_signal_mask(&old_mask);
             Err(InitError::sys("fork", "", e))
         }
     }

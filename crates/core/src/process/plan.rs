@@ -3,7 +3,7 @@
 //! (namespace paths, the exec fifo). A bad config therefore fails `create` before any process
 //! exists, and the children mostly make system calls.
 
-use super::util::fd_at_least;
+use super::fds::fd_at_least;
 use crate::caps::{self, CapSets};
 use crate::config::{Config, InitOptions};
 use crate::error::{InitError, Result};

@@ -7,9 +7,9 @@
 
 use super::init;
 use super::plan::Plan;
-use super::util::{
-    close_fds_except, exit_now, fail, reset_signals, set_name, unexpected, write_file,
-};
+use super::fds::close_fds_except;
+use super::signals::reset_signals;
+use super::util::{exit_now, fail, set_name, unexpected, write_file};
 use crate::error::{InitError, Result};
 use crate::namespaces::NAMESPACES;
 use crate::process::sync::{self, Message};
