@@ -45,7 +45,8 @@ export function earlyLogOptions(args: string[]): LogOptions {
   for (let i = 0; i < args.length && args[i].startsWith('-'); i++) {
     const a = args[i];
     const eq = a.indexOf('=');
-    const name = (eq > 0 ? a.slice(0, eq) : a).replace(/^--?/, '');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const name = flag.slice(flag.startsWith('--') ? 2 : 1);
     const value = () => (eq > 0 ? a.slice(eq + 1) : args[++i]);
     if (name === 'log') out.log = value();
     else if (name === 'log-format') out.logFormat = value();

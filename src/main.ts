@@ -17,7 +17,7 @@ async function main(argv: string[]): Promise<number> {
   let verb: string | undefined;
   try {
     configureLog(earlyLogOptions(argv.slice(2)));
-    const fast = fastPath(argv.slice(2));
+    const fast = await fastPath(argv.slice(2));
     if (fast) {
       verb = fast.verb;
       configureLog(fast.globals);

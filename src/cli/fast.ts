@@ -1,6 +1,6 @@
 /**
  * The verbs engines send for every container — `create`, `start`, `state`, `kill`, `delete`
- * and `run` (their definitions say `fast: true`) — parsed without commander when their
+ * and `run` (FAST below) — parsed without commander when their
  * command line has the plain shape engines use (containerd's shim:
  * `--root R --log F --log-format json kill ID 15`). Loading and building the commander
  * program is a third of a `state` call's startup (docs/benchmarks.md). Anything else — help,
@@ -9,12 +9,6 @@
  * same definitions (src/cli/verb.ts), and test/unit/fast.test.ts checks that they hand the
  * verb the same arguments and options.
  */
-import create from './commands/create.ts';
-import del from './commands/delete.ts';
-import kill from './commands/kill.ts';
-import run from './commands/run.ts';
-import start from './commands/start.ts';
-import state from './commands/state.ts';
 import { GLOBAL_FLAGS } from './globals.ts';
 import type { GlobalOptions } from './globals.ts';
 import { defaults, flagShape, flagValue } from './verb.ts';
@@ -29,7 +23,19 @@ export interface FastCall {
   def: VerbDef;
 }
 
-const FAST: Record<string, VerbDef> = Object.fromEntries([create, del, kill, run, start, state].map((d) => [d.name, d]));
+/**
+ * The verbs taken on the fast path, each definition loaded only when its verb is called: an
+ * engine's `state` evaluates the `state` definition and nothing of the others (what a call
+ * evaluates is what it allocates, and past a threshold that starts the collector's threads).
+ */
+const FAST: Record<string, () => Promise<{ default: VerbDef }>> = {
+  create: () => import('./commands/create.ts'),
+  delete: () => import('./commands/delete.ts'),
+  kill: () => import('./commands/kill.ts'),
+  run: () => import('./commands/run.ts'),
+  start: () => import('./commands/start.ts'),
+  state: () => import('./commands/state.ts'),
+};
 
 /**
  * Reads `--name value`, `--name=value`, `-x value` and boolean flags of `flags` from the start
@@ -38,7 +44,7 @@ const FAST: Record<string, VerbDef> = Object.fromEntries([create, del, kill, run
  */
 function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, number] | undefined {
   const shapes = flags.map((f) => ({ def: f, shape: flagShape(f) }));
-  const out: Options = defaults(flags);
+  const out: Options = {};
   const seen = new Set<string>();
   let i = start;
   for (; i < args.length && args[i].startsWith('-') && args[i] !== '-'; i++) {
@@ -65,7 +71,11 @@ function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, n
       out[shape.key] = !shape.negate;
     }
   }
-  return [out, i];
+  // The defaults of what was not given, in commander's order of keys (definition order).
+  const all = { ...defaults(flags, out), ...out };
+  const ordered: Options = {};
+  for (const { shape } of shapes) if (shape.key in all) ordered[shape.key] = all[shape.key];
+  return [ordered, i];
 }
 
 /** The verb of a command line: the first argument after the global flags, if they parse. */
@@ -74,13 +84,14 @@ export function verbOf(args: string[]): string | undefined {
   return g ? args[g[1]] : undefined;
 }
 
-export function fastPath(args: string[]): FastCall | undefined {
+export async function fastPath(args: string[]): Promise<FastCall | undefined> {
   const globalFlags = readFlags(args, 0, GLOBAL_FLAGS);
   if (!globalFlags) return undefined;
   const [g, at] = globalFlags;
   const verb = args[at];
-  const def = verb === undefined ? undefined : FAST[verb];
-  if (!def) return undefined;
+  const load = verb === undefined || !Object.hasOwn(FAST, verb) ? undefined : FAST[verb];
+  if (!load) return undefined;
+  const def = (await load()).default;
   const verbFlags = readFlags(args, at + 1, def.flags);
   if (!verbFlags) return undefined;
   const [opts, end] = verbFlags;

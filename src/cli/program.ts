@@ -7,6 +7,7 @@ import { writeSync } from 'node:fs';
 import { GLOBAL_FLAGS, runtimeFor } from './globals.ts';
 import type { GlobalOptions } from './globals.ts';
 import { VERBS } from './commands/index.ts';
+import { defaultValue } from './verb.ts';
 import type { FlagDef, VerbContext, VerbDef } from './verb.ts';
 import { VERSION_TEXT } from '../version.ts';
 
@@ -14,7 +15,7 @@ function option(f: FlagDef): Option {
   const o = new Option(f.flags, f.description);
   if (f.choices) o.choices(f.choices);
   if (f.parse) o.argParser(f.parse);
-  if (f.default !== undefined) o.default(f.default);
+  if (f.default !== undefined) o.default(defaultValue(f));
   return o;
 }
 

@@ -13,8 +13,12 @@ export interface FlagDef {
   /** commander's notation: "-b, --bundle <path>", "--no-pivot", "-a, --all". */
   flags: string;
   description: string;
-  /** The value when the flag is absent (commander's default). */
-  default?: string | number | boolean;
+  /**
+   * The value when the flag is absent (commander's default); a function is called only when it
+   * is needed (the default root reads the environment, which Bun builds on first use: not for
+   * the engines' calls, which always pass --root).
+   */
+  default?: string | number | boolean | (() => string);
   /** Turns the given value into the option (commander's argParser); may throw. */
   parse?: (value: string) => unknown;
   /** The values allowed (commander's choices). */
@@ -46,8 +50,6 @@ export interface VerbDef {
   flags: FlagDef[];
   /** Options after the first argument go to the verb (ps's ps(1) options). */
   passThrough?: boolean;
-  /** Engines send it for every container: parsed without commander when plain (fast.ts). */
-  fast?: boolean;
   /** `args`: the arguments in order, a variadic one spread; `opts`: keyed as commander keys them. */
   action(ctx: VerbContext, args: string[], opts: Options): Promise<void>;
 }
@@ -63,26 +65,53 @@ export interface FlagShape {
   key: string;
 }
 
-const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+function camel(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) out += s[i] === '-' && i + 1 < s.length ? s[++i].toUpperCase() : s[i];
+  return out;
+}
 
-/** Reads commander's notation. */
+const shapes = new WeakMap<FlagDef, FlagShape>();
+
+/**
+ * Reads commander's notation ("-b, --bundle <path>"). By hand, not with a regular expression:
+ * this runs for every flag of every engine call, and compiling a pattern costs more there than
+ * the whole parse.
+ */
 export function flagShape(f: FlagDef): FlagShape {
-  const m = /^(?:-(\w), )?--([\w-]+)(?: ([<[].+[>\]]))?$/.exec(f.flags);
-  if (!m) throw new Error(`bad flag definition ${JSON.stringify(f.flags)}`);
-  const [, short, long, value] = m;
+  const known = shapes.get(f);
+  if (known) return known;
+  let rest = f.flags;
+  let short: string | undefined;
+  if (rest[0] === '-' && rest[1] !== '-') {
+    short = rest[1];
+    rest = rest.slice(rest.indexOf('--'));
+  }
+  const space = rest.indexOf(' ');
+  const long = (space < 0 ? rest : rest.slice(0, space)).slice(2);
+  const value = space >= 0;
+  if (!rest.startsWith('--') || !long) throw new Error(`bad flag definition ${JSON.stringify(f.flags)}`);
   const negate = long.startsWith('no-') && !value;
-  return { long, short, value: !!value, negate, key: camel(negate ? long.slice(3) : long) };
+  const shape = { long, short, value, negate, key: camel(negate ? long.slice(3) : long) };
+  shapes.set(f, shape);
+  return shape;
 }
 
 /** The options a verb gets when none of its flags is given (commander's defaults). */
-export function defaults(flags: FlagDef[]): Options {
+export function defaults(flags: FlagDef[], given: Options = {}): Options {
   const out: Options = {};
   for (const f of flags) {
     const s = flagShape(f);
-    if (f.default !== undefined) out[s.key] = f.default;
+    if (s.key in given) continue;
+    if (f.default !== undefined) out[s.key] = defaultValue(f);
     else if (s.negate) out[s.key] = true;
   }
   return out;
+}
+
+/** A flag's default, the lazy ones computed. */
+export function defaultValue(f: FlagDef): string | number | boolean | undefined {
+  return typeof f.default === 'function' ? f.default() : f.default;
 }
 
 /** A flag's value as the verb gets it: parsed, and checked against its choices. */

@@ -5,7 +5,9 @@
  * here → print.
  *
  * Each operation loads its implementation on first use: an engine's `state` or `kill` call
- * starts the whole program and should pay only for what it runs.
+ * starts the whole program and should pay only for what it runs. (`state` and `list` are
+ * loaded with this module: they are small, need no addon, and `state` is the call engines
+ * make most.)
  */
 import type { Spec } from '../spec/types.ts';
 import type { Resources } from '../spec/types.ts';
@@ -15,6 +17,7 @@ import type { Features } from './features.ts';
 import type { Logger, Resolved, RuntimeOptions } from './options.ts';
 import { resolve } from './options.ts';
 import type { RunHandle, RunOptions } from './run.ts';
+import { listStates, stateOf } from './state.ts';
 import type { StateView } from './state.ts';
 import type { DetachedOptions } from './create.ts';
 
@@ -73,12 +76,12 @@ export class Runtime {
 
   /** The container's state as `runc state` prints it. */
   async state(id: string): Promise<StateView> {
-    return (await import('./state.ts')).stateOf(this.root, id);
+    return stateOf(this.root, id);
   }
 
   /** Every container under the root, sorted by id (`runc list`). */
   async list(): Promise<StateView[]> {
-    return (await import('./state.ts')).listStates(this.root);
+    return listStates(this.root);
   }
 
   /** Sends a signal (a name such as "TERM" or "SIGKILL", or a number; 0 probes) to the init. */

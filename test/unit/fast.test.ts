@@ -56,7 +56,7 @@ const ENGINE_SHAPES: string[][] = [
 
 test('every engine-shaped argv takes the fast path, with what commander would give the verb', async () => {
   for (const argv of ENGINE_SHAPES) {
-    const fast = fastPath(argv);
+    const fast = await fastPath(argv);
     assert.ok(fast, `not on the fast path: ${argv.join(' ')}`);
     const cmd = await viaCommander(argv);
     const line = argv.join(' ');
@@ -66,13 +66,24 @@ test('every engine-shaped argv takes the fast path, with what commander would gi
   }
 });
 
-test('anything else goes to commander', () => {
+test('anything else goes to commander', async () => {
   for (const line of [
     '', '--help', 'state', 'state -h', 'state a b', 'kill', 'kill a b c', 'kill a -9', 'delete --force',
     'delete -x a', '--root', '--bogus state a', 'state --bogus a', 'list', 'run --pidfd-socket /s a', 'spec',
     '--log-format xml state a', 'create --bundle /b', 'create --bundle=/b --bundle=/c a',
     'delete --force=yes a', 'kill a --all', 'create --preserve-fds x a',
   ]) {
-    assert.equal(fastPath(split(line)), undefined, line);
+    assert.equal(await fastPath(split(line)), undefined, line);
   }
+});
+
+test('flag notation: long, short, value, negation and the option key, as commander reads them', async () => {
+  const { flagShape } = await import('../../src/cli/verb.ts');
+  const f = (flags: string) => flagShape({ flags, description: '' });
+  assert.deepEqual(f('-b, --bundle <path>'), { long: 'bundle', short: 'b', value: true, negate: false, key: 'bundle' });
+  assert.deepEqual(f('--no-new-keyring'), { long: 'no-new-keyring', short: undefined, value: false, negate: true, key: 'newKeyring' });
+  assert.deepEqual(f('--preserve-fds <n>'), { long: 'preserve-fds', short: undefined, value: true, negate: false, key: 'preserveFds' });
+  assert.deepEqual(f('-a, --all'), { long: 'all', short: 'a', value: false, negate: false, key: 'all' });
+  assert.deepEqual(f('--log-format <format>').key, 'logFormat');
+  assert.throws(() => f('bundle'), /bad flag definition/);
 });

@@ -32,7 +32,6 @@ const create: VerbDef = {
     ...BUILD_FLAGS,
     { flags: '--pidfd-socket <path>', description: 'path to an AF_UNIX socket which will receive a file descriptor referencing the init process' },
   ],
-  fast: true,
   async action(ctx, [id], o) {
     await (await ctx.runtime()).create(id, { ...buildOptions(o), pidfdSocket: o.pidfdSocket as string | undefined });
   },

@@ -7,7 +7,6 @@ const del: VerbDef = {
   description: 'delete any resources held by the container often used with detached container',
   args: [ID_ARG],
   flags: [{ flags: '-f, --force', description: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }],
-  fast: true,
   async action(ctx, [id], o) {
     await (await ctx.runtime()).delete(id, { force: !!o.force });
   },

@@ -7,7 +7,6 @@ const kill: VerbDef = {
   description: "kill sends the specified signal (default: SIGTERM) to the container's init process",
   args: [ID_ARG, { name: '[signal]', description: 'signal name (KILL, SIGKILL) or number', default: 'SIGTERM' }],
   flags: [{ flags: '-a, --all', description: 'send the specified signal to all processes inside the container' }],
-  fast: true,
   async action(ctx, [id, sig], o) {
     await (await ctx.runtime()).kill(id, sig ?? 'SIGTERM', { all: !!o.all });
   },

@@ -17,7 +17,6 @@ const run: VerbDef = {
     { flags: '--keep', description: 'do not delete the container after it exits' },
     { flags: '--no-subreaper', description: 'disable the use of the subreaper used to reap reparented processes' },
   ],
-  fast: true,
   async action(ctx, [id], o) {
     const rt = await ctx.runtime();
     if (o.detach) {

@@ -7,7 +7,6 @@ const start: VerbDef = {
   description: 'executes the user defined process in a created container',
   args: [ID_ARG],
   flags: [],
-  fast: true,
   async action(ctx, [id]) {
     await (await ctx.runtime()).start(id);
   },

@@ -7,7 +7,6 @@ const state: VerbDef = {
   description: 'output the state of a container',
   args: [ID_ARG],
   flags: [],
-  fast: true,
   async action(ctx, [id]) {
     const view = await (await ctx.runtime()).state(id);
     // runc: MarshalIndent with two spaces, no trailing newline.
