@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_N, BENCH_WARMUP; RUNTS (default dist/runts), RUNC (default
 # /usr/sbin/runc), CRUN (default /usr/bin/crun); BENCH_BUILD=1 benchmarks a runts built from
-# the checkout with `npm run build:bin`'s flags into the temporary directory instead (dist/runts
+# the checkout with scripts/build-bin.sh (npm run build:bin) into the temporary directory instead (dist/runts
 # is left alone); CC (default cc); BUSYBOX as for test/fixtures/make-bundle.sh. The report goes to stdout and to bench/out/<UTC time>.md
 # (bench/out/ is git-ignored; docs/benchmarks.md holds the recorded run).
 #
@@ -42,9 +42,7 @@ bench_make_bundle "$work/bundle"
 
 if [[ -n ${BENCH_BUILD:-} ]]; then
 	runts=$work/runts
-	(cd "$repo" && node_modules/.bin/bun build --compile --minify --bytecode \
-		--define RUNTS_COMMIT="\"$(git rev-parse --verify -q HEAD || echo unknown)\"" \
-		src/main.ts --outfile "$runts" >/dev/null)
+	bash "$repo/scripts/build-bin.sh" "$runts" >/dev/null
 fi
 # Which runts this is: what the binary says, and the state of the checkout next to it.
 version=$("$runts" --version) || { echo "bench/run.sh: \`$runts --version\` failed" >&2; exit 1; }
