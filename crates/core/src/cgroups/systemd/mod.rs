@@ -503,7 +503,12 @@ impl CgroupManager for SystemdManager {
         self.fs().add_pid(pid)
     }
     fn pids(&self) -> Result<Vec<i32>> {
-        self.fs().pids()
+        // systemd removes a scope's cgroup once its last process has gone: a cgroup that
+        // vanished under us holds no process.
+        match self.fs().pids() {
+            Err(e) if e.errno == nix::errno::Errno::ENOENT as i32 => Ok(Vec::new()),
+            r => r,
+        }
     }
     fn freeze(&self) -> Result<()> {
         self.fs().freeze()
