@@ -35,27 +35,6 @@ export function configureLog(opts: LogOptions): void {
   opened = opts.log;
 }
 
-/**
- * The global logging flags (--log, --log-format, --debug) read from the flags before the verb,
- * without a parser: they must be in effect before the command line is parsed, so that an
- * argument error is logged too. Unknown flags and bad values are left to the parser.
- */
-export function earlyLogOptions(args: string[]): LogOptions {
-  const out: LogOptions = {};
-  for (let i = 0; i < args.length && args[i].startsWith('-'); i++) {
-    const a = args[i];
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const name = flag.slice(flag.startsWith('--') ? 2 : 1);
-    const value = () => (eq > 0 ? a.slice(eq + 1) : args[++i]);
-    if (name === 'log') out.log = value();
-    else if (name === 'log-format') out.logFormat = value();
-    else if (name === 'debug') out.debug = true;
-    else if (['root', 'criu', 'rootless'].includes(name) && eq < 0) i++;
-  }
-  return out;
-}
-
 /** Whether log lines go somewhere other than stderr (runc then also prints fatal errors to stderr). */
 export function logsToFile(): boolean {
   return !!options.log && options.log !== '/dev/stderr';

@@ -8,10 +8,10 @@
  * definition (src/cli/commands/), which calls the library (src/runtime/) and prints.
  */
 import { fastPath, verbOf } from './cli/fast.ts';
-import { runtimeFor } from './cli/globals.ts';
+import { earlyLogOptions, runtimeFor } from './cli/globals.ts';
 import { report } from './cli/sink.ts';
 import { RuntsError } from './errors.ts';
-import { closeLog, configureLog, earlyLogOptions } from './log.ts';
+import { closeLog, configureLog } from './log.ts';
 
 async function main(argv: string[]): Promise<number> {
   let verb: string | undefined;

@@ -71,11 +71,8 @@ function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, n
       out[shape.key] = !shape.negate;
     }
   }
-  // The defaults of what was not given, in commander's order of keys (definition order).
-  const all = { ...defaults(flags, out), ...out };
-  const ordered: Options = {};
-  for (const { shape } of shapes) if (shape.key in all) ordered[shape.key] = all[shape.key];
-  return [ordered, i];
+  // And the defaults of what was not given, as commander fills them in.
+  return [{ ...defaults(flags, out), ...out }, i];
 }
 
 /** The verb of a command line: the first argument after the global flags, if they parse. */

@@ -2,6 +2,8 @@
 import { RuntsError } from '../errors.ts';
 import { defaultRoot } from '../runtime/options.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import type { LogOptions } from '../log.ts';
+import { flagShape } from './verb.ts';
 import type { FlagDef } from './verb.ts';
 
 export interface GlobalOptions {
@@ -36,4 +38,27 @@ export async function runtimeFor(g: GlobalOptions): Promise<Runtime> {
     rootless,
     logger: { warn: logWarn, debug: logDebug },
   });
+}
+
+/**
+ * The logging flags (--log, --log-format, --debug) among the global flags before the verb,
+ * read leniently: they must be in effect before the command line is parsed, so that an
+ * argument error is logged too. Unknown flags and bad values are left to the parser.
+ */
+export function earlyLogOptions(args: string[]): LogOptions {
+  const out: LogOptions = {};
+  for (let i = 0; i < args.length && args[i].startsWith('-'); i++) {
+    const a = args[i];
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const long = flag.slice(flag.startsWith('--') ? 2 : 1);
+    const def = GLOBAL_FLAGS.find((f) => flagShape(f).long === long);
+    if (!def) continue;
+    const shape = flagShape(def);
+    const value = shape.value ? (eq > 0 ? a.slice(eq + 1) : args[++i]) : undefined;
+    if (shape.key === 'log') out.log = value;
+    else if (shape.key === 'logFormat') out.logFormat = value;
+    else if (shape.key === 'debug') out.debug = true;
+  }
+  return out;
 }

@@ -41,7 +41,6 @@ export interface Created {
   state: ContainerState;
   /** The sync socket to the waiting init (for `start` in the same process), or -1. */
   syncFd: number;
-  terminal: boolean;
   /** The pty master for the caller to proxy (terminal without a console socket), or -1. */
   consoleFd: number;
 }
@@ -121,7 +120,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       const memory = cg.find((c) => c.subsystem === 'memory') ?? cg.find((c) => c.subsystem === '');
       releaseInit(spawned.syncFd, spawned.init, memory?.path);
     }
-    return { state, syncFd: o.execFifo ? -1 : spawned.syncFd, terminal: config.process.terminal, consoleFd };
+    return { state, syncFd: o.execFifo ? -1 : spawned.syncFd, consoleFd };
   } catch (e) {
     if (consoleFd >= 0) closeFd(consoleFd);
     if (pidFileWritten) rmSync(pidFileWritten, { force: true });

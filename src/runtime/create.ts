@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { sendPidfd } from '../native/index.ts';
 import { EXEC_FIFO } from '../state/status.ts';
-import { initOf, remove, stateDir } from '../state/store.ts';
+import { initOf, stateDir } from '../state/store.ts';
 import type { ContainerState } from '../state/store.ts';
-import { createContainer, destroyInit } from './build.ts';
+import { createContainer, destroyInit, discard } from './build.ts';
 import type { CreateOptions } from './build.ts';
 import type { Resolved } from './options.ts';
 
@@ -24,8 +24,9 @@ export async function createDetached(g: Resolved, id: string, o: DetachedOptions
     try {
       sendPidfd(pidfdSocket, initOf(state));
     } catch (e) {
+      // As any failure after the init exists: no process, no cgroup, no state left.
       await destroyInit(state.pid);
-      remove(g.root, id);
+      discard(g.root, state);
       throw e;
     }
   }

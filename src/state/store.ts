@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AlreadyExistsError, BadRecordError, NotFoundError, RuntsError, fsError } from '../errors.ts';
+import { AlreadyExistsError, BadRecordError, NotFoundError, fsError } from '../errors.ts';
 export { BadRecordError } from '../errors.ts';
 import type { CgroupPath, InitRef, Resources } from '../native/binding.js';
 

@@ -43,7 +43,6 @@ import {
   cgroupDirsFor,
   cgroupDirsOf,
   ensureSubreaper,
-  lastLine,
   mountsUnder,
   parseMountinfo,
   poll,

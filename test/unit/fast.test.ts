@@ -87,3 +87,10 @@ test('flag notation: long, short, value, negation and the option key, as command
   assert.deepEqual(f('--log-format <format>').key, 'logFormat');
   assert.throws(() => f('bundle'), /bad flag definition/);
 });
+
+test('the logging flags are read before parsing, from the global flags only', async () => {
+  const { earlyLogOptions } = await import('../../src/cli/globals.ts');
+  assert.deepEqual(earlyLogOptions(split('--root /r --log /l.json --log-format json state x')), { log: '/l.json', logFormat: 'json' });
+  assert.deepEqual(earlyLogOptions(['--log=/l', '--debug', '--bogus', 'kill', '--log', '/not-global']), { log: '/l', debug: true });
+  assert.deepEqual(earlyLogOptions(split('--root --log state')), {}, '--log is the value of --root here');
+});

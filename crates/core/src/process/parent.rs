@@ -282,14 +282,10 @@ fn init_died(pid: i32, memory_dir: Option<&str>) -> Result<()> {
 
 /// The oom_kill count of a memory cgroup (v1 memory.oom_control, v2 memory.events).
 fn oom_kills(dir: &str) -> u64 {
+    use crate::cgroups::fs::value_by_key;
     ["memory.oom_control", "memory.events"]
         .iter()
-        .filter_map(|f| std::fs::read_to_string(format!("{dir}/{f}")).ok())
-        .flat_map(|text| {
-            text.lines()
-                .filter_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse::<u64>().ok()))
-                .collect::<Vec<_>>()
-        })
+        .filter_map(|f| value_by_key(dir, f, "oom_kill").ok())
         .sum()
 }
 
