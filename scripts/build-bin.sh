@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 out=${1:-dist/runts}
 commit=$(git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 mkdir -p "$(dirname "$out")"
-exec node_modules/.bin/bun build --compile --minify --bytecode \
+exec node_modules/.bin/bun build --compile --format=esm --splitting --minify --bytecode \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	--no-compile-autoload-tsconfig --no-compile-autoload-package-json \
 	--compile-jit-policy=1000 \

@@ -7,6 +7,7 @@ import { print } from '../../src/cli/output.ts';
 import { view } from '../../src/runtime/state.ts';
 import { validateId } from '../../src/state/id.ts';
 import { readState } from '../../src/state/store.ts';
+import { nodeFiles } from '../../src/state/node-files.ts';
 
 function fastState(argv: string[]): boolean {
   let root = '/run/runts';
@@ -18,7 +19,7 @@ function fastState(argv: string[]): boolean {
   if (argv[i] !== 'state' || argv.length !== i + 2) return false;
   try {
     const id = validateId(argv[i + 1]);
-    print(`${JSON.stringify(view(root, readState(root, id)), null, 2)}\n`);
+    print(`${JSON.stringify(view(root, readState(nodeFiles, root, id)), null, 2)}\n`);
     return true;
   } catch {
     return false;

@@ -1,11 +1,12 @@
 /**
  * Printing to stdout without touching `process.stdout` (its first use costs ~10 ms of startup
- * under Bun): a synchronous write loop on fd 1 that also survives a non-blocking pipe.
+ * under Bun): a synchronous write loop on fd 1 that also survives a non-blocking pipe. Bytes
+ * from TextEncoder rather than Buffer, whose first use costs an engine call ~0.4 ms.
  */
 import { writeSync } from 'node:fs';
 
 export function print(text: string): void {
-  const buf = Buffer.from(text);
+  const buf = new TextEncoder().encode(text);
   let off = 0;
   while (off < buf.length) {
     try {

@@ -425,6 +425,9 @@ export interface InitRef {
  */
 export declare function lockDir(path: string, timeoutMs: number): ContainerLock
 
+/** Whether `path` exists (symbolic links followed). */
+export declare function pathExists(path: string): boolean
+
 /**
  * Starts copying stdin to the pty master `master_fd` and the master to stdout, on a thread;
  * takes ownership of `master_fd`. When stdin, stdout or stderr is a terminal it is put in raw
@@ -433,12 +436,21 @@ export declare function lockDir(path: string, timeoutMs: number): ContainerLock
 export declare function proxyConsole(masterFd: number): ConsoleProxy
 
 /**
+ * The text of a file of the state store (or /proc), `null` when it does not exist: the
+ * store's reads in the verbs that load the addon anyway (src/state/files.ts).
+ */
+export declare function readText(path: string): string | null
+
+/**
  * Lets an init created with an exec fifo go on to wait on it for `start`; call it once the
  * container's state is recorded (until then a killed runtime takes the init with it). Returns
  * once the init waits; fails if it died on the way (`memory_dir`: its memory cgroup, to
  * report an OOM kill).
  */
 export declare function release(syncFd: number, init: InitRef, memoryDir?: string | undefined | null): void
+
+/** Removes a file, or with `tree` a directory and all it holds; an absent one is fine. */
+export declare function removePath(path: string, tree: boolean): void
 
 /** A container's cgroup as its state records it. */
 export interface SavedCgroup {

@@ -16,6 +16,7 @@ import type {
   SavedCgroup as NativeSavedCgroup,
   Spawned,
 } from './binding.js';
+import type { Files } from '../state/files.ts';
 import type { SavedCgroup } from '../state/store.ts';
 
 export type { Config, Exit, InitOptions, InitRef, Spawned } from './binding.js';
@@ -43,6 +44,13 @@ function call<T>(fn: () => T): T {
     throw nativeError(e);
   }
 }
+
+/** The state store's files through the addon (src/state/files.ts): no node:fs to load. */
+export const addonFiles: Files = {
+  read: (path) => call(() => addon.readText(path)) ?? undefined,
+  exists: (path) => addon.pathExists(path),
+  remove: (path, tree = false) => call(() => addon.removePath(path, tree)),
+};
 
 /** Forks the container init; returns once the container is built and the init waits to exec. */
 export function createInit(config: Config, options: InitOptions): Spawned {

@@ -1,5 +1,5 @@
-/** What /proc says about a process. */
-import { readFileSync } from 'node:fs';
+/** What /proc says about a process (read through the store's Files: src/state/files.ts). */
+import type { Files } from '../state/files.ts';
 
 export interface ProcStat {
   /** R, S, D, Z, T, t, X, ... */
@@ -9,25 +9,27 @@ export interface ProcStat {
 }
 
 /** Parses /proc/<pid>/stat; undefined when the process does not exist. */
-export function procStat(pid: number): ProcStat | undefined {
-  let text: string;
+export function procStat(files: Files, pid: number): ProcStat | undefined {
+  let text: string | undefined;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = files.read(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   // comm (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return { state: rest[0], startTime: Number(rest[19]) };
 }
 
-function nofile(pid: number | 'self'): { soft: number; hard: number } | undefined {
-  let text: string;
+function nofile(files: Files, pid: number | 'self'): { soft: number; hard: number } | undefined {
+  let text: string | undefined;
   try {
-    text = readFileSync(`/proc/${pid}/limits`, 'utf8');
+    text = files.read(`/proc/${pid}/limits`);
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
   if (!m) return undefined;
   const n = (v: string) => (v === 'unlimited' ? -1 : Number(v));
@@ -41,9 +43,9 @@ function nofile(pid: number | 'self'): { soft: number; hard: number } | undefine
  * one we were given. The hard limit is our own (runtimes leave it alone). Undefined when the
  * parent is gone or unreadable.
  */
-export function callerNofile(): { soft: number; hard: number } | undefined {
-  const caller = nofile(process.ppid);
-  const own = nofile('self');
+export function callerNofile(files: Files): { soft: number; hard: number } | undefined {
+  const caller = nofile(files, process.ppid);
+  const own = nofile(files, 'self');
   if (!caller || !own) return undefined;
   const soft = own.hard !== -1 && (caller.soft === -1 || caller.soft > own.hard) ? own.hard : caller.soft;
   return { soft, hard: own.hard };

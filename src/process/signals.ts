@@ -2,8 +2,8 @@
  * Signal forwarding: the runtime relays what it receives to the container's init, as runc does
  * (every catchable signal but SIGCHLD, SIGWINCH — the tty proxy resizes instead — and SIGURG).
  */
-import { constants } from 'node:os';
 import { signal as sendSignal } from '../native/index.ts';
+import { SIGNALS } from '../spec/tables.generated.ts';
 
 /** The signals relayed to the container. SIGKILL/SIGSTOP cannot be caught; SEGV/BUS/FPE/ILL
  *  are reserved by the JavaScript runtimes. */
@@ -17,8 +17,7 @@ const FORWARDED = [
 export function forwardSignals(pid: number): () => void {
   const installed: Array<[NodeJS.Signals, () => void]> = [];
   for (const name of FORWARDED) {
-    const num = (constants.signals as Record<string, number>)[name];
-    if (num === undefined) continue;
+    const num = SIGNALS[name];
     const handler = () => {
       try {
         sendSignal(pid, num);

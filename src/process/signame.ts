@@ -1,16 +1,15 @@
 /** Signal names and numbers as `runc kill` accepts them: KILL, SIGKILL, 9. */
-import { constants } from 'node:os';
 import { RuntsError } from '../errors.ts';
+import { SIGNALS } from '../spec/tables.generated.ts';
 
 export function parseSignal(raw: string): number {
-  if (/^\d+$/.test(raw)) {
+  if (raw !== '' && [...raw].every((c) => c >= '0' && c <= '9')) {
     const n = Number(raw);
     // 0 is runc's liveness probe: nothing is sent, the call fails if the init is gone.
     if (n >= 0 && n < 65) return n;
   } else {
     const name = raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`;
-    const n = (constants.signals as Record<string, number | undefined>)[name];
-    if (n !== undefined) return n;
+    if (Object.hasOwn(SIGNALS, name)) return SIGNALS[name];
   }
   throw new RuntsError(`unknown signal "${raw}"`);
 }

@@ -20,7 +20,9 @@ import { thaw } from '../spec/numbers.ts';
 import { checkHost, specWarnings, validateSpec } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
 import { SPEC_VERSION } from '../version.ts';
-import { PENDING_CGROUP, claim, nowRfc3339Nano, remove, writeRecord, writeState } from '../state/store.ts';
+import { nodeFiles } from '../state/node-files.ts';
+import { PENDING_CGROUP, remove } from '../state/store.ts';
+import { claim, nowRfc3339Nano, writeRecord, writeState } from '../state/write.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
 
 export interface CreateOptions {
@@ -128,7 +130,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
     if (cgroupPaths.length && config.cgroup) {
       cgroupDestroy(id, { ...savedOf(config.cgroup), paths: cgroupPaths });
     }
-    remove(g.root, id);
+    remove(nodeFiles, g.root, id);
     throw e;
   }
 }
@@ -139,7 +141,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
  */
 function keepCallerNofile(config: Config): void {
   if (config.process.rlimits.some((r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
-  const limit = callerNofile();
+  const limit = callerNofile(nodeFiles);
   if (limit) config.process.rlimits.push({ rlimitType: 'RLIMIT_NOFILE', ...limit });
 }
 
@@ -148,7 +150,7 @@ export function discard(root: string, state: ContainerState): void {
   try {
     if (state.cgroup) cgroupDestroy(state.id, state.cgroup);
   } finally {
-    remove(root, state.id);
+    remove(nodeFiles, root, state.id);
   }
 }
 

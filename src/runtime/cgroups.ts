@@ -3,12 +3,13 @@
  * container's lock (or reads its state), checks its status and makes one call into the core.
  */
 import { RuntsError, StateError } from '../errors.ts';
-import { cgroupFreeze, cgroupPids, cgroupStats, cgroupUpdate } from '../native/index.ts';
+import { addonFiles, cgroupFreeze, cgroupPids, cgroupStats, cgroupUpdate } from '../native/index.ts';
 import type { Resources } from '../native/binding.js';
 import { toNativeResources } from '../spec/resources.ts';
 import type { Resources as OciResources } from '../spec/types.ts';
 import { statusOf } from '../state/status.ts';
-import { readState, writeState } from '../state/store.ts';
+import { readState } from '../state/store.ts';
+import { writeState } from '../state/write.ts';
 import { validateId } from '../state/id.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
 import { locked } from './lifecycle.ts';
@@ -20,7 +21,7 @@ function cgroupOf(s: ContainerState): SavedCgroup {
 
 export function pauseContainer(root: string, id: string): void {
   locked(root, id, (s) => {
-    const status = statusOf(root, s);
+    const status = statusOf(addonFiles, root, s);
     if (status !== 'running' && status !== 'created') throw new StateError('container not running', status);
     cgroupFreeze(s.id, cgroupOf(s), true);
   });
@@ -28,7 +29,7 @@ export function pauseContainer(root: string, id: string): void {
 
 export function resumeContainer(root: string, id: string): void {
   locked(root, id, (s) => {
-    const status = statusOf(root, s);
+    const status = statusOf(addonFiles, root, s);
     if (status !== 'paused') throw new StateError('container not paused', status);
     cgroupFreeze(s.id, cgroupOf(s), false);
   });
@@ -36,7 +37,7 @@ export function resumeContainer(root: string, id: string): void {
 
 /** Every pid of the container's cgroup (none, without an error, once it stopped: runc). */
 export function containerPids(root: string, id: string): number[] {
-  return locked(root, id, (s) => (statusOf(root, s) === 'stopped' ? [] : cgroupPids(s.id, cgroupOf(s))));
+  return locked(root, id, (s) => (statusOf(addonFiles, root, s) === 'stopped' ? [] : cgroupPids(s.id, cgroupOf(s))));
 }
 
 /**
@@ -45,8 +46,8 @@ export function containerPids(root: string, id: string): number[] {
  */
 export function statsJson(root: string, rawId: string): string {
   const id = validateId(rawId);
-  const s = readState(root, id);
-  if (statusOf(root, s) === 'stopped') throw new StateError(`container with id ${id} is not running`, 'stopped');
+  const s = readState(addonFiles, root, id);
+  if (statusOf(addonFiles, root, s) === 'stopped') throw new StateError(`container with id ${id} is not running`, 'stopped');
   return cgroupStats(id, cgroupOf(s));
 }
 
@@ -59,7 +60,7 @@ export function updateContainer(root: string, id: string, resources: OciResource
   const r: OciResources = { ...resources };
   if (r.memory?.limit === -1 && r.memory.swap === undefined) r.memory = { ...r.memory, swap: -1 };
   locked(root, id, (s) => {
-    const status = statusOf(root, s);
+    const status = statusOf(addonFiles, root, s);
     if (status === 'stopped') throw new StateError('container not running', status);
     const c = cgroupOf(s);
     const merged: Resources = cgroupUpdate(s.id, c, toNativeResources(r));

@@ -3,7 +3,7 @@
  * `oom` event when the kernel OOM-kills in its memory cgroup, until the container stops.
  */
 import { RuntsError, StateError } from '../errors.ts';
-import { cgroupStats, oomWatch } from '../native/index.ts';
+import { addonFiles, cgroupStats, oomWatch } from '../native/index.ts';
 import { validateId } from '../state/id.ts';
 import { statusOf } from '../state/status.ts';
 import { readState } from '../state/store.ts';
@@ -50,8 +50,8 @@ export interface EventOptions {
 export async function* events(root: string, rawId: string, o: EventOptions = {}): AsyncGenerator<ContainerEvent> {
   const id = validateId(rawId);
   const intervalMs = o.intervalMs ?? 5000;
-  const s = readState(root, id);
-  if (statusOf(root, s) === 'stopped') throw new StateError(`container with id ${id} is not running`, 'stopped');
+  const s = readState(addonFiles, root, id);
+  if (statusOf(addonFiles, root, s) === 'stopped') throw new StateError(`container with id ${id} is not running`, 'stopped');
   if (!s.cgroup) throw new RuntsError(`container ${id} has no cgroup`);
   const c = s.cgroup;
   let watch: { wait(ms: number): Promise<string> } | undefined;
@@ -65,7 +65,7 @@ export async function* events(root: string, rawId: string, o: EventOptions = {})
   let next = Date.now();
   for (;;) {
     try {
-      if (statusOf(root, readState(root, id)) === 'stopped') return;
+      if (statusOf(addonFiles, root, readState(addonFiles, root, id)) === 'stopped') return;
     } catch {
       return; // deleted meanwhile
     }

@@ -1,12 +1,13 @@
 /**
  * The lifecycle of an existing container: start, kill, delete. Each takes the
  * container's lock (an flock on its state directory) and re-reads the state under it, so
- * concurrent calls on one id serialise and see each other's results.
+ * concurrent calls on one id serialise and see each other's results. Their file access goes
+ * through the addon (addonFiles), which they load anyway: node:fs would cost each call as much
+ * again (src/state/files.ts).
  */
-import { existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { BadRecordError, NotFoundError, NotSupportedError, RuntsError, StateError } from '../errors.ts';
 import {
+  addonFiles,
   cgroupDestroy,
   cgroupFreeze,
   cgroupResolve,
@@ -17,10 +18,9 @@ import {
   startFifo,
   waitGone,
 } from '../native/index.ts';
-import { parseSignal } from '../process/signame.ts';
 import { validateId } from '../state/id.ts';
 import { EXEC_FIFO, statusOf } from '../state/status.ts';
-import { initOf, readPendingCgroup, readState, remove, stateDir } from '../state/store.ts';
+import { inDir, initOf, readPendingCgroup, readState, remove, stateDir } from '../state/store.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
 import type { CgroupPath } from '../native/binding.js';
 
@@ -33,17 +33,17 @@ const KILL_TIMEOUT_MS = 10_000;
 export function locked<T>(root: string, rawId: string, fn: (s: ContainerState) => T): T {
   const id = validateId(rawId);
   const dir = stateDir(root, id);
-  if (!existsSync(dir)) throw new NotFoundError(id);
+  if (!addonFiles.exists(dir)) throw new NotFoundError(id);
   let lock: { release(): void };
   try {
     lock = lockDir(dir, LOCK_TIMEOUT_MS);
   } catch (e) {
-    if (!existsSync(dir)) throw new NotFoundError(id);
+    if (!addonFiles.exists(dir)) throw new NotFoundError(id);
     throw e;
   }
   try {
     // Deleted by whoever held the lock before us?
-    return fn(readState(root, id));
+    return fn(readState(addonFiles, root, id));
   } finally {
     lock.release();
   }
@@ -51,23 +51,28 @@ export function locked<T>(root: string, rawId: string, fn: (s: ContainerState) =
 
 export function startContainer(root: string, id: string): void {
   locked(root, id, (s) => {
-    const status = statusOf(root, s);
+    const status = statusOf(addonFiles, root, s);
     if (status === 'stopped') throw new StateError('cannot start a container that has stopped', status);
     if (status !== 'created') throw new StateError('cannot start an already running container', status);
-    const fifo = join(stateDir(root, s.id), EXEC_FIFO);
+    const fifo = inDir(stateDir(root, s.id), EXEC_FIFO);
     try {
       startFifo(fifo, initOf(s), START_TIMEOUT_MS);
     } finally {
       // Once opened, the fifo has served: its absence is what marks the container running.
-      rmSync(fifo, { force: true });
+      addonFiles.remove(fifo);
     }
   });
 }
 
-export function killContainer(root: string, id: string, signalName: string | number, all: boolean): void {
+export async function killContainer(root: string, id: string, signalName: string | number, all: boolean): Promise<void> {
+  // Only `kill --all` of a container without a cgroup walks /proc (pidsOf).
+  const fs = all ? await import('node:fs') : undefined;
+  // The name table is generated with the others (src/spec/tables.generated.ts): only `kill` loads it.
+  const { parseSignal } = await import('../process/signame.ts');
   locked(root, id, (s) => {
-    const sig = typeof signalName === "number" ? signalName : parseSignal(signalName);
-    const status = statusOf(root, s);
+    // After the container is found, as runc: an unknown id is reported before a bad signal.
+    const sig = typeof signalName === 'number' ? signalName : parseSignal(signalName);
+    const status = statusOf(addonFiles, root, s);
     // runc 1.1: `kill --all` of a stopped container signals what is left in its cgroup (maybe
     // nothing) and succeeds; a plain kill fails with the string containerd matches.
     if (status === 'stopped' && !all) throw new StateError('container not running', status);
@@ -77,7 +82,7 @@ export function killContainer(root: string, id: string, signalName: string | num
       cgroupSignal(s.id, s.cgroup, sig);
       return;
     }
-    if (all) for (const pid of pidsOf(s)) if (pid !== s.pid) signal(pid, sig);
+    if (fs) for (const pid of pidsOf(fs, s)) if (pid !== s.pid) signal(pid, sig);
     if (!signalInit(initOf(s), sig)) throw new StateError('container not running', 'stopped');
     // runc: a frozen init cannot act on SIGKILL until thawed (cgroup v1), so thaw for it.
     if (status === 'paused' && sig === 9 && s.cgroup) cgroupFreeze(s.id, s.cgroup, false);
@@ -88,10 +93,10 @@ export function killContainer(root: string, id: string, signalName: string | num
  * Every process of the container (for `kill --all`): those in the init's pid namespace. A
  * container sharing the host's pid namespace has no such boundary; its cgroup is the only one.
  */
-function pidsOf(s: ContainerState): number[] {
+function pidsOf(fs: typeof import('node:fs'), s: ContainerState): number[] {
   const ns = (pid: number | string) => {
     try {
-      return readlinkSync(`/proc/${pid}/ns/pid`);
+      return fs.readlinkSync(`/proc/${pid}/ns/pid`);
     } catch {
       return undefined;
     }
@@ -101,7 +106,7 @@ function pidsOf(s: ContainerState): number[] {
   if (mine === ns('self')) {
     throw new NotSupportedError('kill --all of a container in the host pid namespace (needs its cgroup)');
   }
-  return readdirSync('/proc')
+  return fs.readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map(Number)
     .filter((pid) => ns(pid) === mine);
@@ -110,7 +115,7 @@ function pidsOf(s: ContainerState): number[] {
 export function deleteContainer(root: string, rawId: string, force: boolean): void {
   const id = validateId(rawId);
   const dir = stateDir(root, id);
-  if (!existsSync(dir)) {
+  if (!addonFiles.exists(dir)) {
     // runc: `delete --force` of a container that does not exist succeeds (containerd sends
     // `delete` and then `delete --force`).
     if (force) return;
@@ -126,15 +131,15 @@ export function deleteContainer(root: string, rawId: string, force: boolean): vo
   try {
     lock = lockDir(dir, LOCK_TIMEOUT_MS);
   } catch (e) {
-    if (!existsSync(dir)) return;
+    if (!addonFiles.exists(dir)) return;
     throw e;
   }
   try {
     // Deleted by whoever held the lock before us?
-    if (!existsSync(dir)) return;
+    if (!addonFiles.exists(dir)) return;
     let s: ContainerState | undefined;
     try {
-      s = readState(root, id);
+      s = readState(addonFiles, root, id);
     } catch (e) {
       if (!(e instanceof NotFoundError || e instanceof BadRecordError)) throw e;
     }
@@ -147,7 +152,7 @@ export function deleteContainer(root: string, rawId: string, force: boolean): vo
 
 /** delete of a container whose state is recorded; the caller holds its lock. */
 function deleteRecorded(root: string, s: ContainerState, force: boolean): void {
-  const status = statusOf(root, s);
+  const status = statusOf(addonFiles, root, s);
   if (status === 'running' || status === 'paused') {
     if (!force) throw new StateError(`cannot delete container ${s.id} that is not stopped: ${status}`, status);
   }
@@ -162,7 +167,7 @@ function deleteRecorded(root: string, s: ContainerState, force: boolean): void {
   }
   // runc's destroy: what is left in the cgroup is killed (freeze, kill, thaw), then removed.
   if (s.cgroup) cgroupDestroy(s.id, s.cgroup);
-  remove(root, s.id);
+  remove(addonFiles, root, s.id);
 }
 
 /**
@@ -183,10 +188,10 @@ function deleteRecorded(root: string, s: ContainerState, force: boolean): void {
  * dies by itself.
  */
 function deleteUnrecorded(root: string, id: string): void {
-  const pending = readPendingCgroup(root, id);
+  const pending = readPendingCgroup(addonFiles, root, id);
   const cgroups = pending.cgroup ? [pending.cgroup] : derivedCgroups(id);
   for (const c of cgroups) cgroupDestroy(id, c);
-  remove(root, id);
+  remove(addonFiles, root, id);
 }
 
 /**
@@ -212,7 +217,7 @@ function derivedCgroups(id: string): SavedCgroup[] {
     } catch {
       continue; // e.g. the systemd driver without a running systemd
     }
-    const present = paths.filter((p) => existsSync(p.path));
+    const present = paths.filter((p) => addonFiles.exists(p.path));
     if (present.length) {
       out.push({ driver: systemd ? 'systemd' : 'cgroupfs', cgroupsPath: '', rootless, paths: present, resources: {} });
     }
@@ -228,7 +233,7 @@ export async function waitStopped(root: string, rawId: string, timeoutMs: number
   const id = validateId(rawId);
   const deadline = Date.now() + timeoutMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    if (statusOf(root, readState(root, id)) === 'stopped') return;
+    if (statusOf(addonFiles, root, readState(addonFiles, root, id)) === 'stopped') return;
     if (Date.now() >= deadline) throw new StateError(`container ${id} did not stop within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, delay));
   }

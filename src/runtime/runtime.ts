@@ -86,7 +86,7 @@ export class Runtime {
 
   /** Sends a signal (a name such as "TERM" or "SIGKILL", or a number; 0 probes) to the init. */
   async kill(id: string, signal: string | number = 'SIGTERM', o: KillOptions = {}): Promise<void> {
-    (await import('./lifecycle.ts')).killContainer(this.root, id, signal, !!o.all);
+    await (await import('./lifecycle.ts')).killContainer(this.root, id, signal, !!o.all);
   }
 
   /** Resolves once the container has stopped (at most `timeoutMs`, default 30 s). */

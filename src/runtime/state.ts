@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { statusOf } from '../state/status.ts';
 import type { Status } from '../state/status.ts';
+import { nodeFiles } from '../state/node-files.ts';
 import { readState, stateDir } from '../state/store.ts';
 import { validateId } from '../state/id.ts';
 import type { ContainerState } from '../state/store.ts';
@@ -20,7 +21,7 @@ export interface StateView {
 }
 
 export function view(root: string, s: ContainerState): StateView {
-  const status = statusOf(root, s);
+  const status = statusOf(nodeFiles, root, s);
   const v: StateView = {
     ociVersion: s.ociVersion,
     id: s.id,
@@ -60,7 +61,7 @@ export function ownerName(root: string, id: string): string {
 
 /** `state`: the container's state as runc reports it. */
 export function stateOf(root: string, id: string): StateView {
-  return view(root, readState(root, validateId(id)));
+  return view(root, readState(nodeFiles, root, validateId(id)));
 }
 
 function ids(root: string): string[] {
@@ -80,7 +81,7 @@ export function listStates(root: string): StateView[] {
   const views: StateView[] = [];
   for (const id of ids(root)) {
     try {
-      const v = view(root, readState(root, id));
+      const v = view(root, readState(nodeFiles, root, id));
       // runc fills the owner from the state directory for list (state prints the recorded one).
       views.push({ ...v, owner: ownerName(root, id) });
     } catch {

@@ -4,10 +4,9 @@
  * different process that recycled its pid; created while the init waits on exec.fifo;
  * paused when its cgroup is frozen; running otherwise.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { procStat } from '../process/procfs.ts';
-import { stateDir } from './store.ts';
+import type { Files } from './files.ts';
+import { inDir, stateDir } from './store.ts';
 import type { ContainerState } from './store.ts';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
@@ -15,35 +14,35 @@ export type Status = 'created' | 'running' | 'paused' | 'stopped';
 export const EXEC_FIFO = 'exec.fifo';
 
 /** Whether the recorded init still runs (alive, not a zombie, same start time). */
-export function initAlive(state: ContainerState): boolean {
+export function initAlive(files: Files, state: ContainerState): boolean {
   if (state.pid <= 0) return false;
-  const stat = procStat(state.pid);
+  const stat = procStat(files, state.pid);
   if (!stat || stat.state === 'Z' || stat.state === 'X') return false;
   return stat.startTime === state.initStartTime;
 }
 
-export function statusOf(root: string, state: ContainerState): Status {
-  if (!initAlive(state)) return 'stopped';
+export function statusOf(files: Files, root: string, state: ContainerState): Status {
+  if (!initAlive(files, state)) return 'stopped';
   // A created container can be paused too (runc); resumed, it is created again.
-  if (frozen(state)) return 'paused';
-  return existsSync(join(stateDir(root, state.id), EXEC_FIFO)) ? 'created' : 'running';
+  if (frozen(files, state)) return 'paused';
+  return files.exists(inDir(stateDir(root, state.id), EXEC_FIFO)) ? 'created' : 'running';
 }
 
 /**
  * Whether the container's cgroup is frozen: v1 freezer.state, else v2 cgroup.freeze. Read
  * here rather than through the addon, so that `state` stays as cheap as it is.
  */
-function frozen(state: ContainerState): boolean {
+function frozen(files: Files, state: ContainerState): boolean {
   const paths = state.cgroup?.paths ?? [];
   const read = (file: string) => {
     try {
-      return readFileSync(file, 'utf8').trim();
+      return files.read(file)?.trim();
     } catch {
       return undefined;
     }
   };
   const v1 = paths.find((p) => p.subsystem === 'freezer');
-  if (v1) return read(join(v1.path, 'freezer.state')) === 'FROZEN';
+  if (v1) return read(inDir(v1.path, 'freezer.state')) === 'FROZEN';
   const v2 = paths.find((p) => p.subsystem === '');
-  return v2 ? read(join(v2.path, 'cgroup.freeze')) === '1' : false;
+  return v2 ? read(inDir(v2.path, 'cgroup.freeze')) === '1' : false;
 }

@@ -5,11 +5,14 @@
  * (writeRecord: a temporary file in the same directory, then rename), so a runts killed at
  * any instant leaves each record whole or absent; the readers still check what they read,
  * because records written by an older runts (a plain write) can be empty or cut short.
+ *
+ * This module reads; src/state/write.ts writes. The readers reach the files through the
+ * `Files` they are given (src/state/files.ts), so that a verb pays only for the file access
+ * it has loaded anyway.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { AlreadyExistsError, BadRecordError, NotFoundError, fsError } from '../errors.ts';
+import { BadRecordError, NotFoundError } from '../errors.ts';
 export { BadRecordError } from '../errors.ts';
+import type { Files } from './files.ts';
 import type { CgroupPath, InitRef, Resources } from '../native/binding.js';
 
 /** What runts keeps about a container between invocations. */
@@ -54,66 +57,24 @@ export function initOf(s: ContainerState): InitRef {
 }
 
 export function stateDir(root: string, id: string): string {
-  return join(root, id);
+  return inDir(root, id);
 }
 
 /**
- * Claims `<root>/<id>` for a new container. mkdir is atomic: of concurrent creators of one id
- * exactly one succeeds, the others get runc's "container with id exists" error.
+ * `dir/name` for a single name (no separators), without node:path: loading that module costs
+ * an engine's `state` or `kill` call ~0.6 ms (docs/benchmarks.md).
  */
-export function claim(root: string, id: string): string {
-  try {
-    mkdirSync(root, { recursive: true, mode: 0o711 });
-  } catch (e) {
-    throw fsError('mkdir', root, e);
-  }
-  const dir = stateDir(root, id);
-  try {
-    mkdirSync(dir, { mode: 0o711 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError(id);
-    throw fsError('mkdir', dir, e);
-  }
-  return dir;
+export function inDir(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
 /**
- * Writes `value` as JSON to `<dir>/<name>` atomically: a reader, and whoever looks after a
- * runts killed at any instant, finds the previous record or this one, never a part (rename(2)
- * replaces the name in one step, and only within one file system: hence a temporary file in
- * the same directory). The temporary name carries our pid, so concurrent writers (two
- * `update`s) do not share one; a leftover one, from a writer killed before its rename, starts
- * with a dot and goes with the directory.
- *
- * Not fsynced (nor is runc's state.json: libcontainer's saveState is a write and a rename).
- * A kill cannot tear a renamed file; only a power loss can (ext4's delayed allocation may
- * leave the new name with no data), and then the processes and cgroups the record describes
- * are gone too, and the readers below take an empty or cut record for what it is. fsync
- * would cost each create about 0.5 ms on ext4 (two records, measured here), nothing on tmpfs
- * where /run usually is, and an unbounded wait for a journal commit under I/O load.
+ * Reads and parses a record: undefined when there is none; throws BadRecordError when it is
+ * empty or not JSON, and the read error (naming the file) when it cannot be read.
  */
-export function writeRecord(dir: string, name: string, value: unknown): void {
-  const file = join(dir, name);
-  const tmp = join(dir, `.${name}.${process.pid}`);
-  try {
-    writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw fsError('write', file, e);
-  }
-}
-
-export function writeState(root: string, state: ContainerState): void {
-  writeRecord(stateDir(root, state.id), STATE_FILE, state);
-}
-
-/**
- * Reads and parses a record; throws BadRecordError when it is empty or not JSON, and the
- * fs error (ENOENT included, for the caller to tell apart) when it cannot be read.
- */
-function readRecord(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
+function readRecord(files: Files, file: string): unknown {
+  const text = files.read(file);
+  if (text === undefined) return undefined;
   if (text.trim() === '') throw new BadRecordError(file, 'empty (a write that never finished)');
   try {
     return JSON.parse(text) as unknown;
@@ -162,22 +123,16 @@ function stateProblem(s: unknown, id: string): string | undefined {
  * exist"; for a directory without state.json, a create that has not recorded the state yet
  * or never will, the message says so), BadRecordError when state.json is unusable.
  */
-export function readState(root: string, id: string): ContainerState {
+export function readState(files: Files, root: string, id: string): ContainerState {
   const dir = stateDir(root, id);
-  const file = join(dir, STATE_FILE);
-  let s: unknown;
-  try {
-    s = readRecord(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      const err = new NotFoundError(id);
-      // Still "container does not exist" first: engines match on it (containerd's runc
-      // client maps it to not-found).
-      if (existsSync(dir)) err.message += `: no ${file} (a create still running, or killed; delete --force removes what it left)`;
-      throw err;
-    }
-    if (e instanceof BadRecordError) throw e;
-    throw fsError('read', file, e);
+  const file = inDir(dir, STATE_FILE);
+  const s = readRecord(files, file);
+  if (s === undefined) {
+    const err = new NotFoundError(id);
+    // Still "container does not exist" first: engines match on it (containerd's runc
+    // client maps it to not-found).
+    if (files.exists(dir)) err.message += `: no ${file} (a create still running, or killed; delete --force removes what it left)`;
+    throw err;
   }
   const problem = stateProblem(s, id);
   if (problem) throw new BadRecordError(file, `not a state record (${problem})`);
@@ -189,16 +144,15 @@ export function readState(root: string, id: string): ContainerState {
  * container whose state was never recorded. Never throws: an absent, empty, cut-short or
  * malformed record gives `problem` (saying which) instead of `cgroup`.
  */
-export function readPendingCgroup(root: string, id: string): { cgroup?: SavedCgroup; problem?: string } {
-  const file = join(stateDir(root, id), PENDING_CGROUP);
+export function readPendingCgroup(files: Files, root: string, id: string): { cgroup?: SavedCgroup; problem?: string } {
+  const file = inDir(stateDir(root, id), PENDING_CGROUP);
   let c: unknown;
   try {
-    c = readRecord(file);
+    c = readRecord(files, file);
   } catch (e) {
-    if (e instanceof BadRecordError) return { problem: e.message };
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { problem: `no ${file}` };
-    return { problem: fsError('read', file, e).message };
+    return { problem: (e as Error).message };
   }
+  if (c === undefined) return { problem: `no ${file}` };
   const problem = cgroupProblem(c);
   if (problem) return { problem: `read ${file}: not a cgroup record (${problem})` };
   const saved = c as SavedCgroup;
@@ -206,19 +160,6 @@ export function readPendingCgroup(root: string, id: string): { cgroup?: SavedCgr
 }
 
 /** Removes everything the store holds for `id`. */
-export function remove(root: string, id: string): void {
-  rmSync(stateDir(root, id), { recursive: true, force: true });
-}
-
-/**
- * runc prints `created` in Go's RFC3339Nano: nanoseconds with trailing zeros trimmed (and no
- * fraction at all when it is zero). JavaScript clocks give milliseconds; hrtime fills the rest.
- */
-export function nowRfc3339Nano(): string {
-  const d = new Date();
-  const ns = process.hrtime.bigint() % 1_000_000n;
-  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => {
-    const frac = `${ms}${ns.toString().padStart(6, '0')}`.replace(/0+$/, '');
-    return frac ? `.${frac}Z` : 'Z';
-  });
+export function remove(files: Files, root: string, id: string): void {
+  files.remove(stateDir(root, id), true);
 }

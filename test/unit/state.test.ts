@@ -4,17 +4,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateId } from '../../src/state/id.ts';
-import {
-  BadRecordError,
-  PENDING_CGROUP,
-  claim,
-  nowRfc3339Nano,
-  readPendingCgroup,
-  readState,
-  remove,
-  writeRecord,
-  writeState,
-} from '../../src/state/store.ts';
+import { BadRecordError, PENDING_CGROUP, readPendingCgroup, readState, remove } from '../../src/state/store.ts';
+import { claim, nowRfc3339Nano, writeRecord, writeState } from '../../src/state/write.ts';
+import { nodeFiles } from '../../src/state/node-files.ts';
+import { addonFiles } from '../../src/native/index.ts';
+import type { Files } from '../../src/state/files.ts';
 import type { ContainerState, SavedCgroup } from '../../src/state/store.ts';
 import { NotFoundError, RuntsError } from '../../src/errors.ts';
 import { procStat } from '../../src/process/procfs.ts';
@@ -37,10 +31,10 @@ test('store: claim is exclusive, state round-trips, remove leaves nothing', () =
       created: nowRfc3339Nano(), owner: '', initStartTime: 7,
     };
     writeState(root, state);
-    assert.deepEqual(readState(root, 'c1'), state);
-    remove(root, 'c1');
+    assert.deepEqual(readState(nodeFiles, root, 'c1'), state);
+    remove(nodeFiles, root, 'c1');
     assert.equal(existsSync(join(root, 'c1')), false);
-    assert.throws(() => readState(root, 'c1'), /container does not exist/);
+    assert.throws(() => readState(nodeFiles, root, 'c1'), /container does not exist/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -53,11 +47,11 @@ test('created time is Go RFC3339Nano like runc: nanoseconds, trailing zeros trim
 });
 
 test('procStat reads our own /proc entry and survives odd comm names', () => {
-  const s = procStat(process.pid);
+  const s = procStat(nodeFiles, process.pid);
   assert.ok(s);
   assert.match(s.state, /^[RS]$/);
   assert.ok(s.startTime > 0);
-  assert.equal(procStat(2 ** 22 + 1), undefined);
+  assert.equal(procStat(nodeFiles, 2 ** 22 + 1), undefined);
 });
 
 /** A temporary state root for one test, removed after it. */
@@ -121,17 +115,17 @@ test('writeRecord: a failed write names the record and leaves no temporary file'
 test('readState: no directory, no state.json, and unusable records each say what they are', (t) => {
   const root = tempRoot(t);
   // No directory: runc's words exactly (engines match on them).
-  assert.throws(() => readState(root, 'c1'), (e: Error) => e instanceof NotFoundError && e.message === 'container does not exist');
+  assert.throws(() => readState(nodeFiles, root, 'c1'), (e: Error) => e instanceof NotFoundError && e.message === 'container does not exist');
   // A directory without state.json (a create not finished): still not found, naming the file.
   claim(root, 'c1');
   const file = join(root, 'c1', 'state.json');
   assert.throws(
-    () => readState(root, 'c1'),
+    () => readState(nodeFiles, root, 'c1'),
     (e: Error) => e instanceof NotFoundError && e.message.startsWith(`container does not exist: no ${file} `),
   );
   const bad = (text: string, message: RegExp) => {
     writeFileSync(file, text);
-    assert.throws(() => readState(root, 'c1'), (e: Error) => {
+    assert.throws(() => readState(nodeFiles, root, 'c1'), (e: Error) => {
       assert.ok(e instanceof BadRecordError, `${e}`);
       assert.equal(e.file, file);
       assert.match(e.message, message);
@@ -148,7 +142,7 @@ test('readState: no directory, no state.json, and unusable records each say what
   bad(JSON.stringify({ ...STATE, bundle: undefined }), /\(no "bundle"\)$/);
   bad(JSON.stringify({ ...STATE, cgroup: { ...STATE.cgroup, paths: [{ subsystem: '', path: 'rel' }] } }), /\(bad "cgroup": a bad entry in "paths"\)$/);
   writeState(root, STATE);
-  assert.deepEqual(readState(root, 'c1'), STATE);
+  assert.deepEqual(readState(nodeFiles, root, 'c1'), STATE);
 });
 
 test('readState and readPendingCgroup reject every cut-short copy of a record', (t) => {
@@ -158,11 +152,11 @@ test('readState and readPendingCgroup reject every cut-short copy of a record', 
   const cgroupText = JSON.stringify(CGROUP);
   for (let n = 0; n < stateText.length; n++) {
     writeFileSync(join(root, 'c1', 'state.json'), stateText.slice(0, n));
-    assert.throws(() => readState(root, 'c1'), BadRecordError, `state.json cut at ${n}`);
+    assert.throws(() => readState(nodeFiles, root, 'c1'), BadRecordError, `state.json cut at ${n}`);
   }
   for (let n = 0; n < cgroupText.length; n++) {
     writeFileSync(join(root, 'c1', PENDING_CGROUP), cgroupText.slice(0, n));
-    const r = readPendingCgroup(root, 'c1');
+    const r = readPendingCgroup(nodeFiles, root, 'c1');
     assert.equal(r.cgroup, undefined, `cgroup.json cut at ${n}`);
     assert.match(r.problem ?? '', /cgroup\.json: (empty|not a whole record|not a cgroup record)/);
   }
@@ -171,22 +165,61 @@ test('readState and readPendingCgroup reject every cut-short copy of a record', 
 test('readPendingCgroup never throws: absent, empty, malformed, whole', (t) => {
   const root = tempRoot(t);
   const file = join(root, 'c1', PENDING_CGROUP);
-  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `no ${file}` });
+  assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { problem: `no ${file}` });
   claim(root, 'c1');
-  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `no ${file}` });
+  assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { problem: `no ${file}` });
   writeFileSync(file, '');
-  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `read ${file}: empty (a write that never finished)` });
+  assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { problem: `read ${file}: empty (a write that never finished)` });
   writeFileSync(file, JSON.stringify({ ...CGROUP, driver: 'v2' }));
-  assert.deepEqual(readPendingCgroup(root, 'c1'), { problem: `read ${file}: not a cgroup record (no "driver")` });
+  assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { problem: `read ${file}: not a cgroup record (no "driver")` });
   writeFileSync(file, JSON.stringify({ ...CGROUP, paths: [{ subsystem: 'memory' }] }));
-  assert.match(readPendingCgroup(root, 'c1').problem ?? '', /a bad entry in "paths"/);
+  assert.match(readPendingCgroup(nodeFiles, root, 'c1').problem ?? '', /a bad entry in "paths"/);
   mkdirSync(join(root, 'c2', PENDING_CGROUP), { recursive: true });
-  assert.match(readPendingCgroup(root, 'c2').problem ?? '', /^read \S+cgroup\.json: EISDIR/);
+  assert.match(readPendingCgroup(nodeFiles, root, 'c2').problem ?? '', /^read \S+cgroup\.json: EISDIR/);
   // What build.ts writes; resources default to none.
   const { resources: _, ...withoutResources } = CGROUP;
   writeRecord(join(root, 'c1'), PENDING_CGROUP, withoutResources);
-  assert.deepEqual(readPendingCgroup(root, 'c1'), { cgroup: { ...CGROUP, resources: {} } });
+  assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { cgroup: { ...CGROUP, resources: {} } });
   writeRecord(join(root, 'c1'), PENDING_CGROUP, CGROUP);
-  assert.deepEqual(readPendingCgroup(root, 'c1'), { cgroup: CGROUP });
+  assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { cgroup: CGROUP });
 });
 
+
+test('the store reads the same through node:fs and through the addon', () => {
+  const root = mkdtempSync(join(tmpdir(), 'runts-files-'));
+  try {
+    mkdirSync(join(root, 'c1', 'sub'), { recursive: true });
+    writeFileSync(join(root, 'c1', 'state.json'), JSON.stringify(STATE));
+    writeFileSync(join(root, 'c1', 'sub', 'f'), 'x');
+    const seen = ([nodeFiles, addonFiles] as Files[]).map((files) => {
+      const errorOf = (fn: () => unknown) => {
+        try {
+          fn();
+          return 'no error';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      return {
+        state: readState(files, root, 'c1'),
+        absent: files.read(join(root, 'none')),
+        proc: procStat(files, process.pid)?.startTime,
+        // The core quotes the path (`…`), node's errors do not; the rest is the same.
+        dir: errorOf(() => files.read(join(root, 'c1'))).replace(/ \(.*\)$/, '').replaceAll('`', ''),
+        exists: [files.exists(join(root, 'c1')), files.exists(join(root, 'none'))],
+        pending: readPendingCgroup(files, root, 'c1').problem,
+        missing: errorOf(() => readState(files, root, 'c2')),
+      };
+    });
+    assert.deepEqual(seen[1], seen[0]);
+    assert.match(seen[0].dir, /^read \S+\/c1: EISDIR$/);
+    // remove: a file, a tree, and nothing at all are all fine.
+    addonFiles.remove(join(root, 'c1', 'sub', 'f'));
+    assert.equal(existsSync(join(root, 'c1', 'sub', 'f')), false);
+    addonFiles.remove(join(root, 'c1', 'sub', 'f'));
+    remove(addonFiles, root, 'c1');
+    assert.equal(existsSync(join(root, 'c1')), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

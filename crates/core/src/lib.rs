@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod control;
 pub mod error;
+pub mod files;
 pub mod net;
 pub mod namespaces;
 pub mod process;

@@ -51,6 +51,7 @@ pub fn typescript() -> String {
         "Mount options the core acts on, sorted: what `features` reports (mount_opts::supported).",
         crate::rootfs::mount_opts::supported(),
     );
+    signals(&mut out);
     out
 }
 
@@ -103,6 +104,17 @@ fn namespaces(out: &mut String) {
     out.push_str("];\n");
 }
 
+fn signals(out: &mut String) {
+    out.push_str(
+        "\n/** Signal numbers by name, as `kill` accepts them (process::signals::names). */\n\
+         export const SIGNALS: Readonly<Record<string, number>> = {\n",
+    );
+    for (name, number) in crate::process::signals::names() {
+        let _ = writeln!(out, "  {name}: {number},");
+    }
+    out.push_str("};\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +151,10 @@ mod tests {
             crate::namespaces::NAMESPACES.len()
         );
         assert!(ts.contains("  { type: 'mount', procFile: 'mnt' },\n"));
+        assert!(ts.contains("  SIGHUP: 1,\n") && ts.contains("  SIGKILL: 9,\n"));
+        let signals = ts.lines().filter(|l| l.starts_with("  SIG") && l.ends_with(',')).count();
+        assert_eq!(signals, crate::process::signals::names().count());
+        assert_eq!(signals, 31, "Go's unix signal names: the 31 classic signals");
         assert!(ts.contains("export const MOUNT_OPTIONS: readonly string[] = [\n  'acl',\n"));
         for line in ts.lines() {
             assert!(line.len() <= 100, "line over 100 columns: {line}");

@@ -208,6 +208,25 @@ pub fn lock_dir(path: String, timeout_ms: u32) -> Result<ContainerLock> {
     Ok(ContainerLock { fd: Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) }) })
 }
 
+/// The text of a file of the state store (or /proc), `null` when it does not exist: the
+/// store's reads in the verbs that load the addon anyway (src/state/files.ts).
+#[napi]
+pub fn read_text(path: String) -> Result<Option<String>> {
+    runts_core::files::read_text(&path).map_err(init_err)
+}
+
+/// Whether `path` exists (symbolic links followed).
+#[napi]
+pub fn path_exists(path: String) -> bool {
+    runts_core::files::exists(&path)
+}
+
+/// Removes a file, or with `tree` a directory and all it holds; an absent one is fine.
+#[napi]
+pub fn remove_path(path: String, tree: bool) -> Result<()> {
+    runts_core::files::remove(&path, tree).map_err(init_err)
+}
+
 /// Closes a descriptor the addon handed over (a console fd nobody will proxy): JavaScript
 /// runtimes do not all close raw descriptors they did not open themselves (Deno).
 #[napi]

@@ -22,7 +22,7 @@ mod plan;
 mod stage1;
 pub mod sync;
 mod fds;
-mod signals;
+pub mod signals;
 mod status;
 mod util;
 

@@ -1,5 +1,12 @@
 //! Signal dispositions and masks around fork(): the JS runtime's handlers must never run in a
-//! child, and the container process starts with every signal at its default.
+//! child, and the container process starts with every signal at its default. And the table of
+//! signal names (`runts kill ID TERM`), rendered for TypeScript by [`crate::tables`].
+
+/// Signal names and numbers as `runc kill` accepts them (Go's unix.SignalNum: the 31 named
+/// signals, no aliases such as SIGIOT or SIGPOLL), in number order.
+pub fn names() -> impl Iterator<Item = (&'static str, i32)> {
+    nix::sys::signal::Signal::iterator().map(|s| (s.as_str(), s as i32))
+}
 
 /// The child inherits the forking thread's signal handlers (the JS runtime's, e.g. libuv's
 /// SIGCHLD handler that writes to a pipe shared with the parent) and ignored signals (SIGPIPE),
