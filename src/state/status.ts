@@ -30,7 +30,8 @@ export function statusOf(files: Files, root: string, state: ContainerState): Sta
 
 /**
  * Whether the container's cgroup is frozen: v1 freezer.state, else v2 cgroup.freeze. Read
- * here rather than through the addon, so that `state` stays as cheap as it is.
+ * here as a file rather than asked of the addon's cgroup manager, so that `state` needs no
+ * addon at all.
  */
 function frozen(files: Files, state: ContainerState): boolean {
   const paths = state.cgroup?.paths ?? [];

@@ -2,7 +2,7 @@
  * The container state store: one directory per container under the state root, holding
  * `state.json` (the container) and, from before the cgroup is made, `cgroup.json` (what
  * `delete --force` needs after an interrupted create). Every record is written atomically
- * (writeRecord: a temporary file in the same directory, then rename), so a runts killed at
+ * (write.ts writeRecord: a temporary file in the same directory, then rename), so a runts killed at
  * any instant leaves each record whole or absent; the readers still check what they read,
  * because records written by an older runts (a plain write) can be empty or cut short.
  *
