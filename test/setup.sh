@@ -20,6 +20,11 @@ bash test/engines/containerd.sh
 bash test/engines/docker.sh
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
 command -v node >/dev/null || { echo "setup: node (>= 20) is required" >&2; exit 1; }
+# The init program embedded in the addon is linked statically against musl when Rust's musl
+# target is there (0.77 MB; crates/napi/build.rs falls back to glibc with crt-static, 1.5 MB).
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 || echo "setup: rustup target add x86_64-unknown-linux-musl failed: the init program is linked with glibc (crt-static)" >&2
+fi
 
 # `npm install`, not `npm ci`: with this machine's npm settings (no resolved URLs in the lock)
 # the lock omits the other platforms' optional packages of @napi-rs/cli's dependencies, which

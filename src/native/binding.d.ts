@@ -392,7 +392,7 @@ export declare function cgroupUpdate(id: string, saved: SavedCgroup, current: Re
  */
 export declare function closeFd(fd: number): void
 
-/** Forks the container init for `config` and returns once it waits to exec. */
+/** Spawns the container init for `config` and returns once it waits to exec. */
 export declare function create(config: Config, options: InitOptions): Spawned
 
 /** How the container's init ended. */

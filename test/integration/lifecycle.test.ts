@@ -344,6 +344,25 @@ describe('lifecycle: create, start, state, kill, delete', { skip: SKIP_REASON },
     assertNothingLeft(ctx);
   });
 
+  // CVE-2019-5736: a process that can reach the init's /proc/<pid>/exe must not find a host
+  // binary to overwrite. The init program runs from a sealed memfd, not from the runts binary
+  // (nor from a file in $TMPDIR), and is named for ps.
+  it('the waiting init runs the init program from a sealed memfd, named runts:[2:INIT]', { ...opts, skip: BIN_IS_RUNC && 'runts-specific' }, async (t) => {
+    const ctx = bundle(t, 'sleep 100');
+    const pidFile = path.join(ctx.dir, 'init.pid');
+    assertOk(call(ctx, ['create', '-b', ctx.bundle, '--pid-file', pidFile, ctx.id]));
+    const pid = readPidFile(pidFile)!;
+    await waitBlockedInExecFifo(pid);
+    assert.equal(fs.readlinkSync(`/proc/${pid}/exe`), '/memfd:runts-init (deleted)');
+    assert.equal(fs.readFileSync(`/proc/${pid}/comm`, 'utf8'), 'runts:[2:INIT]\n');
+    // Not writable through the link: the kernel refuses a running executable (ETXTBSY), and
+    // the seals refuse any write at all (the core's unit test checks those on the memfd).
+    assert.throws(() => fs.openSync(`/proc/${pid}/exe`, 'r+'), /ETXTBSY|EPERM|EACCES/);
+    assertOk(call(ctx, ['delete', '--force', ctx.id]));
+    await poll(`init ${pid} to die`, () => (gone(pid) ? true : undefined));
+    assertNothingLeft(ctx);
+  });
+
   it('delete -f of a running container kills and removes it', opts, async (t) => {
     const ctx = bundle(t, 'sleep 100');
     const pidFile = path.join(ctx.dir, 'init.pid');

@@ -14,7 +14,7 @@ use napi_derive::napi;
 
 /// Everything the container init needs to build the container and exec its process.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     /// The container id (used for the session keyring name and for process titles).
     pub id: String,
@@ -51,7 +51,7 @@ pub struct Config {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     /// Absolute path inside the container.
     pub destination: String,
@@ -63,7 +63,7 @@ pub struct Mount {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Process {
     /// `process.terminal`: the init opens a pty in the container and makes its slave the
     /// controlling terminal and stdio; the master goes to the runtime (see `console`).
@@ -87,7 +87,7 @@ pub struct Process {
 /// `process.consoleSize`, in character cells (runc truncates each to 16 bits; the TypeScript
 /// side saturates instead).
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConsoleSize {
     pub height: u32,
     pub width: u32,
@@ -95,7 +95,7 @@ pub struct ConsoleSize {
 
 /// The five capability sets, by name ("CAP_SYS_ADMIN").
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Capabilities {
     pub bounding: Vec<String>,
     pub effective: Vec<String>,
@@ -107,7 +107,7 @@ pub struct Capabilities {
 /// One `process.rlimits` entry. Limits are i64 across the JS boundary: -1 is RLIM_INFINITY
 /// (the TypeScript side maps any value of 2^63 or more to -1).
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Rlimit {
     /// "RLIMIT_NOFILE", ...
     pub rlimit_type: String,
@@ -116,7 +116,7 @@ pub struct Rlimit {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Namespace {
     /// OCI name: "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time".
     pub ns_type: String,
@@ -125,7 +125,7 @@ pub struct Namespace {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IdMapping {
     pub container_id: u32,
     pub host_id: u32,
@@ -133,7 +133,7 @@ pub struct IdMapping {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Device {
     /// The path inside the container as the spec writes it (a default device is replaced only
     /// by a spec device of exactly the same spelling, as in runc: rootfs/devices.rs).
@@ -148,7 +148,7 @@ pub struct Device {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sysctl {
     pub key: String,
     pub value: String,
@@ -156,7 +156,7 @@ pub struct Sysctl {
 
 /// How the runtime wants this init started; not part of the OCI config.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct InitOptions {
     /// `--no-pivot`: MS_MOVE the rootfs onto / and chroot instead of pivot_root.
     pub no_pivot: bool,

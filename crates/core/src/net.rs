@@ -18,11 +18,11 @@ pub fn loopback_up() -> Result<()> {
     }
     // SAFETY: ioctls on a live socket with a properly sized ifreq.
     let r = unsafe {
-        if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
+        if libc::ioctl(sock, libc::SIOCGIFFLAGS as _, &mut req) < 0 {
             -1
         } else {
             req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            libc::ioctl(sock, libc::SIOCSIFFLAGS, &req)
+            libc::ioctl(sock, libc::SIOCSIFFLAGS as _, &req)
         }
     };
     let err = Errno::last();

@@ -84,10 +84,22 @@ pub struct CgroupPath {
     pub path: String,
 }
 
-/// Forks the container init for `config` and returns once it waits to exec.
+/// The init program, built by build.rs; made into a sealed memfd by the first `create`.
+static INIT_PROGRAM: &[u8] = include_bytes!(env!("RUNTS_INIT_PROGRAM"));
+
+fn init_program() -> Result<&'static process::InitProgram> {
+    static PROGRAM: std::sync::OnceLock<process::InitProgram> = std::sync::OnceLock::new();
+    if let Some(p) = PROGRAM.get() {
+        return Ok(p);
+    }
+    let p = process::InitProgram::from_bytes(INIT_PROGRAM).map_err(init_err)?;
+    Ok(PROGRAM.get_or_init(|| p))
+}
+
+/// Spawns the container init for `config` and returns once it waits to exec.
 #[napi]
 pub fn create(config: Config, options: InitOptions) -> Result<Spawned> {
-    let s = process::create(&config, &options).map_err(init_err)?;
+    let s = process::create(&config, &options, init_program()?).map_err(init_err)?;
     let cgroup_paths =
         s.cgroup_paths.into_iter().map(|(subsystem, path)| CgroupPath { subsystem, path }).collect();
     let logs = s.logs.into_iter().map(|(level, msg)| InitLog { level: level.as_str().into(), msg }).collect();

@@ -15,7 +15,7 @@ use napi_derive::napi;
 
 /// Where and how to make the container's cgroup.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CgroupSpec {
     /// `linux.cgroupsPath` as written in the spec ("" when absent). With the cgroupfs drivers an
     /// absolute path is taken under each hierarchy root and a relative one under the runtime's
@@ -34,7 +34,7 @@ pub struct CgroupSpec {
 
 /// OCI `linux.resources`.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resources {
     /// `linux.resources.devices`, in spec order. Enforced followed by runc's default allow-list
     /// (see [`crate::cgroups::devices::rules_for`]), starting from deny-all: `None` (no rules in
@@ -61,7 +61,7 @@ pub struct Resources {
 
 /// One `linux.resources.devices` rule.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceRule {
     pub allow: bool,
     /// "a" (all), "b" or "c"; None means "a".
@@ -75,7 +75,7 @@ pub struct DeviceRule {
 
 /// `linux.resources.memory`. Byte values; -1 is unlimited.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Memory {
     pub limit: Option<i64>,
     pub reservation: Option<i64>,
@@ -97,7 +97,7 @@ pub struct Memory {
 
 /// `linux.resources.cpu`.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cpu {
     /// v1 `cpu.shares`; v2 `cpu.weight = 1 + ((shares - 2) * 9999) / 262142`.
     pub shares: Option<i64>,
@@ -115,7 +115,7 @@ pub struct Cpu {
 
 /// `linux.resources.blockIO`.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BlockIo {
     /// 10..=1000.
     pub weight: Option<i64>,
@@ -128,7 +128,7 @@ pub struct BlockIo {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WeightDevice {
     pub major: i64,
     pub minor: i64,
@@ -137,7 +137,7 @@ pub struct WeightDevice {
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThrottleDevice {
     pub major: i64,
     pub minor: i64,
@@ -146,7 +146,7 @@ pub struct ThrottleDevice {
 
 /// One `hugepageLimits` entry.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HugepageLimit {
     /// "2MB", "1GB", ...
     pub page_size: String,
@@ -155,14 +155,14 @@ pub struct HugepageLimit {
 
 /// `linux.resources.network` (cgroup v1 only: net_cls and net_prio).
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Network {
     pub class_id: Option<i64>,
     pub priorities: Option<Vec<InterfacePriority>>,
 }
 
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InterfacePriority {
     pub name: String,
     pub priority: i64,
@@ -170,7 +170,7 @@ pub struct InterfacePriority {
 
 /// One `rdma` entry: the device name and its limits.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RdmaLimit {
     pub device: String,
     pub hca_handles: Option<i64>,
@@ -179,7 +179,7 @@ pub struct RdmaLimit {
 
 /// One `unified` entry: a cgroup v2 file name and the value written to it.
 #[cfg_attr(feature = "napi", napi(object))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UnifiedEntry {
     pub key: String,
     pub value: String,

@@ -1,5 +1,5 @@
 //! The descriptors of the child stages: keep the runtime's own above those the container
-//! inherits, and close everything the forked JS runtime had open.
+//! inherits, and close everything else stage 1 inherited.
 
 use crate::error::{InitError, Result};
 use nix::fcntl::{fcntl, FcntlArg};
@@ -18,9 +18,9 @@ pub(crate) fn fd_at_least(fd: OwnedFd, min: RawFd, what: &str) -> Result<OwnedFd
 }
 
 /// Closes every descriptor from `first` up except those in `keep`. Stage 1 calls it right after
-/// the fork: the child holds copies of everything the JS runtime had open, including the
-/// CLOEXEC ends of sync sockets that other threads are using for their own containers; kept
-/// until our execve, such a copy would hide the EOF those threads wait for.
+/// it starts: the runtime's descriptors without close-on-exec survive posix_spawn (what the
+/// caller passed the runtime beyond stdio and --preserve-fds, a JS runtime's own); kept until
+/// the init's execve, such a copy could hide an EOF another process waits for.
 pub(crate) fn close_fds_except(first: RawFd, keep: &[RawFd]) {
     let mut keep: Vec<RawFd> = keep.iter().copied().filter(|fd| *fd >= first).collect();
     keep.sort_unstable();
@@ -43,7 +43,7 @@ pub(crate) fn close_fds_except(first: RawFd, keep: &[RawFd]) {
 }
 
 fn close_range(lo: libc::c_uint, hi: libc::c_uint) {
-    // SAFETY: closes descriptors of this (single-threaded, forked) process only.
+    // SAFETY: closes descriptors of this (single-threaded) process only.
     let r = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0 as libc::c_uint) };
     if r == 0 {
         return;

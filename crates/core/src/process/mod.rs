@@ -1,30 +1,36 @@
 //! The container's processes: creating the init, starting it, waiting, signalling.
 //!
-//! Process model (the parent is a multi-threaded JS runtime; the forked child never returns to
-//! JavaScript):
+//! Process model (the parent is a multi-threaded JS runtime; no child ever runs its code):
 //!
 //! - the **parent** ([`create`], in the caller's thread) prepares everything it can (`plan.rs`:
 //!   parsed capabilities and rlimits, C strings, namespace descriptors), makes the sync
-//!   socketpair and calls glibc `fork()` (its atfork handlers keep malloc usable in the child);
-//! - **stage 1** `runts:[1:CHILD]` (`stage1.rs`) joins and creates the namespaces (with the
-//!   parent writing the user namespace maps) and creates the init with
+//!   socketpair and starts the **init program** (`program.rs`: a small static executable built
+//!   from this crate, run from a sealed memfd) with posix_spawn, handing it the config through
+//!   a bootstrap memfd (`bootstrap.rs`);
+//! - **stage 1** `runts:[1:CHILD]` (`stage1.rs`, the init program's `main`) joins and creates
+//!   the namespaces (with the parent writing the user namespace maps) and creates the init with
 //!   `clone(CLONE_PARENT)`, then exits;
 //! - **stage 2** `runts:[2:INIT]` (`init.rs`) is pid 1 of the new pid namespace and a child of
 //!   the runtime; it builds the container, reports Ready, and execs on Start.
 //!
 //! The messages between them are drawn in [`crate::process::sync`].
 
+mod bootstrap;
 mod env;
 mod exec;
 mod init;
 mod parent;
 mod plan;
+mod program;
 mod stage1;
 pub mod sync;
 mod fds;
 pub mod signals;
 mod status;
 mod util;
+
+pub use bootstrap::main as init_main;
+pub use program::InitProgram;
 
 use crate::cgroups::{CgroupManager, Manager};
 use crate::config::{Config, InitOptions};
@@ -53,11 +59,11 @@ pub struct Spawned {
     pub logs: Vec<(crate::process::sync::LogLevel, String)>,
 }
 
-/// Forks the init and drives it until it has built the whole container and waits to exec the
+/// Spawns the init and drives it until it has built the whole container and waits to exec the
 /// process. On failure the children are killed and reaped and the step that failed is
 /// returned (an [`InitError`] from the child, sent over the socket, or from the parent).
 ///
-/// With `cfg.cgroup`, the container's cgroup is made and its limits written before the fork
+/// With `cfg.cgroup`, the container's cgroup is made and its limits written before the spawn
 /// (empty, so nothing has to fit in them yet), and the init is moved in only once it has built
 /// the container and waits (Ready): the memory it touched until then stays charged to the
 /// runtime's cgroup (charges do not move with a task), and stage 1 is gone, so a container with
@@ -66,14 +72,14 @@ pub struct Spawned {
 /// the init unshares the namespace afterwards, so that it is rooted at the container's cgroup
 /// (runc's order). The cgroup is removed again
 /// when anything fails.
-pub fn create(cfg: &Config, opts: &InitOptions) -> Result<Spawned> {
+pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<Spawned> {
     if opts.subreaper {
         set_child_subreaper()?;
     }
     let Some(spec) = &cfg.cgroup else {
         let mut cfg = cfg.clone();
         cfg.cgroup_paths.clear();
-        return parent::create(plan::Plan::new(&cfg, opts)?);
+        return parent::create(plan::Plan::new(&cfg, opts)?, program);
     };
     let mut mgr = Manager::new(spec)?;
     let created = if spec.systemd {
@@ -96,7 +102,7 @@ pub fn create(cfg: &Config, opts: &InitOptions) -> Result<Spawned> {
             plan.cgroup_procs = early_joins;
             plan
         })
-        .and_then(parent::create);
+        .and_then(|plan| parent::create(plan, program));
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
@@ -236,156 +242,4 @@ pub fn signal(pid: i32, sig: i32) -> Result<()> {
             .with_detail(format!("signal {sig}")));
     }
     Ok(())
-}
-
-/// Real containers: these need root and the static /bin/busybox (busybox-static, installed by
-/// test/setup.sh), so they are `#[ignore]`d with that reason and fail when run without either.
-/// They reap with waitpid(pid), never wait_reaping, which would steal other tests' children.
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Capabilities, Namespace, Process};
-
-    /// A rootfs holding busybox; fails the test when not root or without /bin/busybox.
-    fn rootfs() -> tempfile::TempDir {
-        assert!(
-            nix::unistd::geteuid().is_root(),
-            "this test needs root (real containers): run `cargo test -- --include-ignored` as root"
-        );
-        assert!(
-            std::path::Path::new("/bin/busybox").exists(),
-            "this test needs the static /bin/busybox (busybox-static, installed by test/setup.sh)"
-        );
-        let d = tempfile::tempdir().unwrap();
-        for sub in ["bin", "proc", "dev", "tmp"] {
-            std::fs::create_dir(d.path().join(sub)).unwrap();
-        }
-        std::fs::copy("/bin/busybox", d.path().join("bin/busybox")).unwrap();
-        std::os::unix::fs::symlink("busybox", d.path().join("bin/sh")).unwrap();
-        d
-    }
-
-    fn config(root: &std::path::Path, args: &[&str]) -> Config {
-        Config {
-            id: format!("t{}", std::process::id()),
-            rootfs: root.to_str().unwrap().into(),
-            hostname: Some("t".into()),
-            process: Process {
-                args: args.iter().map(|s| s.to_string()).collect(),
-                env: vec!["PATH=/bin".into()],
-                cwd: "/".into(),
-                capabilities: Some(Capabilities {
-                    bounding: vec!["CAP_KILL".into()],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            namespaces: ["pid", "mount", "uts", "ipc", "network"]
-                .iter()
-                .map(|t| Namespace {
-                    ns_type: t.to_string(),
-                    path: None,
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    fn run(cfg: &Config) -> Result<libc::c_int> {
-        let s = create(cfg, &InitOptions::default())?;
-        let started = start(s.sync_fd);
-        let st = status::wait_for(s.pid).unwrap();
-        started.map(|()| st)
-    }
-
-    #[test]
-    #[ignore = "needs root and /bin/busybox: a real container"]
-    fn exit_status_of_the_container_process() {
-        let d = rootfs();
-        let st = run(&config(
-            d.path(),
-            &[
-                "sh",
-                "-c",
-                "test $$ = 1 && test \"$(busybox hostname)\" = t && exit 3",
-            ],
-        ))
-        .unwrap();
-        assert_eq!(status::describe_status(st), "exit status 3");
-    }
-
-    #[test]
-    #[ignore = "needs root and /bin/busybox: a real container"]
-    fn missing_binary_fails_create_with_exec_step() {
-        let d = rootfs();
-        let e = create(&config(d.path(), &["nosuch"]), &InitOptions::default()).unwrap_err();
-        assert_eq!(
-            (e.step.as_str(), e.path.as_str(), e.errno),
-            ("exec", "nosuch", libc::ENOENT)
-        );
-    }
-
-    #[test]
-    #[ignore = "needs root and /bin/busybox: the container fixture of the tests above"]
-    fn unknown_capability_fails_before_fork() {
-        let d = rootfs();
-        let mut cfg = config(d.path(), &["sh"]);
-        cfg.process.capabilities.as_mut().unwrap().effective = vec!["CAP_NOPE".into()];
-        let e = create(&cfg, &InitOptions::default()).unwrap_err();
-        assert_eq!(
-            (e.step.as_str(), e.path.as_str()),
-            ("parse capability", "CAP_NOPE")
-        );
-    }
-
-    /// process.terminal without a console socket: `create` hands back the pty master; the
-    /// process has the slave as its terminal, sized from consoleSize.
-    #[test]
-    #[ignore = "needs root and /bin/busybox: a real container"]
-    fn terminal_master_is_returned_to_the_caller() {
-        let d = rootfs();
-        let mut cfg = config(
-            d.path(),
-            &[
-                "sh",
-                "-c",
-                "busybox stty size; busybox tty; [ -t 0 ] && echo t0",
-            ],
-        );
-        cfg.process.terminal = true;
-        cfg.process.console_size = Some(crate::config::ConsoleSize {
-            height: 10,
-            width: 20,
-        });
-        cfg.mounts.push(crate::config::Mount {
-            destination: "/dev/pts".into(),
-            mount_type: Some("devpts".into()),
-            source: Some("devpts".into()),
-            options: vec!["newinstance".into(), "ptmxmode=0666".into()],
-        });
-        let s = create(&cfg, &InitOptions::default()).unwrap();
-        assert!(s.console_fd >= 0);
-        // SAFETY: ours to own (Spawned::console_fd).
-        let master =
-            unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s.console_fd) };
-        start(s.sync_fd).unwrap();
-        let mut out = Vec::new();
-        let mut buf = [0u8; 1024];
-        loop {
-            match nix::unistd::read(&master, &mut buf) {
-                Ok(0) | Err(Errno::EIO) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(Errno::EINTR) => {}
-                Err(e) => panic!("read master: {e}"),
-            }
-        }
-        assert_eq!(
-            status::describe_status(status::wait_for(s.pid).unwrap()),
-            "exit status 0"
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            "10 20\r\n/dev/pts/0\r\nt0\r\n"
-        );
-    }
 }

@@ -1,10 +1,10 @@
-//! The runtime side of the protocol: fork stage 1, answer its requests, learn the init's pid,
+//! The runtime side of the protocol: spawn stage 1 (the init program), answer its requests, learn the init's pid,
 //! and on any failure kill and reap what was started.
 
+use super::bootstrap::{self, STAGE1_NAME};
 use super::plan::Plan;
-use super::stage1;
+use super::program::InitProgram;
 use super::fds::fd_at_least;
-use super::signals;
 use super::status::{describe_status, wait_for};
 use super::util::{self, unexpected};
 use super::Spawned;
@@ -13,10 +13,10 @@ use crate::error::{InitError, Result};
 use crate::process::sync::{self, LogLevel, Message};
 use nix::errno::Errno;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use nix::unistd::{fork, ForkResult};
+use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-pub(super) fn create(plan: Plan<'_>) -> Result<Spawned> {
+pub(super) fn create(plan: Plan<'_>, program: &InitProgram) -> Result<Spawned> {
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -26,29 +26,26 @@ pub(super) fn create(plan: Plan<'_>) -> Result<Spawned> {
     .map_err(|e| InitError::sys("socketpair", "", e))?;
     let ours = fd_at_least(ours, plan.min_fd, "sync socket")?;
     let theirs = fd_at_least(theirs, plan.min_fd, "sync socket")?;
+    let boot = fd_at_least(bootstrap::write(&plan)?, plan.min_fd, "bootstrap")?;
 
-    // Block every signal across fork() so none of the JS runtime's handlers runs in the child
-    // before it resets them (see signals::reset_signals).
-    let old_mask = signals::block_all_signals();
-    // SAFETY: the child runs only Rust code of this crate (system calls and allocation, which
-    // glibc's fork keeps usable) and leaves with execve or _exit, never returning to the caller.
-    let forked = unsafe { fork() };
-    match forked {
-        Ok(ForkResult::Child) => {
-            drop(ours); // so the init sees EOF when the runtime is gone
-            let sock = theirs.as_raw_fd();
-            stage1::run(plan, sock)
-        }
-        Ok(ForkResult::Parent { child }) => {
-            signals::restore_signal_mask(&old_mask);
-            drop(theirs);
-            drive(&plan, ours, child.as_raw())
-        }
-        Err(e) => {
-            signals::restore_signal_mask(&old_mask);
-            Err(InitError::sys("fork", "", e))
-        }
-    }
+    // Stage 1 inherits its end of the socket, the bootstrap and the descriptors of the plan;
+    // our end stays CLOEXEC, so the init sees EOF when the runtime is gone.
+    let inherited = plan.inherited();
+    // So are stdio and the preserved descriptors 3..min_fd, which the container's process
+    // gets: Node marks its 0, 1 and 2 close-on-exec (the init clears the flag again before its
+    // own execve, exec.rs).
+    // SAFETY: F_GETFD on numbers below min_fd; a closed one fails and stays closed.
+    let mut pass: Vec<RawFd> =
+        (0..plan.min_fd).filter(|fd| unsafe { libc::fcntl(*fd, libc::F_GETFD) } >= 0).collect();
+    pass.extend([theirs.as_raw_fd(), boot.as_raw_fd()]);
+    pass.extend(inherited.joins.iter().copied());
+    pass.extend(inherited.fifo);
+    let number = |fd: RawFd| CString::new(fd.to_string()).expect("no NUL in a number");
+    let argv = [STAGE1_NAME.to_owned(), number(theirs.as_raw_fd()), number(boot.as_raw_fd())];
+    let child = program.spawn(&argv, &pass)?;
+    drop(theirs);
+    drop(boot);
+    drive(&plan, ours, child)
 }
 
 /// The processes started so far, to clean up on failure.
@@ -314,6 +311,7 @@ fn own_sync_fd(sync_fd: RawFd) -> Result<OwnedFd> {
 mod tests {
     use super::*;
     use crate::config::{Config, InitOptions, Process};
+    use nix::unistd::{fork, ForkResult};
 
     /// Runs `drive` against a forked stand-in for stage 1 that runs `child`.
     fn drive_against(child: impl FnOnce(RawFd)) -> InitError {

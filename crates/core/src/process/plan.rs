@@ -55,15 +55,76 @@ fn cstring(step: &str, s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| InitError::msg(step, s, "contains a NUL byte"))
 }
 
+/// The descriptors the runtime opens on the host for the children (the console socket stays
+/// with the runtime).
+struct Handles {
+    joins: Vec<OwnedFd>,
+    fifo: Option<OwnedFd>,
+    console_socket: Option<OwnedFd>,
+}
+
+/// The descriptor numbers stage 1 inherits across its execve, in [`Plan`] order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Inherited {
+    pub joins: Vec<RawFd>,
+    pub fifo: Option<RawFd>,
+    /// The runtime's pid (stage 1 checks it is still its parent).
+    pub parent_pid: i32,
+}
+
 impl<'a> Plan<'a> {
+    /// The runtime's plan: checks the config, computes what the children need and opens the
+    /// descriptors they inherit (namespaces to join, the exec fifo, the console socket).
     pub fn new(cfg: &'a Config, opts: &'a InitOptions) -> Result<Plan<'a>> {
+        let min_fd = min_fd(opts)?;
+        let ns = namespaces::plan(cfg)?;
+        let joins = ns.joins.clone();
+        let mut plan = Plan::with(cfg, opts, ns, nix::unistd::getpid().as_raw())?;
+        let handles = open_handles(cfg, opts, &plan.ns, min_fd)?;
+        plan.joins = handles.joins.into_iter().zip(joins).collect();
+        plan.fifo = handles.fifo;
+        plan.console_socket = handles.console_socket;
+        Ok(plan)
+    }
+
+    /// Stage 1's plan, after its execve: the same computation over the same config, with the
+    /// descriptors the runtime opened (no file is made or opened again).
+    pub fn adopt(cfg: &'a Config, opts: &'a InitOptions, inherited: &Inherited) -> Result<Plan<'a>> {
+        let ns = namespaces::plan(cfg)?;
+        if inherited.joins.len() != ns.joins.len() {
+            return Err(InitError::msg(
+                "bootstrap",
+                "",
+                format!("{} namespace descriptors for {} joins", inherited.joins.len(), ns.joins.len()),
+            ));
+        }
+        // SAFETY: the runtime passed these open descriptors to this process, for it alone.
+        let own = |fd: RawFd| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        let joins = ns.joins.clone();
+        let mut plan = Plan::with(cfg, opts, ns, inherited.parent_pid)?;
+        plan.joins = inherited.joins.iter().map(|fd| own(*fd)).zip(joins).collect();
+        plan.fifo = inherited.fifo.map(own);
+        Ok(plan)
+    }
+
+    /// What stage 1 inherits, by number (see [`Plan::adopt`]).
+    pub fn inherited(&self) -> Inherited {
+        use std::os::fd::AsRawFd;
+        Inherited {
+            joins: self.joins.iter().map(|(fd, _)| fd.as_raw_fd()).collect(),
+            fifo: self.fifo.as_ref().map(AsRawFd::as_raw_fd),
+            parent_pid: self.parent_pid,
+        }
+    }
+
+    fn with(
+        cfg: &'a Config,
+        opts: &'a InitOptions,
+        ns: NsPlan,
+        parent_pid: i32,
+    ) -> Result<Plan<'a>> {
         let p = &cfg.process;
-        let min_fd = 3 + RawFd::try_from(opts.preserve_fds)
-            .ok()
-            .filter(|n| *n < 1 << 20)
-            .ok_or_else(|| {
-                InitError::msg("preserve fds", opts.preserve_fds.to_string(), "too many")
-            })?;
+        let min_fd = min_fd(opts)?;
 
         if p.args.is_empty() {
             return Err(InitError::msg("exec", "", "process.args is empty"));
@@ -90,7 +151,6 @@ impl<'a> Plan<'a> {
             .find_map(|e| e.strip_prefix("PATH="))
             .map(str::to_string);
 
-        let ns = namespaces::plan(cfg)?;
         if ns.creates(CloneFlags::CLONE_NEWUSER)
             && (cfg.uid_mappings.is_empty() || cfg.gid_mappings.is_empty())
         {
@@ -104,17 +164,6 @@ impl<'a> Plan<'a> {
             return Err(InitError::sys("unshare", "time", nix::errno::Errno::EINVAL)
                 .with_detail("this kernel has no time namespaces (Linux 5.6+)"));
         }
-        let mut joins = Vec::with_capacity(ns.joins.len());
-        for j in &ns.joins {
-            let fd = open(
-                j.path.as_str(),
-                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| InitError::sys("open namespace", j.path.as_str(), e))?;
-            joins.push((fd, j.clone()));
-        }
-
         // runc refuses a hostname without a private UTS namespace (validator); never change the
         // host's name by accident.
         for (what, v) in [
@@ -151,61 +200,11 @@ impl<'a> Plan<'a> {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        let fifo = match &opts.exec_fifo {
-            None => None,
-            Some(path) => {
-                // runc's exec.fifo: made here, in the state directory, mode 0622 and owned by
-                // the container's root, because the init opens it for writing after it has
-                // switched to process.user (runc's createExecFifo). mkfifo's mode passes
-                // through the umask, hence the chmod (umask(2) is process-wide: threads).
-                match nix::unistd::mkfifo(path.as_str(), Mode::from_bits_truncate(0o622)) {
-                    Ok(()) | Err(Errno::EEXIST) => {}
-                    Err(e) => return Err(InitError::sys("mkfifo", path.as_str(), e)),
-                }
-                nix::sys::stat::fchmodat(
-                    nix::fcntl::AT_FDCWD,
-                    path.as_str(),
-                    Mode::from_bits_truncate(0o622),
-                    nix::sys::stat::FchmodatFlags::FollowSymlink,
-                )
-                .map_err(|e| InitError::sys("chmod exec fifo", path.as_str(), e))?;
-                let uid = namespaces::host_id(&cfg.uid_mappings, 0).unwrap_or(0);
-                let gid = namespaces::host_id(&cfg.gid_mappings, 0).unwrap_or(0);
-                nix::unistd::chown(
-                    path.as_str(),
-                    Some(nix::unistd::Uid::from_raw(uid)),
-                    Some(nix::unistd::Gid::from_raw(gid)),
-                )
-                .map_err(|e| InitError::sys("chown exec fifo", path.as_str(), e))?;
-                let fd = open(
-                    path.as_str(),
-                    OFlag::O_PATH | OFlag::O_CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|e| InitError::sys("open exec fifo", path.as_str(), e))?;
-                Some(fd_at_least(fd, min_fd, "exec fifo")?)
-            }
-        };
-
-        // Connected before anything is started, as runc's setupIO does, so that a wrong path
-        // fails `create` with nothing to clean up.
-        let console_socket = match &opts.console_socket {
-            None => None,
-            Some(path) if !p.terminal => {
-                return Err(InitError::msg(
-                    "console socket",
-                    path.as_str(),
-                    "process.terminal is false: there is no pty to send",
-                ))
-            }
-            Some(path) => Some(crate::console::connect_socket(path)?),
-        };
-
         Ok(Plan {
             cfg,
             opts,
-            parent_pid: nix::unistd::getpid().as_raw(),
-            joins,
+            parent_pid,
+            joins: Vec::new(),
             uid_map: namespaces::format_id_map(&cfg.uid_mappings),
             gid_map: namespaces::format_id_map(&cfg.gid_mappings),
             ns,
@@ -219,9 +218,83 @@ impl<'a> Plan<'a> {
             sysctl,
             // Set by `process::create` when the init must join early (a new cgroup namespace).
             cgroup_procs: Vec::new(),
-            fifo,
+            fifo: None,
             min_fd,
-            console_socket,
+            console_socket: None,
         })
     }
+}
+
+/// 3 + `--preserve-fds`: the runtime's own descriptors are moved at or above it.
+fn min_fd(opts: &InitOptions) -> Result<RawFd> {
+    RawFd::try_from(opts.preserve_fds)
+        .ok()
+        .filter(|n| *n < 1 << 20)
+        .map(|n| 3 + n)
+        .ok_or_else(|| InitError::msg("preserve fds", opts.preserve_fds.to_string(), "too many"))
+}
+
+/// Opens, on the host and before anything is started, what the children inherit: a wrong
+/// namespace path, fifo or console socket fails `create` with nothing to clean up.
+fn open_handles(cfg: &Config, opts: &InitOptions, ns: &NsPlan, min_fd: RawFd) -> Result<Handles> {
+    let mut joins = Vec::with_capacity(ns.joins.len());
+    for j in &ns.joins {
+        let fd = open(
+            j.path.as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| InitError::sys("open namespace", j.path.as_str(), e))?;
+        joins.push(fd);
+    }
+
+    let fifo = match &opts.exec_fifo {
+        None => None,
+        Some(path) => {
+            // runc's exec.fifo: made here, in the state directory, mode 0622 and owned by
+            // the container's root, because the init opens it for writing after it has
+            // switched to process.user (runc's createExecFifo). mkfifo's mode passes
+            // through the umask, hence the chmod (umask(2) is process-wide: threads).
+            match nix::unistd::mkfifo(path.as_str(), Mode::from_bits_truncate(0o622)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(InitError::sys("mkfifo", path.as_str(), e)),
+            }
+            nix::sys::stat::fchmodat(
+                nix::fcntl::AT_FDCWD,
+                path.as_str(),
+                Mode::from_bits_truncate(0o622),
+                nix::sys::stat::FchmodatFlags::FollowSymlink,
+            )
+            .map_err(|e| InitError::sys("chmod exec fifo", path.as_str(), e))?;
+            let uid = namespaces::host_id(&cfg.uid_mappings, 0).unwrap_or(0);
+            let gid = namespaces::host_id(&cfg.gid_mappings, 0).unwrap_or(0);
+            nix::unistd::chown(
+                path.as_str(),
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .map_err(|e| InitError::sys("chown exec fifo", path.as_str(), e))?;
+            let fd = open(
+                path.as_str(),
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| InitError::sys("open exec fifo", path.as_str(), e))?;
+            Some(fd_at_least(fd, min_fd, "exec fifo")?)
+        }
+    };
+
+    // Connected before anything is started, as runc's setupIO does.
+    let console_socket = match &opts.console_socket {
+        None => None,
+        Some(path) if !cfg.process.terminal => {
+            return Err(InitError::msg(
+                "console socket",
+                path.as_str(),
+                "process.terminal is false: there is no pty to send",
+            ))
+        }
+        Some(path) => Some(crate::console::connect_socket(path)?),
+    };
+    Ok(Handles { joins, fifo, console_socket })
 }

@@ -1,9 +1,9 @@
-//! Stage 1, `runts:[1:CHILD]`: the forked child of the runtime. It moves into the namespaces
+//! Stage 1, `runts:[1:CHILD]`: the init program started by the runtime (bootstrap.rs). It moves into the namespaces
 //! (joining, then creating: user first, so its maps and privileges govern the rest), then
 //! creates the container init with clone(CLONE_PARENT) so that the init is a child of the
 //! runtime and pid 1 of the new pid namespace, reports the init's pid and exits.
 //!
-//! Runs single-threaded after glibc's fork(); never returns to the caller.
+//! Runs single-threaded in its own small address space; never returns to the caller.
 
 use super::init;
 use super::plan::Plan;

@@ -6,7 +6,7 @@
 //!  parent (runtime thread)         stage 1: runts:[1:CHILD]       stage 2: runts:[2:INIT]
 //!  -----------------------         ------------------------       -----------------------
 //!  socketpair(SEQPACKET|CLOEXEC)
-//!  fork() ---------------------->  reset signals, PDEATHSIG
+//!  posix_spawn(init program) ---->  reset signals, PDEATHSIG
 //!                                  oom_score_adj, join cgroups
 //!                                  setns(<path>) (user first)
 //!                                  unshare(CLONE_NEWUSER)

@@ -3,9 +3,8 @@
 //! exit. Descriptors are in [`super::fds`], signal dispositions in [`super::signals`], wait
 //! statuses in [`super::status`].
 //!
-//! Everything used in a child avoids locks that another thread of the parent could have held at
-//! fork time: no stdout/stderr handles, no environment access, only system calls and memory
-//! allocation (glibc's fork handlers keep malloc usable in the child).
+//! The children are single-threaded programs of their own (the init program): they write their
+//! errors to the parent, or with raw write(2) to stderr, never through std's stdio.
 
 use crate::error::{InitError, Result};
 use crate::process::sync::{self, Message};

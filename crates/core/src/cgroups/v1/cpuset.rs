@@ -64,7 +64,7 @@ fn parent_of(p: &str) -> String {
 fn ensure_parent(current: &str) -> Result<()> {
     let parent = parent_of(current);
     match nix::sys::statfs::statfs(parent.as_str()) {
-        Ok(st) if st.filesystem_type().0 != libc::CGROUP_SUPER_MAGIC => return Ok(()),
+        Ok(st) if st.filesystem_type() != nix::sys::statfs::CGROUP_SUPER_MAGIC => return Ok(()),
         Ok(_) | Err(Errno::ENOENT) => {}
         Err(e) => return Err(InitError::sys("statfs", parent, e)),
     }
