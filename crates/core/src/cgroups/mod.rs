@@ -27,6 +27,7 @@ pub mod stats;
 pub mod systemd;
 pub mod v1;
 pub mod v2;
+mod warm;
 
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,7 @@ use nix::unistd::Pid;
 pub use oom::{OomEvent, OomWatcher};
 pub use paths::Layout;
 pub use stats::Stats;
+pub use warm::warm_attach;
 
 /// The freezer state of a cgroup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

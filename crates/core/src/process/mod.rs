@@ -92,10 +92,16 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
         let _ = mgr.destroy();
         return Err(e);
     }
+    let early = cfg.creates_ns("cgroup") && !spec.systemd;
+    if !spec.systemd && !early {
+        // The grace period the init's move waits for (cgroups/warm.rs) runs while the init
+        // builds the container. Not before the cgroups are made: the waiting write holds
+        // cgroup_mutex, which mkdir needs.
+        crate::cgroups::warm_attach();
+    }
     let mut cfg = cfg.clone();
     cfg.cgroup_paths = mgr.paths().into_iter().map(|(_, dir)| dir).collect();
     cfg.cgroup_paths.dedup();
-    let early = cfg.creates_ns("cgroup") && !spec.systemd;
     let early_joins: Vec<String> = if early { mgr.procs_paths() } else { Vec::new() };
     let spawned = plan::Plan::new(&cfg, opts)
         .map(|mut plan| {
