@@ -79,7 +79,7 @@ status=0
 if [[ ${BENCH_SCALE:-1} != 0 && $status == 0 ]]; then
 	source "$repo/bench/scale.sh"
 	scale_rts="runts=$runts runc=$runc crun=$crun"
-	{ scale_parallel && scale_sleepers && scale_crowded && scale_memory; } 2>&1 | tee -a "$out" || status=1
+	{ scale_parallel && scale_sleepers && scale_crowded && scale_memory && scale_floors; } 2>&1 | tee -a "$out" || status=1
 fi
 # Other work on the machine shows up in the p90s and the floor; the load says how much there was.
 printf '\nLoad average after the run: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"

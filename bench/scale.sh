@@ -7,6 +7,8 @@
 #   scale_crowded    create/start/delete and state with 1000 other containers under --root
 #   scale_memory     the smallest memory limit (pids.max 1) under which `run /bin/true`
 #                    succeeds 20 times out of 20
+#   scale_floors     the Bun floor (an empty compiled Bun binary beside each `state`), and the
+#                    memory floor of a program that only exits
 #
 # Each prints a markdown table with a ratio column per other runtime (the first is the one
 # under test). Runtimes are given as NAME=PATH words in $scale_rts.
@@ -136,12 +138,13 @@ scale_crowded() {
 
 scale_memory() {
 	local limits=(32 48 64 96 128 192 256 384 512 768 1024 1536 2048 3072 4096 8192) k l i
+	local program=${scale_memory_program:-/bin/true}
 	local -a floors
 	for k in $scale_rts; do
 		local name=${k%%=*} bin=${k#*=} floor=""
 		mkdir -p "$work/mem-$name"
 		for l in "${limits[@]}"; do
-			scale_bundle "$work/b-mem" '["/bin/true"]' ".linux.resources.memory.limit = $((l * 1024)) | .linux.resources.pids.limit = 1"
+			scale_bundle "$work/b-mem" "[\"$program\"]" ".linux.resources.memory.limit = $((l * 1024)) | .linux.resources.pids.limit = 1"
 			local ok=1
 			for ((i = 0; i < 20; i++)); do
 				if ! "$bin" --root "$work/mem-$name" run -b "$work/b-mem" "$prefix-mem$i" >/dev/null 2>>"$work/mem-$name.stderr" </dev/null; then
@@ -158,10 +161,46 @@ scale_memory() {
 		floors+=("${floor:-}")
 	done
 	echo
-	echo "### Smallest memory limit that runs /bin/true (pids.max 1, 20 runs of 20)"
+	echo "### Smallest memory limit that runs $program (pids.max 1, 20 runs of 20)"
 	echo
 	echo "Limits tried: ${limits[*]} KiB; – means none of them."
 	echo
 	scale_header "limit"
 	scale_ratio_row "memory.limit, KiB" "" "${floors[@]}"
+}
+
+# scale_floors: what Bun itself costs (an empty `bun build --compile` binary, built with the
+# flags of scripts/build-bin.sh, next to each runtime's `state`), and what the kernel charges a
+# container for exec'ing a minimal static program (no libc: one exit system call) under the
+# memory-floor search of scale_memory.
+scale_floors() {
+	local bun=$repo/node_modules/.bin/bun k
+	if [[ -x $bun ]]; then
+		"$bun" build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+			--no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+			"$repo/bench/profile/empty.ts" --outfile "$work/bun-empty" >/dev/null
+		local cmds=("bun-empty=$work/bun-empty")
+		for k in $scale_rts; do
+			local name=${k%%=*} bin=${k#*=}
+			mkdir -p "$work/floor-$name"
+			"$bin" --root "$work/floor-$name" create -b "$work/bundle" "$prefix-floor" >/dev/null 2>&1 </dev/null
+			cmds+=("$name state=$bin --root $work/floor-$name state $prefix-floor")
+		done
+		echo
+		echo "### The Bun floor: an empty compiled Bun binary next to each runtime's \`state\`"
+		"$harness" -X -d "$work" -n "${BENCH_N:-50}" -w 5 "${cmds[@]}" 2>/dev/null | sed -n '/^| command/,$p'
+		for k in $scale_rts; do
+			"${k#*=}" --root "$work/floor-${k%%=*}" delete --force "$prefix-floor" >/dev/null 2>&1 || true
+		done
+	else
+		echo "(no $bun: the Bun floor is not measured)"
+	fi
+	if command -v "${CC:-cc}" >/dev/null; then
+		printf '.globl _start\n_start:\n\tmov $60, %%eax\n\txor %%edi, %%edi\n\tsyscall\n' >"$work/exit0.s"
+		"${CC:-cc}" -nostdlib -static -o "$work/exit0" "$work/exit0.s"
+		scale_bundle "$work/b-mem" '["/exit0"]'
+		cp "$work/exit0" "$work/b-mem/rootfs/exit0"
+		scale_memory_program=/exit0 scale_memory
+		rm -f "$work/b-mem/rootfs/exit0"
+	fi
 }
