@@ -83,6 +83,18 @@ describe('run: isolation and privileges', { skip: SKIP_REASON }, () => {
     assert.deepEqual(f, fields(runc));
   });
 
+  // The runtime is a JS process with handlers installed and SIGPIPE ignored, and glibc's
+  // posix_spawn leaves its internal signals 32 and 33 ignored in the child; execve keeps
+  // ignored signals and the mask. The container's process must start with none of that.
+  it('the process starts with signals as runc gives them: none blocked, none ignored by the runtime', opts, (t) => {
+    const script = 'grep -E "^(SigBlk|SigIgn|SigCgt):" /proc/self/status';
+    const { ours, runc } = runBoth(t, script);
+    const f = fields(ours);
+    assert.equal(f.SigBlk, '0000000000000000');
+    assert.equal(f.SigCgt, '0000000000000000');
+    assert.deepEqual(f, fields(runc));
+  });
+
   it('raises ambient capabilities when they are also inheritable, like runc', opts, (t) => {
     const mutate = (s: Spec) => {
       const caps = s.process.capabilities!;
