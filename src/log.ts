@@ -6,8 +6,13 @@
  * pino is loaded only when a line is actually logged: most `state` and `kill` calls never log,
  * and importing pino costs ~7 ms and 5 MB at startup.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
+
+/** node:fs, loaded where a log file is opened or a line is written (src/cli/stdio.ts: its cost). */
+let fs: typeof import('node:fs') | undefined;
+async function nodeFs(): Promise<typeof import('node:fs')> {
+  return (fs ??= await import('node:fs'));
+}
 
 export interface LogOptions {
   log?: string;
@@ -26,9 +31,10 @@ let opened: string | undefined;
  * and report "open …/log.json: no such file or directory" when it does not exist. One open(2);
  * pino itself is loaded only for the first line logged.
  */
-export function configureLog(opts: LogOptions): void {
+export async function configureLog(opts: LogOptions): Promise<void> {
   options = opts;
   if (!opts.log || opts.log === opened) return;
+  const { openSync, closeSync } = await nodeFs();
   const next = openSync(opts.log, 'a', 0o644);
   if (fd > 2) closeSync(fd);
   fd = next;
@@ -50,7 +56,7 @@ function logfmtValue(v: unknown): string {
 }
 
 /** pino writes JSON lines; the text format rewrites each into logrus's key=value shape. */
-function destination(): { write(line: string): void } {
+function destination({ writeSync }: typeof import('node:fs')): { write(line: string): void } {
   if (options.logFormat === 'json') return { write: (line) => void writeSync(fd, line) };
   return {
     write(line) {
@@ -64,6 +70,7 @@ function destination(): { write(line: string): void } {
 async function get(): Promise<Logger> {
   if (logger) return logger;
   const { pino } = await import('pino');
+  const dest = destination(await nodeFs());
   logger = pino(
     {
       level: options.debug ? 'debug' : 'info',
@@ -72,7 +79,7 @@ async function get(): Promise<Logger> {
       timestamp: () => `,"time":"${rfc3339()}"`,
       formatters: { level: (label) => ({ level: label === 'warn' ? 'warning' : label }) },
     },
-    destination(),
+    dest,
   );
   return logger;
 }
@@ -97,5 +104,6 @@ export async function logDebug(msg: string): Promise<void> {
 
 /** Flushes and closes a log file before the process exits. */
 export function closeLog(): void {
-  if (fd > 2) closeSync(fd);
+  // A descriptor above 2 was opened through node:fs, which is loaded then.
+  if (fd > 2) fs?.closeSync(fd);
 }

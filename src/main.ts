@@ -16,11 +16,11 @@ import { closeLog, configureLog } from './log.ts';
 async function main(argv: string[]): Promise<number> {
   let verb: string | undefined;
   try {
-    configureLog(earlyLogOptions(argv.slice(2)));
+    await configureLog(earlyLogOptions(argv.slice(2)));
     const fast = await fastPath(argv.slice(2));
     if (fast) {
       verb = fast.verb;
-      configureLog(fast.globals);
+      await configureLog(fast.globals);
       await fast.def.action({ globals: fast.globals, runtime: () => runtimeFor(fast.globals) }, fast.args, fast.opts);
       return typeof process.exitCode === 'number' ? process.exitCode : 0;
     }
@@ -32,9 +32,9 @@ async function main(argv: string[]): Promise<number> {
     if (named && named !== 'help' && !program.commands.some((c) => c.name() === named || c.aliases().includes(named))) {
       throw new RuntsError(`unknown command '${named}'`);
     }
-    program.hook('preAction', (_cmd, action) => {
+    program.hook('preAction', async (_cmd, action) => {
       verb = action.name();
-      configureLog(action.optsWithGlobals());
+      await configureLog(action.optsWithGlobals());
     });
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -2,9 +2,9 @@
  * The one error sink: every failure of every verb ends here and becomes a log line, a stderr
  * line and an exit code. The last line of stderr is the useful one (engines show only it).
  */
-import { writeSync } from 'node:fs';
 import { InitError, RuntsError } from '../errors.ts';
 import { logError, logsToFile } from '../log.ts';
+import { writeOut } from './stdio.ts';
 
 /** runc prefixes the failures of the verbs that build a container (and exec) with their name. */
 const PREFIX: Record<string, string> = {
@@ -29,13 +29,13 @@ export async function report(err: unknown, verb?: string): Promise<number> {
   const message = (verb && PREFIX[verb] || '') + (err instanceof Error ? err.message : String(err));
   const code = err instanceof RuntsError ? err.exitCode : 1;
   if (!(err instanceof RuntsError) && process.env.RUNTS_DEBUG_STACK) {
-    writeSync(2, `${(err as Error)?.stack}\n`);
+    await writeOut(2, `${(err as Error)?.stack}\n`);
   }
   // containerd shows `msg`; the JSON line also carries where an init step failed.
   const fields =
     err instanceof InitError && err.step ? { step: err.step, path: err.path, errno: err.errnoName || err.errno } : undefined;
   await logError(message, fields);
   // runc: with --log set to a file, the error also goes to stderr, plainly.
-  if (logsToFile()) writeSync(2, `${message}\n`);
+  if (logsToFile()) await writeOut(2, `${message}\n`);
   return code;
 }

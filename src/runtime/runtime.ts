@@ -17,7 +17,6 @@ import type { Features } from './features.ts';
 import type { Logger, Resolved, RuntimeOptions } from './options.ts';
 import { resolve } from './options.ts';
 import type { RunHandle, RunOptions } from './run.ts';
-import { listStates, stateOf } from './state.ts';
 import type { StateView } from './state.ts';
 import type { DetachedOptions } from './create.ts';
 
@@ -76,12 +75,13 @@ export class Runtime {
 
   /** The container's state as `runc state` prints it. */
   async state(id: string): Promise<StateView> {
-    return stateOf(this.root, id);
+    // state.ts reads the store through node:fs: loaded by the verbs that need it only.
+    return (await import('./state.ts')).stateOf(this.root, id);
   }
 
   /** Every container under the root, sorted by id (`runc list`). */
   async list(): Promise<StateView[]> {
-    return listStates(this.root);
+    return (await import('./state.ts')).listStates(this.root);
   }
 
   /** Sends a signal (a name such as "TERM" or "SIGKILL", or a number; 0 probes) to the init. */

@@ -9,7 +9,7 @@ test('--log FILE --log-format json writes the line containerd reads', async () =
   const dir = mkdtempSync(join(tmpdir(), 'runts-log-'));
   try {
     const file = join(dir, 'log.json');
-    configureLog({ log: file, logFormat: 'json' });
+    await configureLog({ log: file, logFormat: 'json' });
     assert.equal(logsToFile(), true);
     await logError('runts run failed: exec `nope`: ENOENT (No such file or directory)');
     closeLog();

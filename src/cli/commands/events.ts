@@ -18,10 +18,10 @@ const events: VerbDef = {
     ]);
     const intervalMs = parseDuration(o.interval as string);
     if (o.stats) {
-      print(`${(await rt.stats(id)).json}\n`);
+      await print(`${(await rt.stats(id)).json}\n`);
       return;
     }
-    for await (const ev of rt.events(id, { intervalMs })) print(`${ev.json}\n`);
+    for await (const ev of rt.events(id, { intervalMs })) await print(`${ev.json}\n`);
   },
 };
 export default events;

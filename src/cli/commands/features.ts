@@ -8,7 +8,7 @@ const features: VerbDef = {
   flags: [],
   async action(ctx) {
     const f = await (await ctx.runtime()).features();
-    (await import('../output.ts')).print(`${JSON.stringify(f, null, 4)}\n`);
+    await (await import('../output.ts')).print(`${JSON.stringify(f, null, 4)}\n`);
   },
 };
 export default features;

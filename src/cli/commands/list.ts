@@ -21,13 +21,13 @@ const list: VerbDef = {
     const views = await (await ctx.runtime()).list();
     const { print } = await import('../output.ts');
     if (o.quiet) {
-      print(views.map((v) => `${v.id}\n`).join(''));
+      await print(views.map((v) => `${v.id}\n`).join(''));
     } else if (o.format === 'json') {
-      print(`${views.length ? JSON.stringify(views) : 'null'}\n`);
+      await print(`${views.length ? JSON.stringify(views) : 'null'}\n`);
     } else {
       const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
       for (const v of views) rows.push([v.id, String(v.pid), v.status, v.bundle, v.created, v.owner]);
-      print(table(rows));
+      await print(table(rows));
     }
   },
 };

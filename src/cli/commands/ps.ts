@@ -19,7 +19,7 @@ const ps: VerbDef = {
     const pids = await (await ctx.runtime()).ps(id);
     const { print } = await import('../output.ts');
     if (o.format === 'json') {
-      print(`${JSON.stringify(pids)}\n`);
+      await print(`${JSON.stringify(pids)}\n`);
       return;
     }
     let out: string;
@@ -33,7 +33,7 @@ const ps: VerbDef = {
     if (col < 0) throw new RuntsError("couldn't find PID field in ps output");
     const set = new Set(pids);
     const kept = lines.slice(1).filter((l) => l.trim() && set.has(Number(l.trim().split(/\s+/)[col])));
-    print(`${[lines[0], ...kept].join('\n')}\n`);
+    await print(`${[lines[0], ...kept].join('\n')}\n`);
   },
 };
 export default ps;

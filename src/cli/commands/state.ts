@@ -10,7 +10,7 @@ const state: VerbDef = {
   async action(ctx, [id]) {
     const view = await (await ctx.runtime()).state(id);
     // runc: MarshalIndent with two spaces, no trailing newline.
-    (await import('../output.ts')).print(JSON.stringify(view, null, 2));
+    await (await import('../output.ts')).print(JSON.stringify(view, null, 2));
   },
 };
 export default state;

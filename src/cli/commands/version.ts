@@ -8,7 +8,7 @@ const version: VerbDef = {
   args: [],
   flags: [],
   async action() {
-    (await import('../output.ts')).print(`${VERSION_TEXT}\n`);
+    await (await import('../output.ts')).print(`${VERSION_TEXT}\n`);
   },
 };
 export default version;
