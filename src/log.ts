@@ -8,8 +8,13 @@
  */
 import type { Logger } from 'pino';
 
-/** node:fs, loaded where a log file is opened or a line is written (src/cli/stdio.ts: its cost). */
+/**
+ * node:fs, loaded only to write a line (src/cli/stdio.ts: what importing it costs). The --log
+ * file is opened through the addon, which the verbs engines send most (create, start, kill,
+ * delete, run) load anyway: engines pass --log on every call.
+ */
 let fs: typeof import('node:fs') | undefined;
+let native: typeof import('./native/index.ts') | undefined;
 async function nodeFs(): Promise<typeof import('node:fs')> {
   return (fs ??= await import('node:fs'));
 }
@@ -34,9 +39,9 @@ let opened: string | undefined;
 export async function configureLog(opts: LogOptions): Promise<void> {
   options = opts;
   if (!opts.log || opts.log === opened) return;
-  const { openSync, closeSync } = await nodeFs();
-  const next = openSync(opts.log, 'a', 0o644);
-  if (fd > 2) closeSync(fd);
+  native ??= await import('./native/index.ts');
+  const next = native.openAppend(opts.log);
+  if (fd > 2) native.closeFd(fd);
   fd = next;
   opened = opts.log;
 }
@@ -104,6 +109,6 @@ export async function logDebug(msg: string): Promise<void> {
 
 /** Flushes and closes a log file before the process exits. */
 export function closeLog(): void {
-  // A descriptor above 2 was opened through node:fs, which is loaded then.
-  if (fd > 2) fs?.closeSync(fd);
+  // A descriptor above 2 was opened through the addon, which is loaded then.
+  if (fd > 2) native?.closeFd(fd);
 }

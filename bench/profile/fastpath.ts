@@ -9,7 +9,7 @@ import { validateId } from '../../src/state/id.ts';
 import { readState } from '../../src/state/store.ts';
 import { nodeFiles } from '../../src/state/node-files.ts';
 
-function fastState(argv: string[]): boolean {
+async function fastState(argv: string[]): Promise<boolean> {
   let root = '/run/runts';
   let i = 0;
   if (argv[0] === '--root' && argv.length === 4) {
@@ -19,12 +19,12 @@ function fastState(argv: string[]): boolean {
   if (argv[i] !== 'state' || argv.length !== i + 2) return false;
   try {
     const id = validateId(argv[i + 1]);
-    print(`${JSON.stringify(view(root, readState(nodeFiles, root, id)), null, 2)}\n`);
+    await print(`${JSON.stringify(view(nodeFiles, root, readState(nodeFiles, root, id)), null, 2)}\n`);
     return true;
   } catch {
     return false;
   }
 }
 
-if (fastState(process.argv.slice(2))) process.exit(0);
+if (await fastState(process.argv.slice(2))) process.exit(0);
 else void import('../../src/main.ts');

@@ -425,6 +425,12 @@ export interface InitRef {
  */
 export declare function lockDir(path: string, timeoutMs: number): ContainerLock
 
+/**
+ * Opens the `--log` file for appending (created 0644 if missing); returns the descriptor,
+ * close-on-exec, which the caller closes (closeFd).
+ */
+export declare function openAppend(path: string): number
+
 /** Whether `path` exists (symbolic links followed). */
 export declare function pathExists(path: string): boolean
 

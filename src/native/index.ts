@@ -16,6 +16,7 @@ import type {
   SavedCgroup as NativeSavedCgroup,
   Spawned,
 } from './binding.js';
+import { useAddonFiles } from '../state/files.ts';
 import type { Files } from '../state/files.ts';
 import type { SavedCgroup } from '../state/store.ts';
 
@@ -51,8 +52,9 @@ export const addonFiles: Files = {
   exists: (path) => addon.pathExists(path),
   remove: (path, tree = false) => call(() => addon.removePath(path, tree)),
 };
+useAddonFiles(addonFiles);
 
-/** Forks the container init; returns once the container is built and the init waits to exec. */
+/** Spawns the container init; returns once the container is built and the init waits to exec. */
 export function createInit(config: Config, options: InitOptions): Spawned {
   return call(() => addon.create(config, options));
 }
@@ -105,6 +107,11 @@ export function lockDir(path: string, timeoutMs: number): { release(): void } {
 /** Closes a descriptor the addon handed over (Deno's node:fs cannot close raw ones). */
 export function closeFd(fd: number): void {
   addon.closeFd(fd);
+}
+
+/** The `--log` file, opened for appending (created if missing): a descriptor for closeFd. */
+export function openAppend(path: string): number {
+  return call(() => addon.openAppend(path));
 }
 
 /** `--pidfd-socket`: sends a pidfd of the recorded init to the AF_UNIX socket at `socket`. */

@@ -15,6 +15,7 @@ import type { ContainerState as StoredState } from '../state/store.ts';
 import type { ContainerEvent, EventOptions } from './events.ts';
 import type { Features } from './features.ts';
 import type { Logger, Resolved, RuntimeOptions } from './options.ts';
+import { storeFiles } from '../state/files.ts';
 import { resolve } from './options.ts';
 import type { RunHandle, RunOptions } from './run.ts';
 import type { StateView } from './state.ts';
@@ -75,13 +76,14 @@ export class Runtime {
 
   /** The container's state as `runc state` prints it. */
   async state(id: string): Promise<StateView> {
-    // state.ts reads the store through node:fs: loaded by the verbs that need it only.
-    return (await import('./state.ts')).stateOf(this.root, id);
+    // Through the addon when it is loaded already (--log), else node:fs (src/state/files.ts).
+    const [{ stateOf }, files] = await Promise.all([import('./state.ts'), storeFiles()]);
+    return stateOf(files, this.root, id);
   }
 
   /** Every container under the root, sorted by id (`runc list`). */
   async list(): Promise<StateView[]> {
-    return (await import('./state.ts')).listStates(this.root);
+    return (await import('./list.ts')).listStates(this.root);
   }
 
   /** Sends a signal (a name such as "TERM" or "SIGKILL", or a number; 0 probes) to the init. */

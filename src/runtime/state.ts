@@ -1,9 +1,8 @@
-/** The OCI state of a container as runc reports it for `state` and `list`. */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+/** The OCI state of a container as runc reports it for `state` (and `list`, ./list.ts). */
+import type { Files } from '../state/files.ts';
 import { statusOf } from '../state/status.ts';
 import type { Status } from '../state/status.ts';
-import { nodeFiles } from '../state/node-files.ts';
-import { readState, stateDir } from '../state/store.ts';
+import { readState } from '../state/store.ts';
 import { validateId } from '../state/id.ts';
 import type { ContainerState } from '../state/store.ts';
 
@@ -20,8 +19,8 @@ export interface StateView {
   owner: string;
 }
 
-export function view(root: string, s: ContainerState): StateView {
-  const status = statusOf(nodeFiles, root, s);
+export function view(files: Files, root: string, s: ContainerState): StateView {
+  const status = statusOf(files, root, s);
   const v: StateView = {
     ociVersion: s.ociVersion,
     id: s.id,
@@ -44,49 +43,7 @@ function sortedAnnotations(a: Record<string, string> | undefined): Record<string
   return Object.fromEntries(Object.keys(a).sort().map((k) => [k, a[k]]));
 }
 
-/** `list` shows the owner of the state directory by name (runc: user.LookupId, else #uid). */
-export function ownerName(root: string, id: string): string {
-  const uid = statSync(stateDir(root, id)).uid;
-  if (uid === 0) return 'root';
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const [name, , u] = line.split(':');
-      if (Number(u) === uid && u !== '') return name;
-    }
-  } catch {
-    // no /etc/passwd
-  }
-  return `#${uid}`;
-}
-
 /** `state`: the container's state as runc reports it. */
-export function stateOf(root: string, id: string): StateView {
-  return view(root, readState(nodeFiles, root, validateId(id)));
-}
-
-function ids(root: string): string[] {
-  try {
-    return readdirSync(root, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
-      .sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-}
-
-/** `list`: every container under the root, sorted by id, with the owner of its directory. */
-export function listStates(root: string): StateView[] {
-  const views: StateView[] = [];
-  for (const id of ids(root)) {
-    try {
-      const v = view(root, readState(nodeFiles, root, id));
-      // runc fills the owner from the state directory for list (state prints the recorded one).
-      views.push({ ...v, owner: ownerName(root, id) });
-    } catch {
-      // A directory being created or deleted concurrently: not a container (yet, or any more).
-    }
-  }
-  return views;
+export function stateOf(files: Files, root: string, id: string): StateView {
+  return view(files, root, readState(files, root, validateId(id)));
 }

@@ -13,3 +13,19 @@ export interface Files {
   /** Removes a file, or with `tree` a directory and all it holds; an absent one is fine. */
   remove(path: string, tree?: boolean): void;
 }
+
+let viaAddon: Files | undefined;
+
+/** Called by src/native/index.ts as the addon loads: from then on the store reads through it. */
+export function useAddonFiles(files: Files): void {
+  viaAddon = files;
+}
+
+/**
+ * The Files a reader of the store should use: the addon's once the process has loaded it (the
+ * verbs that need it, or `--log`, which engines pass on every call, opened through it), else
+ * node:fs. Both give the same results (test/unit/state.test.ts).
+ */
+export async function storeFiles(): Promise<Files> {
+  return viaAddon ?? (await import('./node-files.ts')).nodeFiles;
+}

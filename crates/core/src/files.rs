@@ -1,5 +1,6 @@
 //! The state store's file access for the verbs that load the addon anyway (start, kill,
-//! delete, pause, ...): whole-file reads, an existence check and removal. The store itself
+//! delete, pause, ...): whole-file reads, an existence check and removal; and the `--log`
+//! file's open, so that those verbs need no node:fs under an engine either. The store itself
 //! (its layout, its records, how a status is derived) stays in TypeScript (src/state/); it
 //! reaches the files through src/state/files.ts, which uses these when the addon is loaded
 //! and node:fs otherwise (`state`), because under Bun loading node:fs costs each engine call
@@ -42,6 +43,20 @@ pub fn remove(path: &str, tree: bool) -> Result<(), InitError> {
     }
 }
 
+/// Opens `path` for appending, created (0644) if missing, close-on-exec: the `--log` file, which
+/// runc opens (and so creates) on every call; engines read its last line after a failure.
+pub fn open_append(path: &str) -> Result<std::os::fd::OwnedFd, InitError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .map(std::os::fd::OwnedFd::from)
+        .map_err(|e| InitError::sys("open log", path, errno_of(&e)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +79,18 @@ mod tests {
         assert!(!exists(f));
         remove(d, true).unwrap();
         assert!(!exists(d));
+    }
+
+    #[test]
+    fn open_append_creates_and_appends() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log.json");
+        let p = p.to_str().unwrap();
+        std::fs::File::from(open_append(p).unwrap()).write_all(b"a\n").unwrap();
+        std::fs::File::from(open_append(p).unwrap()).write_all(b"b\n").unwrap();
+        assert_eq!(std::fs::read_to_string(p).unwrap(), "a\nb\n");
+        let e = open_append(d.path().join("no/such/dir/log").to_str().unwrap()).unwrap_err();
+        assert_eq!((e.step.as_str(), e.errno), ("open log", libc::ENOENT));
     }
 }

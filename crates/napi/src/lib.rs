@@ -233,6 +233,14 @@ pub fn path_exists(path: String) -> bool {
     runts_core::files::exists(&path)
 }
 
+/// Opens the `--log` file for appending (created 0644 if missing); returns the descriptor,
+/// close-on-exec, which the caller closes (closeFd).
+#[napi]
+pub fn open_append(path: String) -> Result<i32> {
+    use std::os::fd::IntoRawFd;
+    runts_core::files::open_append(&path).map(IntoRawFd::into_raw_fd).map_err(init_err)
+}
+
 /// Removes a file, or with `tree` a directory and all it holds; an absent one is fine.
 #[napi]
 pub fn remove_path(path: String, tree: bool) -> Result<()> {
