@@ -176,9 +176,9 @@ scale_memory() {
 scale_floors() {
 	local bun=$repo/node_modules/.bin/bun k
 	if [[ -x $bun ]]; then
-		"$bun" build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-			--no-compile-autoload-tsconfig --no-compile-autoload-package-json \
-			"$repo/bench/profile/empty.ts" --outfile "$work/bun-empty" >/dev/null
+		"$bun" build --compile --format=esm --minify --bytecode --no-compile-autoload-dotenv \
+			--no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+			--compile-jit-policy=1000 "$repo/bench/profile/empty.ts" --outfile "$work/bun-empty" >/dev/null
 		local cmds=("bun-empty=$work/bun-empty")
 		for k in $scale_rts; do
 			local name=${k%%=*} bin=${k#*=}
