@@ -17,7 +17,7 @@
 //! container's cgroups are made, and the grace period runs while the init builds the
 //! container.
 
-use super::paths::{Layout, CGROUP_ROOT, HYBRID_MOUNTPOINT};
+use super::paths::{parse_proc_cgroup, Layout, CGROUP_ROOT, HYBRID_MOUNTPOINT};
 use std::io::Write;
 
 /// Starts the grace period on a detached thread; returns at once.
@@ -34,27 +34,19 @@ pub fn warm_attach() {
 }
 
 /// The cgroup.procs file of the runtime's own cgroup in one hierarchy: the unified one where
-/// there is one, else the first v1 hierarchy listed in /proc/self/cgroup.
+/// there is one, else the first v1 controller listed in /proc/self/cgroup.
 fn own_procs_file() -> Option<String> {
-    let lines = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let layout = Layout::detect();
-    let mut v1 = None;
-    for line in lines.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, subsystems, path) = (parts.next()?, parts.next()?, parts.next()?);
-        if subsystems.is_empty() {
-            let mount = match layout {
-                Layout::Unified => CGROUP_ROOT,
-                Layout::Legacy { hybrid: true } => HYBRID_MOUNTPOINT,
-                Layout::Legacy { hybrid: false } => continue,
-            };
-            return Some(procs_file(mount, path));
-        }
-        if v1.is_none() && !subsystems.starts_with("name=") {
-            v1 = Some(procs_file(&format!("{CGROUP_ROOT}/{subsystems}"), path));
-        }
+    let own = parse_proc_cgroup(&std::fs::read_to_string("/proc/self/cgroup").ok()?);
+    let unified = match Layout::detect() {
+        Layout::Unified => Some(CGROUP_ROOT),
+        Layout::Legacy { hybrid: true } => Some(HYBRID_MOUNTPOINT),
+        Layout::Legacy { hybrid: false } => None,
+    };
+    if let (Some(mount), Some((_, path))) = (unified, own.iter().find(|(s, _)| s.is_empty())) {
+        return Some(procs_file(mount, path));
     }
-    v1
+    let (subsystem, path) = own.iter().find(|(s, _)| !s.is_empty() && !s.starts_with("name="))?;
+    Some(procs_file(&format!("{CGROUP_ROOT}/{subsystem}"), path))
 }
 
 fn procs_file(mount: &str, path: &str) -> String {

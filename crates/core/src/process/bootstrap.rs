@@ -37,12 +37,11 @@ struct Incoming {
     inherited: Inherited,
 }
 
-/// The bootstrap of `plan`, in a memfd for stage 1.
-pub(crate) fn write(plan: &Plan<'_>) -> Result<OwnedFd> {
-    let inherited = plan.inherited();
-    let out = Outgoing { cfg: plan.cfg, opts: plan.opts, inherited: &inherited };
+/// The bootstrap of `plan` and the descriptors stage 1 inherits, in a memfd for stage 1.
+pub(crate) fn write(plan: &Plan<'_>, inherited: &Inherited) -> Result<OwnedFd> {
+    let out = Outgoing { cfg: plan.cfg, opts: plan.opts, inherited };
     let json = serde_json::to_vec(&out).map_err(|e| InitError::msg("bootstrap", "", e.to_string()))?;
-    super::program::memfd_with(c"runts-bootstrap", &json)
+    super::program::memfd_with(c"runts-bootstrap", &json, false)
 }
 
 fn read(fd: RawFd) -> Result<Incoming> {

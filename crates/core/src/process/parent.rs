@@ -26,11 +26,11 @@ pub(super) fn create(plan: Plan<'_>, program: &InitProgram) -> Result<Spawned> {
     .map_err(|e| InitError::sys("socketpair", "", e))?;
     let ours = fd_at_least(ours, plan.min_fd, "sync socket")?;
     let theirs = fd_at_least(theirs, plan.min_fd, "sync socket")?;
-    let boot = fd_at_least(bootstrap::write(&plan)?, plan.min_fd, "bootstrap")?;
+    let inherited = plan.inherited();
+    let boot = fd_at_least(bootstrap::write(&plan, &inherited)?, plan.min_fd, "bootstrap")?;
 
     // Stage 1 inherits its end of the socket, the bootstrap and the descriptors of the plan;
     // our end stays CLOEXEC, so the init sees EOF when the runtime is gone.
-    let inherited = plan.inherited();
     // So are stdio and the preserved descriptors 3..min_fd, which the container's process
     // gets: Node marks its 0, 1 and 2 close-on-exec (the init clears the flag again before its
     // own execve, exec.rs).

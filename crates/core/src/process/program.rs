@@ -39,24 +39,11 @@ impl InitProgram {
     /// The program's bytes (the addon embeds them), copied once into a memfd sealed against
     /// every change.
     pub fn from_bytes(bytes: &[u8]) -> Result<InitProgram> {
-        let fd = memfd()?;
-        let mut done = 0;
-        while done < bytes.len() {
-            // SAFETY: writing from a live slice to our own descriptor.
-            let n = unsafe { libc::write(fd.as_raw_fd(), bytes[done..].as_ptr().cast(), bytes.len() - done) };
-            if n < 0 {
-                let e = Errno::last();
-                if e == Errno::EINTR {
-                    continue;
-                }
-                return Err(InitError::sys("write init program", "memfd:runts-init", e));
-            }
-            done += n as usize;
-        }
+        let fd = memfd_with(MEMFD_NAME, bytes, true)?;
         let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
         // SAFETY: fcntl on our own descriptor.
         if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-            return Err(InitError::sys("seal init program", "memfd:runts-init", Errno::last()));
+            return Err(InitError::sys("seal init program", MEMFD_NAME.to_string_lossy(), Errno::last()));
         }
         let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL in a number");
         Ok(InitProgram { path, _memfd: Some(fd) })
@@ -107,38 +94,34 @@ impl InitProgram {
     }
 }
 
-/// A memfd that can be sealed and executed. MFD_EXEC (Linux 6.3) says so explicitly, which a
-/// host with vm.memfd_noexec=1 requires; older kernels refuse the flag, and need none.
-fn memfd() -> Result<OwnedFd> {
+/// An anonymous file holding `bytes` (written with pwrite, so the offset a reader shares stays
+/// 0), close-on-exec: the bootstrap of stage 1, or with `program` the init program, sealable
+/// and executable. MFD_EXEC (Linux 6.3) says so explicitly, which a host with
+/// vm.memfd_noexec=1 requires; older kernels refuse the flag, and need none.
+pub(crate) fn memfd_with(name: &CStr, bytes: &[u8], program: bool) -> Result<OwnedFd> {
     const MFD_EXEC: libc::c_uint = 0x10;
-    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
-    for flags in [base | MFD_EXEC, base] {
+    let what = || name.to_string_lossy();
+    let tries: &[libc::c_uint] = if program {
+        &[libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | MFD_EXEC, libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING]
+    } else {
+        &[libc::MFD_CLOEXEC]
+    };
+    let mut created = -1;
+    for flags in tries {
         // SAFETY: memfd_create with a C string name.
-        let fd = unsafe { libc::memfd_create(MEMFD_NAME.as_ptr(), flags) };
-        if fd >= 0 {
-            // SAFETY: a new descriptor that nothing else owns.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
-        if Errno::last() != Errno::EINVAL {
+        created = unsafe { libc::memfd_create(name.as_ptr(), *flags) };
+        if created >= 0 || Errno::last() != Errno::EINVAL {
             break;
         }
     }
-    Err(InitError::sys("memfd_create", "runts-init", Errno::last()))
-}
-
-/// An anonymous file holding `bytes`, at offset 0, CLOEXEC (the bootstrap of stage 1).
-pub(crate) fn memfd_with(name: &CStr, bytes: &[u8]) -> Result<OwnedFd> {
-    // SAFETY: memfd_create with a C string name.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(InitError::sys("memfd_create", name.to_string_lossy(), Errno::last()));
+    if created < 0 {
+        return Err(InitError::sys("memfd_create", what(), Errno::last()));
     }
     // SAFETY: a new descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = unsafe { OwnedFd::from_raw_fd(created) };
     let mut done = 0;
     while done < bytes.len() {
-        // SAFETY: pwrite from a live slice to our own descriptor; the offset stays 0 for the
-        // reader, which shares the open file description.
+        // SAFETY: pwrite from a live slice to our own descriptor.
         let n = unsafe {
             libc::pwrite(fd.as_raw_fd(), bytes[done..].as_ptr().cast(), bytes.len() - done, done as libc::off_t)
         };
@@ -147,7 +130,7 @@ pub(crate) fn memfd_with(name: &CStr, bytes: &[u8]) -> Result<OwnedFd> {
             if e == Errno::EINTR {
                 continue;
             }
-            return Err(InitError::sys("write", name.to_string_lossy(), e));
+            return Err(InitError::sys("write", what(), e));
         }
         done += n as usize;
     }
