@@ -17,6 +17,7 @@ use std::process::Command;
 
 fn main() {
     napi_build::setup();
+    link_unwinder_statically();
 
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let core = manifest_dir.join("../core");
@@ -58,6 +59,23 @@ fn main() {
         println!("cargo:rerun-if-changed={}", core.join(p).display());
     }
     println!("cargo:rerun-if-changed={}", manifest_dir.join("../../Cargo.lock").display());
+}
+
+/// Links GCC's unwinder (libgcc_eh.a) into the addon, so that Rust's std takes its `_Unwind_*`
+/// symbols from there and the linker (`--as-needed`) drops libgcc_s.so.1: loading the addon
+/// then maps no second library, and libgcc_s's constructor (`__cpu_indicator_init`, a series
+/// of `cpuid`, each a trap to the hypervisor in a VM) does not run on every runtime call.
+/// Without a libgcc_eh.a (another C toolchain), the addon links libgcc_s as before.
+fn link_unwinder_statically() {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let Ok(out) = Command::new(cc).arg("-print-file-name=libgcc_eh.a").output() else {
+        return;
+    };
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if let (true, Some(dir)) = (path.is_absolute() && path.exists(), path.parent()) {
+        println!("cargo:rustc-link-search=native={}", dir.display());
+        println!("cargo:rustc-link-lib=static=gcc_eh");
+    }
 }
 
 /// Whether the Rust standard library for `triple` is installed (rustup's layout).

@@ -300,6 +300,8 @@ pub fn enter(cfg: &Config, no_pivot: bool) -> Result<()> {
     } else {
         pivot(&rootfs)?;
     }
+    // /proc is now the container's, if it has one.
+    path::forget_procfs();
     if cfg.has_ns("mount") && devices::needs_setup(cfg) {
         reopen_dev_null()?;
     }
