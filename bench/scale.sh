@@ -170,7 +170,8 @@ scale_memory() {
 }
 
 # scale_floors: what Bun itself costs (an empty `bun build --compile` binary, built with the
-# flags of scripts/build-bin.sh, next to each runtime's `state`), and what the kernel charges a
+# flags of scripts/build-bin.sh, and one that loads an empty napi module, next to each
+# runtime's `state` and `kill`), and what the kernel charges a
 # container for exec'ing a minimal static program (no libc: one exit system call) under the
 # memory-floor search of scale_memory.
 scale_floors() {
@@ -180,14 +181,26 @@ scale_floors() {
 			--no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
 			--compile-jit-policy=1000 "$repo/bench/profile/empty.ts" --outfile "$work/bun-empty" >/dev/null
 		local cmds=("bun-empty=$work/bun-empty")
+		# The napi floor: the same binary requiring a napi module that exports nothing (what
+		# Bun's napi set-up, the module's copy in $TMPDIR and its dlopen cost any addon).
+		if command -v "${CC:-cc}" >/dev/null; then
+			printf 'void *napi_register_module_v1(void *env, void *exports) { return exports; }\n' >"$work/napi-empty.c"
+			"${CC:-cc}" -O2 -shared -fPIC -o "$work/napi-empty.node" "$work/napi-empty.c"
+			printf 'declare const require: (id: string) => unknown;\nrequire("./napi-empty.node");\n' >"$work/napi-empty.ts"
+			"$bun" build --compile --format=esm --minify --bytecode --no-compile-autoload-dotenv \
+				--no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+				--compile-jit-policy=1000 "$work/napi-empty.ts" --outfile "$work/bun-napi-empty" >/dev/null
+			cmds+=("bun-napi-empty=$work/bun-napi-empty")
+		fi
 		for k in $scale_rts; do
 			local name=${k%%=*} bin=${k#*=}
 			mkdir -p "$work/floor-$name"
 			"$bin" --root "$work/floor-$name" create -b "$work/bundle" "$prefix-floor" >/dev/null 2>&1 </dev/null
 			cmds+=("$name state=$bin --root $work/floor-$name state $prefix-floor")
+			cmds+=("$name kill=$bin --root $work/floor-$name kill $prefix-floor CONT")
 		done
 		echo
-		echo "### The Bun floor: an empty compiled Bun binary next to each runtime's \`state\`"
+		echo "### The Bun floor: an empty compiled Bun binary (and one loading an empty napi module) next to each runtime's \`state\` and \`kill\`"
 		"$harness" -X -d "$work" -n "${BENCH_N:-50}" -w 5 "${cmds[@]}" 2>/dev/null | sed -n '/^| command/,$p'
 		for k in $scale_rts; do
 			"${k#*=}" --root "$work/floor-${k%%=*}" delete --force "$prefix-floor" >/dev/null 2>&1 || true

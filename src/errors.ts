@@ -106,11 +106,35 @@ export class ValidationError extends RuntsError {
 }
 
 /**
- * A failed file system call as one line naming the operation, the path once and the errno:
- * `mkdir /run/runts/x: EACCES (permission denied)` (Node's own message repeats the path).
+ * A failed file system call, as one line naming the operation, the path once and the errno:
+ * `mkdir /run/runts/x: EACCES (permission denied)`. The same from node:fs and from the addon
+ * (src/state/files.ts); `errnoName` tells the cause apart ("EEXIST", "ENOENT").
  */
-export function fsError(op: string, path: string, e: unknown): RuntsError {
+export class FsError extends RuntsError {
+  override readonly code = 'ERR_RUNTS_FS';
+  constructor(
+    readonly op: string,
+    readonly path: string,
+    readonly errnoName: string,
+    readonly description = '',
+  ) {
+    super(`${op} ${path}: ${errnoName}${description ? ` (${description})` : ''}`);
+    this.name = 'FsError';
+  }
+}
+
+/**
+ * The FsError of a failed call, from node:fs's error (`code` "ENOENT", message "ENOENT: no
+ * such file or directory, open '…'", which repeats the path) or the addon's InitError
+ * (`errnoName`, message ending "(No such file or directory)").
+ */
+export function fsError(op: string, path: string, e: unknown): FsError {
+  if (e instanceof FsError) return new FsError(op, path, e.errnoName, e.description);
+  if (e instanceof InitError && e.errnoName) {
+    const desc = /\(([^()]*)\)$/.exec(e.message)?.[1] ?? '';
+    return new FsError(op, path, e.errnoName, desc.charAt(0).toLowerCase() + desc.slice(1));
+  }
   const err = e as NodeJS.ErrnoException;
   const desc = /^[A-Z]+: ([^,]+)/.exec(err?.message ?? '')?.[1];
-  return new RuntsError(`${op} ${path}: ${err?.code ?? 'error'}${desc ? ` (${desc})` : ''}`);
+  return new FsError(op, path, typeof err?.code === 'string' ? err.code : 'error', desc);
 }

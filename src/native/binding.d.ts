@@ -425,6 +425,9 @@ export interface InitRef {
  */
 export declare function lockDir(path: string, timeoutMs: number): ContainerLock
 
+/** mkdir with `mode`; with `parents`, mkdir -p. */
+export declare function makeDir(path: string, mode: number, parents: boolean): void
+
 /**
  * Opens the `--log` file for appending (created 0644 if missing); returns the descriptor,
  * close-on-exec, which the caller closes (closeFd).
@@ -433,6 +436,14 @@ export declare function openAppend(path: string): number
 
 /** Whether `path` exists (symbolic links followed). */
 export declare function pathExists(path: string): boolean
+
+/** What stat(2) says of a path (links followed). */
+export interface PathStat {
+  isDir: boolean
+  /** st_dev and st_ino, to compare two paths (as numbers: exact below 2^53). */
+  dev: number
+  ino: number
+}
 
 /**
  * Starts copying stdin to the pty master `master_fd` and the master to stdout, on a thread;
@@ -446,6 +457,9 @@ export declare function proxyConsole(masterFd: number): ConsoleProxy
  * store's reads in the verbs that load the addon anyway (src/state/files.ts).
  */
 export declare function readText(path: string): string | null
+
+/** The path with every symbolic link resolved. */
+export declare function realPath(path: string): string
 
 /**
  * Lets an init created with an exec fifo go on to wait on it for `start`; call it once the
@@ -508,6 +522,8 @@ export declare function start(syncFd: number): void
  */
 export declare function startFifo(path: string, init: InitRef, timeoutMs: number): void
 
+export declare function statPath(path: string): PathStat
+
 /**
  * Waits on a worker thread until `pid` (a child of this process) exits, reaping every other
  * child that exits meanwhile (the runtime is their subreaper).
@@ -516,3 +532,6 @@ export declare function waitExit(pid: number): Promise<Exit>
 
 /** Waits at most `timeout_ms` for the recorded init to exit; returns whether it did. */
 export declare function waitGone(init: InitRef, timeoutMs: number): boolean
+
+/** Writes `text` to `tmp` (mode `mode`) and renames it onto `path`; `tmp` goes on failure. */
+export declare function writeReplace(path: string, tmp: string, text: string, mode: number): void

@@ -2,7 +2,7 @@
  * Typed wrappers over the native addon: the handful of coarse calls the CLI makes, and the
  * mapping of the addon's stable error codes to the CLI's error classes.
  */
-import { InitError } from '../errors.ts';
+import { InitError, fsError } from '../errors.ts';
 import { addon } from './addon.ts';
 import type {
   Config,
@@ -46,11 +46,24 @@ function call<T>(fn: () => T): T {
   }
 }
 
-/** The state store's files through the addon (src/state/files.ts): no node:fs to load. */
+/** A file call into the addon, its failure an FsError as node:fs's would be. */
+function fileCall<T>(op: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw fsError(op, path, nativeError(e));
+  }
+}
+
+/** The runtime's files through the addon (src/state/files.ts): no node:fs to load. */
 export const addonFiles: Files = {
-  read: (path) => call(() => addon.readText(path)) ?? undefined,
+  read: (path) => fileCall('read', path, () => addon.readText(path)) ?? undefined,
   exists: (path) => addon.pathExists(path),
-  remove: (path, tree = false) => call(() => addon.removePath(path, tree)),
+  remove: (path, tree = false) => fileCall('remove', path, () => addon.removePath(path, tree)),
+  stat: (path) => fileCall('stat', path, () => addon.statPath(path)),
+  realpath: (path) => fileCall('realpath', path, () => addon.realPath(path)),
+  mkdir: (path, mode, parents = false) => fileCall('mkdir', path, () => addon.makeDir(path, mode, parents)),
+  replace: (path, tmp, text, mode) => fileCall('write', path, () => addon.writeReplace(path, tmp, text, mode)),
 };
 useAddonFiles(addonFiles);
 

@@ -1,10 +1,8 @@
 /** `--pid-file`, written as runc writes it: the pid without a newline, atomically. */
-import { renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { absolute, baseName, dirName, joinPath } from '../paths.ts';
+import type { Files } from '../state/files.ts';
 
-export function writePidFile(path: string, pid: number): void {
-  const target = resolve(path);
-  const tmp = join(dirname(target), `.${basename(target)}`);
-  writeFileSync(tmp, String(pid), { mode: 0o666 });
-  renameSync(tmp, target);
+export function writePidFile(files: Files, path: string, pid: number): void {
+  const target = absolute(path);
+  files.replace(target, joinPath(dirName(target), `.${baseName(target)}`), String(pid), 0o666);
 }

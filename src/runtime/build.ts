@@ -3,24 +3,22 @@
  * config, claim the state directory, fork the init (Rust) and record the state. A failure at
  * any step removes what the earlier steps made: no state directory, no process, no cgroup.
  */
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { ValidationError } from '../errors.ts';
 import type { Resolved } from './options.ts';
-import { cgroupDestroy, cgroupResolve, closeFd, createInit, releaseInit, signal, waitExit } from '../native/index.ts';
+import { addonFiles as files, cgroupDestroy, cgroupResolve, closeFd, createInit, releaseInit, signal, waitExit } from '../native/index.ts';
+import { absolute } from '../paths.ts';
 import type { Config, InitOptions } from '../native/index.ts';
 import type { CgroupPath, CgroupSpec } from '../native/binding.js';
 import { checkConsole } from '../process/console.ts';
 import { writePidFile } from '../process/pidfile.ts';
 import { callerNofile } from '../process/procfs.ts';
-import { toNativeConfig } from '../spec/convert.ts';
+import { resolveBundle, toNativeConfig } from '../spec/convert.ts';
 import { toCgroupSpec } from '../spec/resources.ts';
 import { loadSpec } from '../spec/load.ts';
 import { thaw } from '../spec/numbers.ts';
 import { checkHost, specWarnings, validateSpec } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
 import { SPEC_VERSION } from '../version.ts';
-import { nodeFiles } from '../state/node-files.ts';
 import { PENDING_CGROUP, remove } from '../state/store.ts';
 import { claim, nowRfc3339Nano, writeRecord, writeState } from '../state/write.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
@@ -55,29 +53,29 @@ function listenFds(): number {
 
 export async function createContainer(g: Resolved, rawId: string, o: CreateOptions): Promise<Created> {
   const id = validateId(rawId);
-  const bundle = resolve(o.bundle || '.');
-  const { spec: parsed, path } = loadSpec(bundle);
+  const bundle = absolute(o.bundle || '.');
+  const { spec: parsed, path } = loadSpec(files, bundle);
   const problems = validateSpec(parsed);
   if (problems.length) throw new ValidationError(path, problems);
   // Validated as written; now plain numbers (spec/numbers.ts).
   const spec = thaw(parsed);
   // What runts does not apply yet (seccomp, AppArmor, ...) is said, not silently dropped.
   for (const w of specWarnings(spec)) await g.logger.warn(`${w.path} ${w.message}`);
-  const config = toNativeConfig(spec, bundle, id);
+  const config = toNativeConfig(spec, resolveBundle(files, bundle), id);
   keepCallerNofile(config);
   // Every container gets its cgroup, as with runc (linux.cgroupsPath, or one named after the id).
   config.cgroup = toCgroupSpec(spec, id, {
     systemd: g.systemdCgroup,
     rootless: g.rootless,
   });
-  const hostProblems = checkHost(config);
+  const hostProblems = checkHost(files, config);
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
   checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
-  const dir = claim(g.root, id);
+  const dir = claim(files, g.root, id);
   // Recorded before the cgroup exists: a create killed half-way leaves the state directory
   // with this and no state.json, and `delete --force` removes the cgroup from it. Atomically:
   // a create killed inside a plain write left an empty file, and no way to find the cgroup.
-  writeRecord(dir, PENDING_CGROUP, { ...savedOf(config.cgroup), paths: cgroupResolve(config.cgroup) });
+  writeRecord(files, dir, PENDING_CGROUP, { ...savedOf(config.cgroup), paths: cgroupResolve(config.cgroup) });
   let pid = 0;
   let consoleFd = -1;
   let cgroupPaths: CgroupPath[] = [];
@@ -110,9 +108,9 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       initStartTime: spawned.init.startTime,
       cgroup: { ...savedOf(config.cgroup), paths: spawned.cgroupPaths },
     };
-    writeState(g.root, state);
+    writeState(files, g.root, state);
     if (o.pidFile) {
-      writePidFile(o.pidFile, pid);
+      writePidFile(files, o.pidFile, pid);
       pidFileWritten = o.pidFile;
     }
     // Recorded: now the init may go on to wait for `start` (a create killed before this point
@@ -125,12 +123,12 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
     return { state, syncFd: o.execFifo ? -1 : spawned.syncFd, consoleFd };
   } catch (e) {
     if (consoleFd >= 0) closeFd(consoleFd);
-    if (pidFileWritten) rmSync(pidFileWritten, { force: true });
+    if (pidFileWritten) files.remove(absolute(pidFileWritten));
     if (pid > 0) await destroyInit(pid);
     if (cgroupPaths.length && config.cgroup) {
       cgroupDestroy(id, { ...savedOf(config.cgroup), paths: cgroupPaths });
     }
-    remove(nodeFiles, g.root, id);
+    remove(files, g.root, id);
     throw e;
   }
 }
@@ -141,7 +139,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
  */
 function keepCallerNofile(config: Config): void {
   if (config.process.rlimits.some((r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
-  const limit = callerNofile(nodeFiles);
+  const limit = callerNofile(files);
   if (limit) config.process.rlimits.push({ rlimitType: 'RLIMIT_NOFILE', ...limit });
 }
 
@@ -150,7 +148,7 @@ export function discard(root: string, state: ContainerState): void {
   try {
     if (state.cgroup) cgroupDestroy(state.id, state.cgroup);
   } finally {
-    remove(nodeFiles, root, state.id);
+    remove(files, root, state.id);
   }
 }
 

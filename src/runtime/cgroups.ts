@@ -64,6 +64,6 @@ export function updateContainer(root: string, id: string, resources: OciResource
     if (status === 'stopped') throw new StateError('container not running', status);
     const c = cgroupOf(s);
     const merged: Resources = cgroupUpdate(s.id, c, toNativeResources(r));
-    writeState(root, { ...s, cgroup: { ...c, resources: merged } });
+    writeState(addonFiles, root, { ...s, cgroup: { ...c, resources: merged } });
   });
 }

@@ -3,10 +3,9 @@
  * on `<root>/<id>/exec.fifo` for `start`, detached from the caller (the init has its own
  * session), then return its state.
  */
-import { join } from 'node:path';
 import { sendPidfd } from '../native/index.ts';
 import { EXEC_FIFO } from '../state/status.ts';
-import { initOf, stateDir } from '../state/store.ts';
+import { inDir, initOf, stateDir } from '../state/store.ts';
 import type { ContainerState } from '../state/store.ts';
 import { createContainer, destroyInit, discard } from './build.ts';
 import type { CreateOptions } from './build.ts';
@@ -19,7 +18,7 @@ export interface DetachedOptions extends Omit<CreateOptions, 'execFifo'> {
 
 export async function createDetached(g: Resolved, id: string, o: DetachedOptions): Promise<ContainerState> {
   const { pidfdSocket, ...rest } = o;
-  const { state } = await createContainer(g, id, { ...rest, execFifo: join(stateDir(g.root, id), EXEC_FIFO) });
+  const { state } = await createContainer(g, id, { ...rest, execFifo: inDir(stateDir(g.root, id), EXEC_FIFO) });
   if (pidfdSocket) {
     try {
       sendPidfd(pidfdSocket, initOf(state));

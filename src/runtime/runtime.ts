@@ -77,8 +77,7 @@ export class Runtime {
   /** The container's state as `runc state` prints it. */
   async state(id: string): Promise<StateView> {
     // Through the addon when it is loaded already (--log), else node:fs (src/state/files.ts).
-    const [{ stateOf }, files] = await Promise.all([import('./state.ts'), storeFiles()]);
-    return stateOf(files, this.root, id);
+    return (await import('./state.ts')).stateOf(storeFiles(), this.root, id);
   }
 
   /** Every container under the root, sorted by id (`runc list`). */

@@ -4,13 +4,13 @@
  * in, and values JSON cannot carry exactly are mapped; names (capabilities, rlimits, mount
  * options) stay names for the core to parse, and the default devices are the core's to add.
  *
- * Takes a spec that validateSpec() passed; the only file system access is resolving the
- * bundle's real path.
+ * Takes a spec that validateSpec() passed and the bundle's real path (resolveBundle): no file
+ * system access of its own.
  */
 
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { RuntsError } from '../errors.ts';
+import { absolute } from '../paths.ts';
+import type { Files } from '../state/files.ts';
 import type { Config, ConsoleSize, Device, IdMapping, Mount, Process, Rlimit } from '../native/binding.js';
 import { CAPABILITIES } from './tables.generated.ts';
 import type { Box, IDMapping, Spec } from './types.ts';
@@ -25,10 +25,10 @@ const S_IFMT = 0o170000;
  * The bundle as runc sees it: runc chdirs into the bundle and uses getcwd(), which is the real
  * path (symlinks resolved). Falls back to the plain absolute path when it does not exist.
  */
-export function resolveBundle(bundleDir: string): string {
-  const abs = resolve(bundleDir);
+export function resolveBundle(files: Files, bundleDir: string): string {
+  const abs = absolute(bundleDir);
   try {
-    return realpathSync(abs);
+    return files.realpath(abs);
   } catch {
     return abs;
   }
@@ -57,14 +57,14 @@ function mappings(list: IDMapping[] | undefined): IdMapping[] {
 }
 
 /**
- * The native config for container `id` from a validated spec. `bundleDir` may be relative; the
- * rootfs (`root.path`) and relative bind-mount sources are resolved against its real path.
+ * The native config for container `id` from a validated spec. `bundle` is the bundle's real
+ * path (resolveBundle); the rootfs (`root.path`) and relative bind-mount sources are resolved
+ * against it.
  */
-export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Config {
+export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
   const proc = spec.process;
   // validateSpec reports this; the check keeps a caller that skipped it from crashing below.
   if (proc == null) throw new RuntsError('config has no process (validate the spec first)');
-  const bundle = resolveBundle(bundleDir);
   const linux = spec.linux ?? {};
 
   const mounts: Mount[] = (spec.mounts ?? []).map((m) => {
@@ -76,7 +76,7 @@ export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Confi
     return {
       destination: inContainer(m.destination),
       mountType: bind ? 'bind' : m.type ?? undefined,
-      source: bind ? resolve(bundle, m.source ?? '') : m.source ?? undefined,
+      source: bind ? absolute(m.source ?? '', bundle) : m.source ?? undefined,
       options: [...options],
     };
   });
@@ -127,7 +127,7 @@ export function toNativeConfig(spec: Spec, bundleDir: string, id: string): Confi
   return {
     id,
     bundle,
-    rootfs: resolve(bundle, spec.root?.path ?? ''),
+    rootfs: absolute(spec.root?.path ?? '', bundle),
     rootfsReadonly: spec.root?.readonly ?? false,
     rootfsPropagation: linux.rootfsPropagation || undefined,
     hostname: spec.hostname || undefined,

@@ -3,9 +3,9 @@
  * runs for every `create`/`run`); only a failure pays for finding out what went wrong.
  */
 
-import { readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { RuntsError } from '../errors.ts';
+import { FsError, RuntsError } from '../errors.ts';
+import { absolute, joinPath } from '../paths.ts';
+import type { Files } from '../state/files.ts';
 import { markInexact } from './numbers.ts';
 import type { Spec } from './types.ts';
 
@@ -21,15 +21,16 @@ export interface LoadedSpec {
  * runc). Throws a RuntsError naming the bundle when it is missing or not a directory, naming
  * the file when it cannot be read, and giving line and column when it is not JSON.
  */
-export function loadSpec(bundleDir: string): LoadedSpec {
-  const bundle = resolve(bundleDir);
-  const path = join(bundle, 'config.json');
-  let text: string;
+export function loadSpec(files: Files, bundleDir: string): LoadedSpec {
+  const bundle = absolute(bundleDir);
+  const path = joinPath(bundle, 'config.json');
+  let text: string | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    text = files.read(path);
   } catch (err) {
-    throw new RuntsError(readError(bundle, path, err));
+    throw new RuntsError(readError(files, bundle, path, err));
   }
+  if (text === undefined) throw new RuntsError(readError(files, bundle, path, new FsError('read', path, 'ENOENT')));
   return { spec: parseSpecText(text, path) as Spec, path };
 }
 
@@ -53,18 +54,18 @@ export function parseSpecText(text: string, file: string): unknown {
 }
 
 /** The message for a failed read of config.json: blame the bundle if that is what is missing. */
-function readError(bundle: string, path: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
+function readError(files: Files, bundle: string, path: string, err: unknown): string {
+  const code = err instanceof FsError ? err.errnoName : '';
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     let bundleCode = '';
     try {
-      if (!statSync(bundle).isDirectory()) bundleCode = 'ENOTDIR';
+      if (!files.stat(bundle).isDir) bundleCode = 'ENOTDIR';
     } catch (e) {
-      bundleCode = (e as NodeJS.ErrnoException).code ?? 'ENOENT';
+      bundleCode = e instanceof FsError ? e.errnoName : 'ENOENT';
     }
     if (bundleCode) return `bundle ${bundle}: ${errnoText(bundleCode)}`;
   }
-  return `open ${path}: ${errnoText(code, (err as Error).message)}`;
+  return `open ${path}: ${errnoText(code, err instanceof FsError ? err.description || code : (err as Error).message)}`;
 }
 
 const ERRNO_TEXT: Record<string, string> = {

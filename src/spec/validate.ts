@@ -21,9 +21,9 @@
  * host (rootfs on disk, the network namespace a path points to) on the converted config.
  */
 
-import { realpathSync, statSync } from 'node:fs';
 import type { Problem } from '../errors.ts';
-import { ValidationError } from '../errors.ts';
+import { FsError, ValidationError } from '../errors.ts';
+import type { Files } from '../state/files.ts';
 import type { Config } from '../native/binding.js';
 import { CAPABILITIES, NAMESPACES, RLIMIT_TYPES, ROOTFS_PROPAGATIONS } from './tables.generated.ts';
 import { isMarked, rawOf } from './numbers.ts';
@@ -781,19 +781,19 @@ export function specWarnings(spec: Spec): Problem[] {
  * "invalid rootfs: not an absolute path, or a symlink"), and net.* sysctls in a network
  * namespace joined by path that turns out to be the host's own.
  */
-export function checkHost(config: Config): Problem[] {
+export function checkHost(files: Files, config: Config): Problem[] {
   const out: Problem[] = [];
   try {
-    if (!statSync(config.rootfs).isDirectory()) {
+    if (!files.stat(config.rootfs).isDir) {
       out.push({ path: 'root.path', message: `invalid rootfs ${config.rootfs}: not a directory` });
     } else {
-      const real = realpathSync(config.rootfs);
+      const real = files.realpath(config.rootfs);
       if (real !== config.rootfs) {
         out.push({ path: 'root.path', message: `invalid rootfs ${config.rootfs}: a symlink or under one (use ${real})` });
       }
     }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = err instanceof FsError ? err.errnoName : String(err);
     const text = code === 'ENOENT' ? 'no such file or directory' : code === 'ENOTDIR' ? 'not a directory' : code;
     out.push({ path: 'root.path', message: `invalid rootfs: stat ${config.rootfs}: ${text}` });
   }
@@ -802,8 +802,8 @@ export function checkHost(config: Config): Problem[] {
   const netSysctls = config.sysctl.filter((s) => s.key.startsWith('net.'));
   if (net?.path && netSysctls.length > 0) {
     try {
-      const self = statSync('/proc/self/ns/net');
-      const theirs = statSync(net.path);
+      const self = files.stat('/proc/self/ns/net');
+      const theirs = files.stat(net.path);
       if (self.dev === theirs.dev && self.ino === theirs.ino) {
         for (const s of netSysctls) {
           out.push({ path: `linux.sysctl[${quote(s.key)}]`, message: `is not allowed in the host network namespace (${net.path})` });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rlimitValue, toNativeConfig } from '../../src/spec/convert.ts';
+import { resolveBundle, rlimitValue, toNativeConfig } from '../../src/spec/convert.ts';
+import { nodeFiles } from '../../src/state/node-files.ts';
 import { defaultSpec } from '../../src/spec/defaults.ts';
 import type { Spec } from '../../src/spec/types.ts';
 import { checkHost, validateSpec } from '../../src/spec/validate.ts';
@@ -33,7 +34,7 @@ test('paths: bundle and rootfs absolute, relative destinations under /, bind sou
       ],
     };
     // A bundle given relative to the cwd resolves to the same absolute path.
-    const c = toNativeConfig(spec, relative(process.cwd(), bundle), 'c1');
+    const c = toNativeConfig(spec, resolveBundle(nodeFiles, relative(process.cwd(), bundle)), 'c1');
     assert.equal(c.id, 'c1');
     assert.equal(c.bundle, bundle);
     assert.equal(c.rootfs, join(bundle, 'rootfs'));
@@ -167,21 +168,21 @@ test("the starter spec converts to runc's config", () => {
 test('checkHost: rootfs must exist, be a directory and not be reached through a symlink', () => {
   withBundle((bundle) => {
     const spec: Spec = { root: { path: 'rootfs' }, process: { cwd: '/', args: ['sh'] } };
-    assert.deepEqual(checkHost(toNativeConfig(spec, bundle, 'x')), [
+    assert.deepEqual(checkHost(nodeFiles, toNativeConfig(spec, bundle, 'x')), [
       { path: 'root.path', message: `invalid rootfs: stat ${join(bundle, 'rootfs')}: no such file or directory` },
     ]);
     mkdirSync(join(bundle, 'rootfs'));
-    assert.deepEqual(checkHost(toNativeConfig(spec, bundle, 'x')), []);
+    assert.deepEqual(checkHost(nodeFiles, toNativeConfig(spec, bundle, 'x')), []);
     symlinkSync('rootfs', join(bundle, 'link'));
-    const problems = checkHost(toNativeConfig({ ...spec, root: { path: 'link' } }, bundle, 'x'));
+    const problems = checkHost(nodeFiles, toNativeConfig({ ...spec, root: { path: 'link' } }, bundle, 'x'));
     assert.equal(problems.length, 1);
     assert.match(problems[0]!.message, /a symlink or under one/);
     // A bundle given through a symlink is resolved first, as runc's getwd() does.
     symlinkSync(bundle, `${bundle}-alias`);
     try {
-      const c = toNativeConfig(spec, `${bundle}-alias`, 'x');
+      const c = toNativeConfig(spec, resolveBundle(nodeFiles, `${bundle}-alias`), 'x');
       assert.equal(c.bundle, bundle);
-      assert.deepEqual(checkHost(c), []);
+      assert.deepEqual(checkHost(nodeFiles, c), []);
     } finally {
       rmSync(`${bundle}-alias`);
     }
@@ -197,7 +198,7 @@ test("checkHost: net.* sysctls in a network namespace path that is the host's", 
       linux: { namespaces: [{ type: 'network', path: '/proc/self/ns/net' }], sysctl: { 'net.ipv4.ip_forward': '1' } },
     };
     assert.deepEqual(validateSpec(spec), []);
-    assert.deepEqual(checkHost(toNativeConfig(spec, bundle, 'x')), [
+    assert.deepEqual(checkHost(nodeFiles, toNativeConfig(spec, bundle, 'x')), [
       { path: 'linux.sysctl["net.ipv4.ip_forward"]', message: 'is not allowed in the host network namespace (/proc/self/ns/net)' },
     ]);
   });

@@ -9,6 +9,7 @@ import { buildProgram } from '../../src/cli/program.ts';
 import { RuntsError } from '../../src/errors.ts';
 import { defaultSpec, formatSpec, rootlessSpec, writeStarterSpec } from '../../src/spec/defaults.ts';
 import { findJsonError, lineColumn, loadSpec, parseSpecText } from '../../src/spec/load.ts';
+import { nodeFiles } from '../../src/state/node-files.ts';
 import { validateSpec } from '../../src/spec/validate.ts';
 
 const RUNC = '/usr/sbin/runc';
@@ -116,7 +117,7 @@ test('loadSpec reads <bundle>/config.json and returns its absolute path', () => 
   const dir = tempDir();
   try {
     writeFileSync(join(dir, 'config.json'), '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}}');
-    const { spec, path } = loadSpec(dir);
+    const { spec, path } = loadSpec(nodeFiles, dir);
     assert.equal(path, join(dir, 'config.json'));
     assert.deepEqual(spec, { ociVersion: '1.0.2', root: { path: 'rootfs' } });
   } finally {
@@ -128,18 +129,18 @@ test('loadSpec errors name the bundle, the file, and the position of a JSON erro
   const dir = tempDir();
   try {
     const missing = join(dir, 'missing');
-    assert.throws(() => loadSpec(missing), { name: 'RuntsError', message: `bundle ${missing}: no such file or directory` });
+    assert.throws(() => loadSpec(nodeFiles, missing), { name: 'RuntsError', message: `bundle ${missing}: no such file or directory` });
     const file = join(dir, 'config.json');
-    assert.throws(() => loadSpec(dir), { message: `open ${file}: no such file or directory` });
+    assert.throws(() => loadSpec(nodeFiles, dir), { message: `open ${file}: no such file or directory` });
 
     writeFileSync(file, '{\n  "ociVersion": "1.0.2",\n  "process": {\n    "args": ["sh",]\n  }\n}\n');
-    assert.throws(() => loadSpec(dir), {
+    assert.throws(() => loadSpec(nodeFiles, dir), {
       message: `failed to parse ${file}: unexpected character "]" at line 4, column 19`,
     });
     writeFileSync(file, '{"root": {"path": "rootfs"}');
-    assert.throws(() => loadSpec(dir), { message: `failed to parse ${file}: unexpected end of input at line 1, column 28` });
+    assert.throws(() => loadSpec(nodeFiles, dir), { message: `failed to parse ${file}: unexpected end of input at line 1, column 28` });
     writeFileSync(file, '');
-    assert.throws(() => loadSpec(dir), { message: `failed to parse ${file}: unexpected end of input at line 1, column 1` });
+    assert.throws(() => loadSpec(nodeFiles, dir), { message: `failed to parse ${file}: unexpected end of input at line 1, column 1` });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,7 +10,11 @@ import { nodeFiles } from '../../src/state/node-files.ts';
 import { addonFiles } from '../../src/native/index.ts';
 import type { Files } from '../../src/state/files.ts';
 import type { ContainerState, SavedCgroup } from '../../src/state/store.ts';
-import { NotFoundError, RuntsError } from '../../src/errors.ts';
+import { FsError, NotFoundError, RuntsError } from '../../src/errors.ts';
+import { writePidFile } from '../../src/process/pidfile.ts';
+import { resolveBundle, toNativeConfig } from '../../src/spec/convert.ts';
+import { loadSpec } from '../../src/spec/load.ts';
+import { checkHost } from '../../src/spec/validate.ts';
 import { procStat } from '../../src/process/procfs.ts';
 
 test('ids: what runc accepts and refuses', () => {
@@ -24,13 +28,13 @@ test('ids: what runc accepts and refuses', () => {
 test('store: claim is exclusive, state round-trips, remove leaves nothing', () => {
   const root = mkdtempSync(join(tmpdir(), 'runts-store-'));
   try {
-    claim(root, 'c1');
-    assert.throws(() => claim(root, 'c1'), /container with id exists: c1/);
+    claim(nodeFiles, root, 'c1');
+    assert.throws(() => claim(nodeFiles, root, 'c1'), /container with id exists: c1/);
     const state = {
       ociVersion: '1.0.2-dev', id: 'c1', pid: 42, bundle: '/b', rootfs: '/b/rootfs',
       created: nowRfc3339Nano(), owner: '', initStartTime: 7,
     };
-    writeState(root, state);
+    writeState(nodeFiles, root, state);
     assert.deepEqual(readState(nodeFiles, root, 'c1'), state);
     remove(nodeFiles, root, 'c1');
     assert.equal(existsSync(join(root, 'c1')), false);
@@ -79,12 +83,12 @@ const CGROUP: SavedCgroup = {
 
 test('writeRecord replaces the record by rename: a reader of the old one never sees a part', (t) => {
   const dir = tempRoot(t);
-  writeRecord(dir, 'r.json', { n: 1 });
+  writeRecord(nodeFiles, dir, 'r.json', { n: 1 });
   const file = join(dir, 'r.json');
   const fd = openSync(file, 'r');
   try {
     const ino = statSync(file).ino;
-    writeRecord(dir, 'r.json', { n: 2, pad: 'x'.repeat(10_000) });
+    writeRecord(nodeFiles, dir, 'r.json', { n: 2, pad: 'x'.repeat(10_000) });
     // A new inode under the name; the old one, still open, kept its whole content.
     assert.notEqual(statSync(file).ino, ino);
     const buf = Buffer.alloc(64);
@@ -100,7 +104,7 @@ test('writeRecord replaces the record by rename: a reader of the old one never s
 test('writeRecord: a failed write names the record and leaves no temporary file', (t) => {
   const root = tempRoot(t);
   const dir = join(root, 'gone');
-  assert.throws(() => writeRecord(dir, 'state.json', {}), (e: Error) => {
+  assert.throws(() => writeRecord(nodeFiles, dir, 'state.json', {}), (e: Error) => {
     assert.ok(e instanceof RuntsError);
     assert.equal(e.message, `write ${join(dir, 'state.json')}: ENOENT (no such file or directory)`);
     return true;
@@ -108,7 +112,7 @@ test('writeRecord: a failed write names the record and leaves no temporary file'
   // A directory where the record goes: the rename fails, the temporary file is removed.
   mkdirSync(join(root, 'd'));
   mkdirSync(join(root, 'd', 'state.json'));
-  assert.throws(() => writeRecord(join(root, 'd'), 'state.json', {}), /^RuntsError: write \S+\/d\/state\.json: EISDIR/);
+  assert.throws(() => writeRecord(nodeFiles, join(root, 'd'), 'state.json', {}), /^FsError: write \S+\/d\/state\.json: EISDIR/);
   assert.deepEqual(readdirSync(join(root, 'd')), ['state.json']);
 });
 
@@ -117,7 +121,7 @@ test('readState: no directory, no state.json, and unusable records each say what
   // No directory: runc's words exactly (engines match on them).
   assert.throws(() => readState(nodeFiles, root, 'c1'), (e: Error) => e instanceof NotFoundError && e.message === 'container does not exist');
   // A directory without state.json (a create not finished): still not found, naming the file.
-  claim(root, 'c1');
+  claim(nodeFiles, root, 'c1');
   const file = join(root, 'c1', 'state.json');
   assert.throws(
     () => readState(nodeFiles, root, 'c1'),
@@ -141,13 +145,13 @@ test('readState: no directory, no state.json, and unusable records each say what
   bad(JSON.stringify({ ...STATE, pid: '42' }), /\(no "pid"\)$/);
   bad(JSON.stringify({ ...STATE, bundle: undefined }), /\(no "bundle"\)$/);
   bad(JSON.stringify({ ...STATE, cgroup: { ...STATE.cgroup, paths: [{ subsystem: '', path: 'rel' }] } }), /\(bad "cgroup": a bad entry in "paths"\)$/);
-  writeState(root, STATE);
+  writeState(nodeFiles, root, STATE);
   assert.deepEqual(readState(nodeFiles, root, 'c1'), STATE);
 });
 
 test('readState and readPendingCgroup reject every cut-short copy of a record', (t) => {
   const root = tempRoot(t);
-  claim(root, 'c1');
+  claim(nodeFiles, root, 'c1');
   const stateText = JSON.stringify(STATE);
   const cgroupText = JSON.stringify(CGROUP);
   for (let n = 0; n < stateText.length; n++) {
@@ -166,7 +170,7 @@ test('readPendingCgroup never throws: absent, empty, malformed, whole', (t) => {
   const root = tempRoot(t);
   const file = join(root, 'c1', PENDING_CGROUP);
   assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { problem: `no ${file}` });
-  claim(root, 'c1');
+  claim(nodeFiles, root, 'c1');
   assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { problem: `no ${file}` });
   writeFileSync(file, '');
   assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { problem: `read ${file}: empty (a write that never finished)` });
@@ -178,9 +182,9 @@ test('readPendingCgroup never throws: absent, empty, malformed, whole', (t) => {
   assert.match(readPendingCgroup(nodeFiles, root, 'c2').problem ?? '', /^read \S+cgroup\.json: EISDIR/);
   // What build.ts writes; resources default to none.
   const { resources: _, ...withoutResources } = CGROUP;
-  writeRecord(join(root, 'c1'), PENDING_CGROUP, withoutResources);
+  writeRecord(nodeFiles, join(root, 'c1'), PENDING_CGROUP, withoutResources);
   assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { cgroup: { ...CGROUP, resources: {} } });
-  writeRecord(join(root, 'c1'), PENDING_CGROUP, CGROUP);
+  writeRecord(nodeFiles, join(root, 'c1'), PENDING_CGROUP, CGROUP);
   assert.deepEqual(readPendingCgroup(nodeFiles, root, 'c1'), { cgroup: CGROUP });
 });
 
@@ -219,6 +223,74 @@ test('the store reads the same through node:fs and through the addon', () => {
     addonFiles.remove(join(root, 'c1', 'sub', 'f'));
     remove(addonFiles, root, 'c1');
     assert.equal(existsSync(join(root, 'c1')), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('create\'s file calls behave the same through node:fs and through the addon', () => {
+  const root = mkdtempSync(join(tmpdir(), 'runts-files-'));
+  try {
+    const seen = ([nodeFiles, addonFiles] as Files[]).map((files, i) => {
+      const base = join(root, String(i));
+      const errorOf = (fn: () => unknown) => {
+        try {
+          fn();
+          return 'no error';
+        } catch (e) {
+          if (!(e instanceof FsError)) return `${(e as Error).name}: ${(e as Error).message}`;
+          return `${e.op} ${e.path.replace(base, '<b>')}: ${e.errnoName}`;
+        }
+      };
+      const messageOf = (fn: () => unknown) => {
+        try {
+          fn();
+          return 'no error';
+        } catch (e) {
+          return (e as Error).message.replace(base, '<b>');
+        }
+      };
+      // claim: the root made with its parents, the id exclusive.
+      const dir = claim(files, join(base, 'state'), 'c1');
+      const again = errorOf(() => claim(files, join(base, 'state'), 'c1'));
+      writeRecord(files, dir, 'r.json', { n: 1 });
+      writeRecord(files, dir, 'r.json', { n: 2 });
+      writePidFile(files, join(base, 'pid'), 42);
+      mkdirSync(join(base, 'bundle', 'rootfs'), { recursive: true });
+      symlinkSync(join(base, 'bundle'), join(base, 'alias'));
+      writeFileSync(join(base, 'bundle', 'config.json'), '{"ociVersion": "1.0.2"');
+      return {
+        again,
+        record: readFileSync(join(dir, 'r.json'), 'utf8'),
+        mode: statSync(join(dir, 'r.json')).mode & 0o777,
+        dirMode: statSync(dir).mode & 0o777,
+        pid: readFileSync(join(base, 'pid'), 'utf8'),
+        left: readdirSync(dir).sort(),
+        real: files.realpath(join(base, 'alias')).replace(base, '<b>'),
+        bundle: resolveBundle(files, join(base, 'alias')).replace(base, '<b>'),
+        stat: files.stat(join(base, 'alias')).isDir,
+        same: files.stat(join(base, 'alias')).ino === statSync(join(base, 'bundle')).ino,
+        noStat: errorOf(() => files.stat(join(base, 'none'))),
+        noReal: errorOf(() => files.realpath(join(base, 'none'))),
+        noDir: errorOf(() => files.mkdir(join(base, 'x', 'y'), 0o700)),
+        onDir: errorOf(() => writeRecord(files, base, 'bundle', {})),
+        badJson: messageOf(() => loadSpec(files, join(base, 'bundle'))),
+        missingSpec: messageOf(() => loadSpec(files, join(base, 'none'))),
+        host: checkHost(files, toNativeConfig({ root: { path: 'rootfs' }, process: { cwd: '/', args: ['sh'] } }, resolveBundle(files, join(base, 'alias')), 'x')),
+      };
+    });
+    assert.deepEqual(seen[1], seen[0]);
+    assert.equal(seen[0].again, 'AlreadyExistsError: container with id exists: c1');
+    assert.equal(seen[0].record, '{"n":2}');
+    assert.deepEqual(seen[0].left, ['r.json']);
+    assert.equal(seen[0].pid, '42');
+    assert.equal(seen[0].mode, 0o600);
+    assert.equal(seen[0].noStat, 'stat <b>/none: ENOENT');
+    assert.equal(seen[0].noDir, 'mkdir <b>/x/y: ENOENT');
+    assert.equal(seen[0].onDir, 'write <b>/bundle: EISDIR');
+    assert.equal(seen[0].missingSpec, 'bundle <b>/none: no such file or directory');
+    assert.match(seen[0].badJson, /^failed to parse <b>\/bundle\/config\.json: /);
+    assert.deepEqual(seen[0].host, []);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,10 +1,11 @@
-//! The state store's file access for the verbs that load the addon anyway (start, kill,
-//! delete, pause, ...): whole-file reads, an existence check and removal; and the `--log`
-//! file's open, so that those verbs need no node:fs under an engine either. The store itself
-//! (its layout, its records, how a status is derived) stays in TypeScript (src/state/); it
-//! reaches the files through src/state/files.ts, which uses these when the addon is loaded
-//! and node:fs otherwise (`state`), because under Bun loading node:fs costs each engine call
-//! about as much as loading the addon (docs/benchmarks.md).
+//! The runtime's own file access through the addon, so that the engine verbs load no node:fs
+//! (under Bun, node:fs costs each call about as much as the addon itself: docs/benchmarks.md):
+//! the state store's reads, existence checks and removal (start, kill, delete, pause, ...),
+//! what `create` and `run` do to files (read config.json, check the rootfs, claim the state
+//! directory, write the records and the pid file atomically), and the `--log` file's open.
+//! The store and the spec pipeline stay in TypeScript (src/state/, src/spec/); they reach the
+//! files through src/state/files.ts, which uses these when the addon is loaded and node:fs
+//! otherwise (`state`, and the library used without containers).
 
 use crate::InitError;
 use nix::errno::Errno;
@@ -43,6 +44,66 @@ pub fn remove(path: &str, tree: bool) -> Result<(), InitError> {
     }
 }
 
+/// What `stat(2)` (symbolic links followed) says of a path: enough for the spec checks (is the
+/// rootfs a directory, is a namespace file the host's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub is_dir: bool,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+pub fn stat(path: &str) -> Result<Stat, InitError> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).map_err(|e| InitError::sys("stat", path, errno_of(&e)))?;
+    Ok(Stat {
+        is_dir: m.is_dir(),
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
+/// The path with every symbolic link resolved (realpath(3)).
+pub fn real_path(path: &str) -> Result<String, InitError> {
+    let p = std::fs::canonicalize(path).map_err(|e| InitError::sys("realpath", path, errno_of(&e)))?;
+    Ok(p.to_string_lossy().into_owned())
+}
+
+/// mkdir(2) with `mode` (less the umask); with `parents`, the missing parents too (with the
+/// same mode, as node's `recursive`) and no error when it exists already.
+pub fn make_dir(path: &str, mode: u32, parents: bool) -> Result<(), InitError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(parents)
+        .mode(mode)
+        .create(path)
+        .map_err(|e| InitError::sys("mkdir", path, errno_of(&e)))
+}
+
+/// Writes `text` to `tmp` (created or truncated with `mode`, less the umask) and renames it onto
+/// `path`: a reader finds the old file or the new one, never a part. `tmp` is removed when
+/// anything fails.
+pub fn write_replace(path: &str, tmp: &str, text: &str, mode: u32) -> Result<(), InitError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| InitError::sys("write", tmp, errno_of(&e)))
+        .and_then(|()| {
+            std::fs::rename(tmp, path).map_err(|e| InitError::sys("rename", path, errno_of(&e)))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    written
+}
+
 /// Opens `path` for appending, created (0644) if missing, close-on-exec: the `--log` file, which
 /// runc opens (and so creates) on every call; engines read its last line after a failure.
 pub fn open_append(path: &str) -> Result<std::os::fd::OwnedFd, InitError> {
@@ -79,6 +140,36 @@ mod tests {
         assert!(!exists(f));
         remove(d, true).unwrap();
         assert!(!exists(d));
+    }
+
+    #[test]
+    fn stat_realpath_mkdir_and_replace() {
+        let d = tempfile::tempdir().unwrap();
+        let base = d.path().to_str().unwrap().to_owned();
+        let dir = format!("{base}/a/b");
+        make_dir(&dir, 0o711, true).unwrap();
+        make_dir(&dir, 0o711, true).unwrap();
+        let e = make_dir(&dir, 0o711, false).unwrap_err();
+        assert_eq!((e.step.as_str(), e.errno), ("mkdir", libc::EEXIST));
+        let e = make_dir(&format!("{base}/x/y"), 0o711, false).unwrap_err();
+        assert_eq!(e.errno, libc::ENOENT);
+        assert!(stat(&dir).unwrap().is_dir);
+        std::os::unix::fs::symlink(&dir, format!("{base}/link")).unwrap();
+        assert_eq!(real_path(&format!("{base}/link")).unwrap(), real_path(&dir).unwrap());
+        let (s1, s2) = (stat(&dir).unwrap(), stat(&format!("{base}/link")).unwrap());
+        assert_eq!((s1.dev, s1.ino), (s2.dev, s2.ino));
+        assert_eq!(stat(&format!("{base}/none")).unwrap_err().errno, libc::ENOENT);
+        assert_eq!(real_path(&format!("{base}/none")).unwrap_err().errno, libc::ENOENT);
+        let file = format!("{dir}/f.json");
+        write_replace(&file, &format!("{dir}/.f.json.1"), "one", 0o600).unwrap();
+        write_replace(&file, &format!("{dir}/.f.json.1"), "two", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "two");
+        assert!(!std::path::Path::new(&format!("{dir}/.f.json.1")).exists());
+        assert!(!stat(&file).unwrap().is_dir);
+        // Onto a directory: the rename fails, the temporary file goes.
+        let e = write_replace(&dir, &format!("{base}/a/.tmp"), "x", 0o600).unwrap_err();
+        assert_eq!(e.step, "rename");
+        assert!(!std::path::Path::new(&format!("{base}/a/.tmp")).exists());
     }
 
     #[test]

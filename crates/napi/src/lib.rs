@@ -247,6 +247,43 @@ pub fn remove_path(path: String, tree: bool) -> Result<()> {
     runts_core::files::remove(&path, tree).map_err(init_err)
 }
 
+/// What stat(2) says of a path (links followed).
+#[napi(object)]
+pub struct PathStat {
+    pub is_dir: bool,
+    /// st_dev and st_ino, to compare two paths (as numbers: exact below 2^53).
+    pub dev: f64,
+    pub ino: f64,
+}
+
+#[napi]
+pub fn stat_path(path: String) -> Result<PathStat> {
+    let s = runts_core::files::stat(&path).map_err(init_err)?;
+    Ok(PathStat {
+        is_dir: s.is_dir,
+        dev: s.dev as f64,
+        ino: s.ino as f64,
+    })
+}
+
+/// The path with every symbolic link resolved.
+#[napi]
+pub fn real_path(path: String) -> Result<String> {
+    runts_core::files::real_path(&path).map_err(init_err)
+}
+
+/// mkdir with `mode`; with `parents`, mkdir -p.
+#[napi]
+pub fn make_dir(path: String, mode: u32, parents: bool) -> Result<()> {
+    runts_core::files::make_dir(&path, mode, parents).map_err(init_err)
+}
+
+/// Writes `text` to `tmp` (mode `mode`) and renames it onto `path`; `tmp` goes on failure.
+#[napi]
+pub fn write_replace(path: String, tmp: String, text: String, mode: u32) -> Result<()> {
+    runts_core::files::write_replace(&path, &tmp, &text, mode).map_err(init_err)
+}
+
 /// Closes a descriptor the addon handed over (a console fd nobody will proxy): JavaScript
 /// runtimes do not all close raw descriptors they did not open themselves (Deno).
 #[napi]
