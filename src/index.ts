@@ -27,6 +27,7 @@ export { defaultRoot } from './runtime/options.ts';
 export {
   AlreadyExistsError,
   BadRecordError,
+  FsError,
   InitError,
   NotFoundError,
   NotSupportedError,
