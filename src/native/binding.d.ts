@@ -81,6 +81,8 @@ export interface Config {
    * `cgroup` mount binds these, since the init joins its cgroup only right before exec.
    */
   cgroupPaths: Array<string>
+  /** `linux.seccomp`; compiled to BPF by the runtime (crate::seccomp). */
+  seccomp?: Seccomp
 }
 
 /**
@@ -290,6 +292,35 @@ export interface Rlimit {
   rlimitType: string
   soft: number
   hard: number
+}
+
+/** `linux.seccomp`, names as the runtime spec writes them (crate::seccomp has the tables). */
+export interface Seccomp {
+  defaultAction: string
+  defaultErrnoRet?: number
+  architectures: Array<string>
+  flags: Array<string>
+  listenerPath?: string
+  listenerMetadata?: string
+  syscalls: Array<SeccompSyscall>
+}
+
+/**
+ * One argument condition. The values are decimal strings: a u64 is not always a JavaScript
+ * number.
+ */
+export interface SeccompArg {
+  index: number
+  value: string
+  valueTwo?: string
+  op: string
+}
+
+export interface SeccompSyscall {
+  names: Array<string>
+  action: string
+  errnoRet?: number
+  args: Array<SeccompArg>
 }
 
 export interface Sysctl {

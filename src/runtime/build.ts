@@ -57,9 +57,11 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
   const { spec: parsed, path } = loadSpec(files, bundle);
   const problems = validateSpec(parsed);
   if (problems.length) throw new ValidationError(path, problems);
-  // Validated as written; now plain numbers (spec/numbers.ts).
+  // Validated as written; now plain numbers (spec/numbers.ts), but for seccomp's argument
+  // values: u64s, which convert passes on as written.
   const spec = thaw(parsed);
-  // What runts does not apply yet (seccomp, AppArmor, ...) is said, not silently dropped.
+  if (spec.linux?.seccomp) spec.linux.seccomp = parsed.linux?.seccomp;
+  // What runts does not apply yet (AppArmor, ...) is said, not silently dropped.
   for (const w of specWarnings(spec)) await g.logger.warn(`${w.path} ${w.message}`);
   const config = toNativeConfig(spec, resolveBundle(files, bundle), id);
   keepCallerNofile(config);

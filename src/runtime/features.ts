@@ -2,10 +2,10 @@
  * The runtime-spec features document (features.md), truthful to this build: mount options,
  * capabilities and namespaces are the Rust core's own tables (generated into
  * src/spec/tables.generated.ts, so no addon load); what runts does not do yet (hooks,
- * seccomp, AppArmor, SELinux, the rootless systemd driver) is reported absent or disabled.
+ * AppArmor, SELinux, the rootless systemd driver) is reported absent or disabled.
  */
 import { existsSync } from 'node:fs';
-import { CAPABILITIES, MOUNT_OPTIONS, NAMESPACES } from '../spec/tables.generated.ts';
+import { CAPABILITIES, MOUNT_OPTIONS, NAMESPACES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../spec/tables.generated.ts';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version.ts';
 
 /** runtime-spec features.md, as far as runts fills it. */
@@ -18,7 +18,7 @@ export interface Features {
     namespaces: string[];
     capabilities: string[];
     cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean };
-    seccomp: { enabled: boolean };
+    seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
   };
@@ -37,7 +37,15 @@ export function features(): Features {
       namespaces,
       capabilities: [...CAPABILITIES],
       cgroup: { v1: true, v2: true, systemd: true, systemdUser: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPERATORS],
+        archs: [...SECCOMP_ARCHES],
+        knownFlags: [...SECCOMP_FLAGS],
+        // Each applied by seccomp(2) itself; WAIT_KILLABLE_RECV needs Linux 5.19.
+        supportedFlags: [...SECCOMP_FLAGS],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },

@@ -11,9 +11,10 @@
 import { RuntsError } from '../errors.ts';
 import { absolute } from '../paths.ts';
 import type { Files } from '../state/files.ts';
-import type { Config, ConsoleSize, Device, IdMapping, Mount, Process, Rlimit } from '../native/binding.js';
+import type { Config, ConsoleSize, Device, IdMapping, Mount, Process, Rlimit, Seccomp as NativeSeccomp } from '../native/binding.js';
+import { isMarked, rawOf } from './numbers.ts';
 import { CAPABILITIES } from './tables.generated.ts';
-import type { Box, IDMapping, Spec } from './types.ts';
+import type { Box, IDMapping, Seccomp, Spec } from './types.ts';
 import { normalizeSysctlKey } from './validate.ts';
 
 /** 2^63: the first value an i64 cannot hold. */
@@ -142,6 +143,35 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     readonlyPaths: [...(linux.readonlyPaths ?? [])],
     sysctl: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key: normalizeSysctlKey(key), value })),
     cgroupPaths: [],
+    seccomp: linux.seccomp ? seccompOf(linux.seccomp) : undefined,
+  };
+}
+
+/** A validated u64 as decimal text, exact (a marked literal keeps what the file wrote). */
+function u64Text(v: number | string): string {
+  return isMarked(v) ? rawOf(v) : String(v);
+}
+
+/** `linux.seccomp` for the core, which compiles it (crates/core/src/seccomp.rs). */
+function seccompOf(s: Seccomp): NativeSeccomp {
+  return {
+    defaultAction: s.defaultAction,
+    defaultErrnoRet: s.defaultErrnoRet,
+    architectures: [...(s.architectures ?? [])],
+    flags: [...(s.flags ?? [])],
+    listenerPath: s.listenerPath || undefined,
+    listenerMetadata: s.listenerMetadata || undefined,
+    syscalls: (s.syscalls ?? []).map((c) => ({
+      names: [...c.names],
+      action: c.action,
+      errnoRet: c.errnoRet,
+      args: (c.args ?? []).map((a) => ({
+        index: a.index,
+        value: u64Text(a.value),
+        valueTwo: a.valueTwo === undefined ? undefined : u64Text(a.valueTwo),
+        op: a.op,
+      })),
+    })),
   };
 }
 

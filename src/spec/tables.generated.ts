@@ -162,6 +162,60 @@ export const MOUNT_OPTIONS: readonly string[] = [
   'unbindable',
 ];
 
+/** seccomp actions runts applies (seccomp::ACTIONS; SCMP_ACT_NOTIFY is not among them). */
+export const SECCOMP_ACTIONS: readonly string[] = [
+  'SCMP_ACT_ALLOW',
+  'SCMP_ACT_ERRNO',
+  'SCMP_ACT_KILL',
+  'SCMP_ACT_KILL_PROCESS',
+  'SCMP_ACT_KILL_THREAD',
+  'SCMP_ACT_LOG',
+  'SCMP_ACT_TRACE',
+  'SCMP_ACT_TRAP',
+];
+
+/** seccomp argument comparisons (seccomp::OPERATORS). */
+export const SECCOMP_OPERATORS: readonly string[] = [
+  'SCMP_CMP_EQ',
+  'SCMP_CMP_GE',
+  'SCMP_CMP_GT',
+  'SCMP_CMP_LE',
+  'SCMP_CMP_LT',
+  'SCMP_CMP_MASKED_EQ',
+  'SCMP_CMP_NE',
+];
+
+/** Architectures a seccomp filter can name (seccomp::ARCHES). */
+export const SECCOMP_ARCHES: readonly string[] = [
+  'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_ARM',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PARISC',
+  'SCMP_ARCH_PARISC64',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_RISCV64',
+  'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X',
+  'SCMP_ARCH_X32',
+  'SCMP_ARCH_X86',
+  'SCMP_ARCH_X86_64',
+];
+
+/** seccomp filter flags (seccomp::FLAGS). */
+export const SECCOMP_FLAGS: readonly string[] = [
+  'SECCOMP_FILTER_FLAG_LOG',
+  'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+  'SECCOMP_FILTER_FLAG_TSYNC',
+  'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+];
+
 /** Signal numbers by name, as `kill` accepts them (process::signals::names). */
 export const SIGNALS: Readonly<Record<string, number>> = {
   SIGHUP: 1,

@@ -286,8 +286,9 @@ export interface IntelRdt {
 
 export interface SeccompArg {
   index: number;
-  value: number;
-  valueTwo?: number;
+  /** A u64; after validation a number, or a marked literal (numbers.ts) beyond 2^53. */
+  value: number | string;
+  valueTwo?: number | string;
   /** "SCMP_CMP_EQ", ... */
   op: string;
 }

@@ -25,7 +25,16 @@ import type { Problem } from '../errors.ts';
 import { FsError, ValidationError } from '../errors.ts';
 import type { Files } from '../state/files.ts';
 import type { Config } from '../native/binding.js';
-import { CAPABILITIES, NAMESPACES, RLIMIT_TYPES, ROOTFS_PROPAGATIONS } from './tables.generated.ts';
+import {
+  CAPABILITIES,
+  NAMESPACES,
+  RLIMIT_TYPES,
+  ROOTFS_PROPAGATIONS,
+  SECCOMP_ACTIONS,
+  SECCOMP_ARCHES,
+  SECCOMP_FLAGS,
+  SECCOMP_OPERATORS,
+} from './tables.generated.ts';
 import { isMarked, rawOf } from './numbers.ts';
 import type { Spec } from './types.ts';
 
@@ -63,26 +72,6 @@ const SCHED_FLAGS = [
   'SCHED_FLAG_UTIL_CLAMP_MAX',
 ];
 const IOPRIO_CLASSES = ['IOPRIO_CLASS_RT', 'IOPRIO_CLASS_BE', 'IOPRIO_CLASS_IDLE'];
-const SECCOMP_ACTIONS = [
-  'SCMP_ACT_KILL',
-  'SCMP_ACT_KILL_PROCESS',
-  'SCMP_ACT_KILL_THREAD',
-  'SCMP_ACT_TRAP',
-  'SCMP_ACT_ERRNO',
-  'SCMP_ACT_TRACE',
-  'SCMP_ACT_ALLOW',
-  'SCMP_ACT_LOG',
-  'SCMP_ACT_NOTIFY',
-];
-const SECCOMP_OPS = [
-  'SCMP_CMP_NE',
-  'SCMP_CMP_LT',
-  'SCMP_CMP_LE',
-  'SCMP_CMP_EQ',
-  'SCMP_CMP_GE',
-  'SCMP_CMP_GT',
-  'SCMP_CMP_MASKED_EQ',
-];
 /** Clocks a time namespace can offset (time_namespaces(7)). */
 const TIME_CLOCKS = ['monotonic', 'boottime'];
 
@@ -710,21 +699,28 @@ function checkResources(c: Checker, r: Obj): void {
 
 function checkSeccomp(c: Checker, s: Obj): void {
   const P = 'linux.seccomp';
-  c.oneOf(c.str(s, 'defaultAction', `${P}.defaultAction`, true), SECCOMP_ACTIONS, `${P}.defaultAction`, 'seccomp action');
+  // SCMP_ACT_NOTIFY is a runtime-spec action runts does not apply (no listener protocol yet):
+  // named as such rather than as unknown.
+  const action = (v: string | undefined, path: string) => {
+    if (v === 'SCMP_ACT_NOTIFY') c.add(path, 'not supported: SCMP_ACT_NOTIFY (a seccomp listener)');
+    else c.oneOf(v, SECCOMP_ACTIONS, path, 'seccomp action');
+  };
+  action(c.str(s, 'defaultAction', `${P}.defaultAction`, true), `${P}.defaultAction`);
   c.int(s, 'defaultErrnoRet', `${P}.defaultErrnoRet`, 'u32');
-  c.strs(s, 'architectures', `${P}.architectures`);
-  c.strs(s, 'flags', `${P}.flags`);
-  c.str(s, 'listenerPath', `${P}.listenerPath`);
+  (c.strs(s, 'architectures', `${P}.architectures`) ?? []).forEach((a, i) => c.oneOf(a, SECCOMP_ARCHES, `${P}.architectures[${i}]`, 'seccomp architecture'));
+  (c.strs(s, 'flags', `${P}.flags`) ?? []).forEach((f, i) => c.oneOf(f, SECCOMP_FLAGS, `${P}.flags[${i}]`, 'seccomp flag'));
+  if (c.str(s, 'listenerPath', `${P}.listenerPath`)) c.add(`${P}.listenerPath`, 'not supported: a seccomp listener');
   c.str(s, 'listenerMetadata', `${P}.listenerMetadata`);
   for (const [sc, p] of c.objects(s, 'syscalls', `${P}.syscalls`)) {
     c.strs(sc, 'names', `${p}.names`, true);
-    c.oneOf(c.str(sc, 'action', `${p}.action`, true), SECCOMP_ACTIONS, `${p}.action`, 'seccomp action');
+    action(c.str(sc, 'action', `${p}.action`, true), `${p}.action`);
     c.int(sc, 'errnoRet', `${p}.errnoRet`, 'u32');
     for (const [a, ap] of c.objects(sc, 'args', `${p}.args`)) {
-      c.int(a, 'index', `${ap}.index`, 'u32', true);
+      const index = c.int(a, 'index', `${ap}.index`, 'u32', true);
+      if (index !== undefined && index > 5) c.add(`${ap}.index`, `must be from 0 to 5 (a syscall has 6 arguments; got ${index})`);
       c.int(a, 'value', `${ap}.value`, 'u64', true);
       c.int(a, 'valueTwo', `${ap}.valueTwo`, 'u64');
-      c.oneOf(c.str(a, 'op', `${ap}.op`, true), SECCOMP_OPS, `${ap}.op`, 'seccomp operator');
+      c.oneOf(c.str(a, 'op', `${ap}.op`, true), SECCOMP_OPERATORS, `${ap}.op`, 'seccomp operator');
     }
   }
 }
@@ -763,7 +759,6 @@ export function specWarnings(spec: Spec): Problem[] {
     ['process.apparmorProfile', spec.process?.apparmorProfile],
     ['process.scheduler', spec.process?.scheduler],
     ['process.ioPriority', spec.process?.ioPriority],
-    ['linux.seccomp', spec.linux?.seccomp],
     ['linux.mountLabel', spec.linux?.mountLabel],
     ['linux.personality', spec.linux?.personality],
     ['linux.intelRdt', spec.linux?.intelRdt],

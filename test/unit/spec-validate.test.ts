@@ -319,10 +319,45 @@ test('without a mount namespace nothing may be mounted: runts never mounts in it
 });
 
 test('specWarnings: relative mount destinations (runc warns) and fields not applied yet', () => {
-  const spec = minimal({ mounts: [{ destination: 'proc', type: 'proc', source: 'proc' }, { destination: '/ok' }] }, { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } });
+  const spec = minimal({ mounts: [{ destination: 'proc', type: 'proc', source: 'proc' }, { destination: '/ok' }] }, { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, personality: { domain: 'LINUX' } });
   assert.deepEqual(validateSpec(spec), []);
   assert.deepEqual(specWarnings(spec as Spec), [
     { path: 'mounts[0].destination', message: '"proc" is not absolute; mounted at /proc (deprecated)' },
-    { path: 'linux.seccomp', message: 'is not supported by runts yet and is ignored' },
+    { path: 'linux.personality', message: 'is not supported by runts yet and is ignored' },
   ]);
+});
+
+test('linux.seccomp: names from the core\'s tables, NOTIFY and listeners named as not supported, argument indexes 0-5', () => {
+  const ok = minimal({}, {
+    seccomp: {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 38,
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64'],
+      flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'],
+      syscalls: [{ names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 5, value: 9, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] }],
+    },
+  });
+  assert.deepEqual(validateSpec(ok), []);
+  const bad = minimal({}, {
+    seccomp: {
+      defaultAction: 'SCMP_ACT_NOTIFY',
+      architectures: ['SCMP_ARCH_Z80'],
+      flags: ['SECCOMP_FILTER_FLAG_NEW_LISTENER'],
+      listenerPath: '/run/agent.sock',
+      syscalls: [{ names: ['kill'], action: 'SCMP_ACT_BOGUS', args: [{ index: 6, value: -1, op: 'SCMP_CMP_XX' }] }],
+    },
+  });
+  assert.deepEqual(
+    validateSpec(bad).map((p) => `${p.path}: ${p.message.replace(/ \(valid: .*\)$/, '')}`),
+    [
+      'linux.seccomp.defaultAction: not supported: SCMP_ACT_NOTIFY (a seccomp listener)',
+      'linux.seccomp.architectures[0]: unknown seccomp architecture "SCMP_ARCH_Z80"',
+      'linux.seccomp.flags[0]: unknown seccomp flag "SECCOMP_FILTER_FLAG_NEW_LISTENER"',
+      'linux.seccomp.listenerPath: not supported: a seccomp listener',
+      'linux.seccomp.syscalls[0].action: unknown seccomp action "SCMP_ACT_BOGUS"',
+      'linux.seccomp.syscalls[0].args[0].index: must be from 0 to 5 (a syscall has 6 arguments; got 6)',
+      'linux.seccomp.syscalls[0].args[0].value: must be a non-negative integer (got -1)',
+      'linux.seccomp.syscalls[0].args[0].op: unknown seccomp operator "SCMP_CMP_XX"',
+    ],
+  );
 });

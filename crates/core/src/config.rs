@@ -48,6 +48,41 @@ pub struct Config {
     /// `process::create` from the cgroup manager (whatever the caller passes is replaced): the
     /// `cgroup` mount binds these, since the init joins its cgroup only right before exec.
     pub cgroup_paths: Vec<String>,
+    /// `linux.seccomp`; compiled to BPF by the runtime (crate::seccomp).
+    pub seccomp: Option<Seccomp>,
+}
+
+/// `linux.seccomp`, names as the runtime spec writes them (crate::seccomp has the tables).
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Seccomp {
+    pub default_action: String,
+    pub default_errno_ret: Option<u32>,
+    pub architectures: Vec<String>,
+    pub flags: Vec<String>,
+    pub listener_path: Option<String>,
+    pub listener_metadata: Option<String>,
+    pub syscalls: Vec<SeccompSyscall>,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SeccompSyscall {
+    pub names: Vec<String>,
+    pub action: String,
+    pub errno_ret: Option<u32>,
+    pub args: Vec<SeccompArg>,
+}
+
+/// One argument condition. The values are decimal strings: a u64 is not always a JavaScript
+/// number.
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SeccompArg {
+    pub index: u32,
+    pub value: String,
+    pub value_two: Option<String>,
+    pub op: String,
 }
 
 #[cfg_attr(feature = "napi", napi(object))]

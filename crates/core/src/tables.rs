@@ -51,6 +51,30 @@ pub fn typescript() -> String {
         "Mount options the core acts on, sorted: what `features` reports (mount_opts::supported).",
         crate::rootfs::mount_opts::supported(),
     );
+    list(
+        &mut out,
+        "SECCOMP_ACTIONS",
+        "seccomp actions runts applies (seccomp::ACTIONS; SCMP_ACT_NOTIFY is not among them).",
+        crate::seccomp::ACTIONS.iter().copied(),
+    );
+    list(
+        &mut out,
+        "SECCOMP_OPERATORS",
+        "seccomp argument comparisons (seccomp::OPERATORS).",
+        crate::seccomp::OPERATORS.iter().copied(),
+    );
+    list(
+        &mut out,
+        "SECCOMP_ARCHES",
+        "Architectures a seccomp filter can name (seccomp::ARCHES).",
+        crate::seccomp::ARCHES.iter().copied(),
+    );
+    list(
+        &mut out,
+        "SECCOMP_FLAGS",
+        "seccomp filter flags (seccomp::FLAGS).",
+        crate::seccomp::FLAGS.iter().map(|(n, _)| *n),
+    );
     signals(&mut out);
     out
 }

@@ -103,6 +103,11 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     rootfs::finalize(cfg)?;
 
     rlimits::apply(&plan.rlimits)?;
+    // runc's order: a process that may gain privileges gets its filter while it still has
+    // CAP_SYS_ADMIN (the user switch drops it); with noNewPrivileges, as late as possible.
+    if let Some(filter) = plan.seccomp.as_ref().filter(|_| !cfg.process.no_new_privileges) {
+        crate::seccomp::load(filter)?;
+    }
     switch_user(plan)?;
     // Changing credentials cleared PDEATHSIG (credentials(7)); arm it again until Ready.
     pdeathsig(true)?;
@@ -138,7 +143,13 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // Only returns on failure; the error reaches `start` before the EOF because the socket
     // (or the fifo) closes only when this process exits.
     let envp: Vec<CString> = plan.envp.iter().cloned().chain(home).collect();
-    let err = exec::execve(&exe, &plan.argv, &envp);
+    let err = match plan.seccomp.as_ref().filter(|_| cfg.process.no_new_privileges) {
+        Some(filter) => match crate::seccomp::load(filter) {
+            Ok(()) => exec::execve(&exe, &plan.argv, &envp),
+            Err(e) => e,
+        },
+        None => exec::execve(&exe, &plan.argv, &envp),
+    };
     if let Some(fifo) = started {
         let _ = nix::unistd::write(&fifo, err.to_string().as_bytes());
     }

@@ -9,6 +9,7 @@ use crate::config::{Config, InitOptions};
 use crate::error::{InitError, Result};
 use crate::namespaces::{self, Join, NsPlan, CLONE_NEWTIME};
 use crate::rlimits::{self, Limit};
+use crate::seccomp;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sched::CloneFlags;
@@ -49,6 +50,8 @@ pub(crate) struct Plan<'a> {
     /// `--console-socket`, connected (parent only: stage 1 closes it with the other
     /// descriptors it does not keep). The pty master the init sends is passed on to it.
     pub console_socket: Option<OwnedFd>,
+    /// `linux.seccomp` compiled by the runtime (libseccomp is linked there, not in the init).
+    pub seccomp: Option<seccomp::Filter>,
 }
 
 fn cstring(step: &str, s: &str) -> Result<CString> {
@@ -63,13 +66,15 @@ struct Handles {
     console_socket: Option<OwnedFd>,
 }
 
-/// The descriptor numbers stage 1 inherits across its execve, in [`Plan`] order.
+/// What stage 1 inherits across its execve besides the config: the descriptor numbers, in
+/// [`Plan`] order, and what only the runtime can compute (the seccomp program).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Inherited {
     pub joins: Vec<RawFd>,
     pub fifo: Option<RawFd>,
     /// The runtime's pid (stage 1 checks it is still its parent).
     pub parent_pid: i32,
+    pub seccomp: Option<seccomp::Filter>,
 }
 
 impl<'a> Plan<'a> {
@@ -84,6 +89,7 @@ impl<'a> Plan<'a> {
         plan.joins = handles.joins.into_iter().zip(joins).collect();
         plan.fifo = handles.fifo;
         plan.console_socket = handles.console_socket;
+        plan.seccomp = cfg.seccomp.as_ref().map(seccomp::compile).transpose()?;
         Ok(plan)
     }
 
@@ -104,6 +110,7 @@ impl<'a> Plan<'a> {
         let mut plan = Plan::with(cfg, opts, ns, inherited.parent_pid)?;
         plan.joins = inherited.joins.iter().map(|fd| own(*fd)).zip(joins).collect();
         plan.fifo = inherited.fifo.map(own);
+        plan.seccomp = inherited.seccomp.clone();
         Ok(plan)
     }
 
@@ -114,6 +121,7 @@ impl<'a> Plan<'a> {
             joins: self.joins.iter().map(|(fd, _)| fd.as_raw_fd()).collect(),
             fifo: self.fifo.as_ref().map(AsRawFd::as_raw_fd),
             parent_pid: self.parent_pid,
+            seccomp: self.seccomp.clone(),
         }
     }
 
@@ -221,6 +229,7 @@ impl<'a> Plan<'a> {
             fifo: None,
             min_fd,
             console_socket: None,
+            seccomp: None,
         })
     }
 }
