@@ -83,6 +83,11 @@ export interface Config {
   cgroupPaths: Array<string>
   /** `linux.seccomp`; compiled to BPF by the runtime (crate::seccomp). */
   seccomp?: Seccomp
+  /**
+   * The hooks that run while the container is created and started (crate::hooks);
+   * poststart and poststop are the runtime's, after `start` and `delete`.
+   */
+  hooks?: CreateHooks
 }
 
 /**
@@ -110,6 +115,18 @@ export interface Cpu {
   idle?: number
 }
 
+/** The hooks of `create` and `start`, each kind in its order. */
+export interface CreateHooks {
+  /** Deprecated; run with createRuntime, before it, in the runtime's namespaces. */
+  prestart: Array<Hook>
+  /** In the runtime's namespaces once the container's exist, before pivot_root. */
+  createRuntime: Array<Hook>
+  /** In the container's namespaces, before pivot_root (paths are the runtime's). */
+  createContainer: Array<Hook>
+  /** In the container, after `start`, right before the process is exec'd. */
+  startContainer: Array<Hook>
+}
+
 export interface Device {
   /**
    * The path inside the container as the spec writes it (a default device is replaced only
@@ -135,6 +152,18 @@ export interface DeviceRule {
   minor?: number
   /** Some of "rwm"; None or "" is an error (runc: "device access at N field cannot be empty"). */
   access?: string
+}
+
+/**
+ * A runtime-spec hook: `path` run with `args` (args[0] is its argv[0]) and `env` (the
+ * runtime's environment when absent), the container's state JSON on its stdin, killed after
+ * `timeout` seconds.
+ */
+export interface Hook {
+  path: string
+  args: Array<string>
+  env?: Array<string>
+  timeout?: number
 }
 
 /** One `hugepageLimits` entry. */
@@ -173,6 +202,11 @@ export interface InitOptions {
    * container's orphans are reparented to it and reaped (a foreground `run`).
    */
   subreaper: boolean
+  /**
+   * The container's state as hooks get it (runtime-spec state JSON, `pid` and `status`
+   * filled in for each hook): needed when the config has hooks.
+   */
+  hookState?: string
 }
 
 export interface InterfacePriority {
@@ -502,6 +536,13 @@ export declare function release(syncFd: number, init: InitRef, memoryDir?: strin
 
 /** Removes a file, or with `tree` a directory and all it holds; an absent one is fine. */
 export declare function removePath(path: string, tree: boolean): void
+
+/**
+ * Runs `hooks` of `kind` (poststart, poststop: the runtime's own) in order, `state` (the
+ * runtime-spec state JSON) on their stdin; stops at the first failure. Returns what they
+ * printed, a line per hook, for the log.
+ */
+export declare function runHooks(kind: string, hooks: Array<Hook>, state: string): Array<string>
 
 /** A container's cgroup as its state records it. */
 export interface SavedCgroup {

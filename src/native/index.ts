@@ -12,6 +12,7 @@ import type {
   InitOptions,
   CgroupPath,
   CgroupSpec,
+  Hook as NativeHook,
   Resources,
   SavedCgroup as NativeSavedCgroup,
   Spawned,
@@ -66,6 +67,11 @@ export const addonFiles: Files = {
   replace: (path, tmp, text, mode) => fileCall('write', path, () => addon.writeReplace(path, tmp, text, mode)),
 };
 useAddonFiles(addonFiles);
+
+/** Runs the runtime's own hooks (poststart, poststop); returns what they printed. */
+export function runHooks(kind: string, hooks: NativeHook[], state: string): string[] {
+  return call(() => addon.runHooks(kind, hooks, state));
+}
 
 /** Spawns the container init; returns once the container is built and the init waits to exec. */
 export function createInit(config: Config, options: InitOptions): Spawned {

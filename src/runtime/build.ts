@@ -10,9 +10,10 @@ import { absolute } from '../paths.ts';
 import type { Config, InitOptions } from '../native/index.ts';
 import type { CgroupPath, CgroupSpec } from '../native/binding.js';
 import { checkConsole } from '../process/console.ts';
+import { hookState } from './hooks.ts';
 import { writePidFile } from '../process/pidfile.ts';
 import { callerNofile } from '../process/procfs.ts';
-import { resolveBundle, toNativeConfig } from '../spec/convert.ts';
+import { laterHooks, resolveBundle, toNativeConfig } from '../spec/convert.ts';
 import { toCgroupSpec } from '../spec/resources.ts';
 import { loadSpec } from '../spec/load.ts';
 import { thaw } from '../spec/numbers.ts';
@@ -90,6 +91,8 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       execFifo: o.execFifo,
       consoleSocket: o.consoleSocket,
       subreaper: !!o.subreaper,
+      // The core fills in the pid and the status for each create and start hook.
+      hookState: config.hooks ? hookState({ ociVersion: SPEC_VERSION, id, pid: 0, bundle, annotations: spec.annotations }, 'creating') : undefined,
     };
     await g.logger.debug?.(`creating container ${id} from ${path}`);
     const spawned = createInit(config, options);
@@ -109,6 +112,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       owner: '',
       initStartTime: spawned.init.startTime,
       cgroup: { ...savedOf(config.cgroup), paths: spawned.cgroupPaths },
+      hooks: laterHooks(spec.hooks),
     };
     writeState(files, g.root, state);
     if (o.pidFile) {

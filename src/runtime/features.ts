@@ -1,12 +1,13 @@
 /**
  * The runtime-spec features document (features.md), truthful to this build: mount options,
  * capabilities and namespaces are the Rust core's own tables (generated into
- * src/spec/tables.generated.ts, so no addon load); what runts does not do yet (hooks,
- * AppArmor, SELinux, the rootless systemd driver) is reported absent or disabled.
+ * src/spec/tables.generated.ts, so no addon load); what runts does not do yet (AppArmor,
+ * SELinux, the rootless systemd driver) is reported absent or disabled.
  */
 import { existsSync } from 'node:fs';
 import { CAPABILITIES, MOUNT_OPTIONS, NAMESPACES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../spec/tables.generated.ts';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version.ts';
+import { HOOK_KINDS } from '../spec/validate.ts';
 
 /** runtime-spec features.md, as far as runts fills it. */
 export interface Features {
@@ -31,7 +32,7 @@ export function features(): Features {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: SPEC_VERSION,
-    hooks: [],
+    hooks: [...HOOK_KINDS],
     mountOptions: [...MOUNT_OPTIONS],
     linux: {
       namespaces,

@@ -23,6 +23,8 @@ import { EXEC_FIFO, statusOf } from '../state/status.ts';
 import { inDir, initOf, readPendingCgroup, readState, remove, stateDir } from '../state/store.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
 import type { CgroupPath } from '../native/binding.js';
+import { runLaterHooks } from './hooks.ts';
+import type { Logger } from './options.ts';
 
 /** How long a verb waits for another runts holding the same container. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -49,8 +51,9 @@ export function locked<T>(root: string, rawId: string, fn: (s: ContainerState) =
   }
 }
 
-export function startContainer(root: string, id: string): void {
-  locked(root, id, (s) => {
+/** `start`: the init execs the process; then the poststart hooks run (failures are warnings). */
+export async function startContainer(root: string, id: string, logger: Logger): Promise<void> {
+  const started = locked(root, id, (s) => {
     const status = statusOf(addonFiles, root, s);
     if (status === 'stopped') throw new StateError('cannot start a container that has stopped', status);
     if (status !== 'created') throw new StateError('cannot start an already running container', status);
@@ -61,7 +64,10 @@ export function startContainer(root: string, id: string): void {
       // Once opened, the fifo has served: its absence is what marks the container running.
       addonFiles.remove(fifo);
     }
+    return s;
   });
+  // runc hands poststart the state it had at start: "created".
+  await runLaterHooks('poststart', started, 'created', started.pid, logger);
 }
 
 export async function killContainer(root: string, id: string, signalName: string | number, all: boolean): Promise<void> {
@@ -112,46 +118,53 @@ function pidsOf(fs: typeof import('node:fs'), s: ContainerState): number[] {
     .filter((pid) => ns(pid) === mine);
 }
 
-export function deleteContainer(root: string, rawId: string, force: boolean): void {
+/** `delete`; then the poststop hooks of what was deleted run (failures are warnings). */
+export async function deleteContainer(root: string, rawId: string, force: boolean, logger: Logger): Promise<void> {
+  const deleted = deleteLocked(root, rawId, force);
+  if (deleted) await runLaterHooks('poststop', deleted, 'stopped', 0, logger);
+}
+
+/** Deletes under the container's lock; returns the state of a recorded container it removed. */
+function deleteLocked(root: string, rawId: string, force: boolean): ContainerState | undefined {
   const id = validateId(rawId);
   const dir = stateDir(root, id);
   if (!addonFiles.exists(dir)) {
     // runc: `delete --force` of a container that does not exist succeeds (containerd sends
     // `delete` and then `delete --force`).
-    if (force) return;
+    if (force) return undefined;
     throw new NotFoundError(id);
   }
   if (!force) {
     // A directory without a usable state.json fails as `state` does.
-    locked(root, id, (s) => deleteRecorded(root, s, false));
-    return;
+    return locked(root, id, (s) => deleteRecorded(root, s, false));
   }
   // --force: under the lock too, but whatever the directory holds.
   let lock: { release(): void };
   try {
     lock = lockDir(dir, LOCK_TIMEOUT_MS);
   } catch (e) {
-    if (!addonFiles.exists(dir)) return;
+    if (!addonFiles.exists(dir)) return undefined;
     throw e;
   }
   try {
     // Deleted by whoever held the lock before us?
-    if (!addonFiles.exists(dir)) return;
+    if (!addonFiles.exists(dir)) return undefined;
     let s: ContainerState | undefined;
     try {
       s = readState(addonFiles, root, id);
     } catch (e) {
       if (!(e instanceof NotFoundError || e instanceof BadRecordError)) throw e;
     }
-    if (s) deleteRecorded(root, s, true);
-    else deleteUnrecorded(root, id);
+    if (s) return deleteRecorded(root, s, true);
+    deleteUnrecorded(root, id);
+    return undefined;
   } finally {
     lock.release();
   }
 }
 
 /** delete of a container whose state is recorded; the caller holds its lock. */
-function deleteRecorded(root: string, s: ContainerState, force: boolean): void {
+function deleteRecorded(root: string, s: ContainerState, force: boolean): ContainerState {
   const status = statusOf(addonFiles, root, s);
   if (status === 'running' || status === 'paused') {
     if (!force) throw new StateError(`cannot delete container ${s.id} that is not stopped: ${status}`, status);
@@ -168,6 +181,7 @@ function deleteRecorded(root: string, s: ContainerState, force: boolean): void {
   // runc's destroy: what is left in the cgroup is killed (freeze, kill, thaw), then removed.
   if (s.cgroup) cgroupDestroy(s.id, s.cgroup);
   remove(addonFiles, root, s.id);
+  return s;
 }
 
 /**

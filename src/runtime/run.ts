@@ -6,6 +6,7 @@
  * the container is left running. Signal forwarding and the terminal proxy are the caller's
  * (the CLI's), as in runc.
  */
+import { runLaterHooks } from './hooks.ts';
 import { startInit, waitExit } from '../native/index.ts';
 import type { ContainerState } from '../state/store.ts';
 import { createContainer, destroyInit, discard } from './build.ts';
@@ -50,6 +51,7 @@ export async function runForeground(g: Resolved, id: string, o: RunOptions): Pro
     discard(g.root, state);
     throw e;
   }
+  await runLaterHooks('poststart', state, 'created', state.pid, g.logger);
   return handle;
 }
 
@@ -58,7 +60,10 @@ async function finish(g: Resolved, state: ContainerState, keep: boolean): Promis
     const exit = await waitExit(state.pid);
     return exit.signal != null ? 128 + exit.signal : (exit.code ?? 0);
   } finally {
-    // --keep leaves the stopped container, cgroup and all, for `delete`.
-    if (!keep) discard(g.root, state);
+    // --keep leaves the stopped container, cgroup and all, for `delete` (and its poststop).
+    if (!keep) {
+      discard(g.root, state);
+      await runLaterHooks('poststop', state, 'stopped', 0, g.logger);
+    }
   }
 }

@@ -55,7 +55,7 @@ export class Runtime {
 
   /** Lets a created container's process run; returns once it has exec'd. */
   async start(id: string): Promise<void> {
-    (await import('./lifecycle.ts')).startContainer(this.root, id);
+    await (await import('./lifecycle.ts')).startContainer(this.root, id, this.options.logger);
   }
 
   /**
@@ -97,7 +97,7 @@ export class Runtime {
 
   /** Removes a stopped (or created) container; with `force`, a running one too. */
   async delete(id: string, o: DeleteOptions = {}): Promise<void> {
-    (await import('./lifecycle.ts')).deleteContainer(this.root, id, !!o.force);
+    await (await import('./lifecycle.ts')).deleteContainer(this.root, id, !!o.force, this.options.logger);
   }
 
   /** Freezes every process of the container. */

@@ -11,10 +11,22 @@
 import { RuntsError } from '../errors.ts';
 import { absolute } from '../paths.ts';
 import type { Files } from '../state/files.ts';
-import type { Config, ConsoleSize, Device, IdMapping, Mount, Process, Rlimit, Seccomp as NativeSeccomp } from '../native/binding.js';
+import type {
+  Config,
+  ConsoleSize,
+  CreateHooks,
+  Device,
+  Hook as NativeHook,
+  IdMapping,
+  Mount,
+  Process,
+  Rlimit,
+  Seccomp as NativeSeccomp,
+} from '../native/binding.js';
 import { isMarked, rawOf } from './numbers.ts';
 import { CAPABILITIES } from './tables.generated.ts';
-import type { Box, IDMapping, Seccomp, Spec } from './types.ts';
+import type { Box, Hook, Hooks, IDMapping, Seccomp, Spec } from './types.ts';
+import type { ContainerState } from '../state/store.ts';
 import { normalizeSysctlKey } from './validate.ts';
 
 /** 2^63: the first value an i64 cannot hold. */
@@ -144,6 +156,7 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     sysctl: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key: normalizeSysctlKey(key), value })),
     cgroupPaths: [],
     seccomp: linux.seccomp ? seccompOf(linux.seccomp) : undefined,
+    hooks: createHooks(spec.hooks),
   };
 }
 
@@ -180,4 +193,27 @@ export function consoleSize(box: Box | undefined): ConsoleSize | undefined {
   if (!box) return undefined;
   const cells = (n: number) => Math.min(Math.max(Math.trunc(n), 0), 0xffff);
   return { height: cells(box.height), width: cells(box.width) };
+}
+
+function nativeHook(h: Hook): NativeHook {
+  return { path: h.path, args: [...(h.args ?? [])], env: h.env ? [...h.env] : undefined, timeout: h.timeout };
+}
+
+/** The hooks the core runs while creating and starting, or undefined when there are none. */
+export function createHooks(h: Hooks | undefined): CreateHooks | undefined {
+  const pick = (list: Hook[] | undefined) => (list ?? []).map(nativeHook);
+  const out = {
+    prestart: pick(h?.prestart),
+    createRuntime: pick(h?.createRuntime),
+    createContainer: pick(h?.createContainer),
+    startContainer: pick(h?.startContainer),
+  };
+  return Object.values(out).some((l) => l.length) ? out : undefined;
+}
+
+/** What the state record keeps: the runtime's own hooks, when there are any. */
+export function laterHooks(h: Hooks | undefined): ContainerState['hooks'] {
+  const poststart = (h?.poststart ?? []).map(nativeHook);
+  const poststop = (h?.poststop ?? []).map(nativeHook);
+  return poststart.length || poststop.length ? { poststart, poststop } : undefined;
 }

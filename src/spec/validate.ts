@@ -52,7 +52,8 @@ export const NAMESPACE_TYPES: readonly string[] = NAMESPACES.map((n) => n.type);
  */
 const DEVICE_TYPES = ['c', 'b', 'u', 'p'];
 const CGROUP_DEVICE_TYPES = ['a', 'b', 'c'];
-const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+/** The hook kinds of config.md, in the order the runtime runs them (and `features` lists them). */
+export const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
 const SCHED_POLICIES = [
   'SCHED_OTHER',
   'SCHED_FIFO',
@@ -283,7 +284,7 @@ export function validateSpec(spec: unknown): Problem[] {
         if (path !== undefined && !path.startsWith('/')) c.add(`${p}.path`, `must be an absolute path (got ${quote(path)})`);
         c.strs(h, 'args', `${p}.args`);
         c.strs(h, 'env', `${p}.env`);
-        const timeout = c.int(h, 'timeout', `${p}.timeout`, 'i64');
+        const timeout = c.int(h, 'timeout', `${p}.timeout`, 'u32');
         if (timeout !== undefined && timeout <= 0) c.add(`${p}.timeout`, `must be greater than zero (got ${timeout})`);
       }
     }

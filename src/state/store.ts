@@ -13,7 +13,7 @@
 import { BadRecordError, NotFoundError } from '../errors.ts';
 export { BadRecordError } from '../errors.ts';
 import type { Files } from './files.ts';
-import type { CgroupPath, InitRef, Resources } from '../native/binding.js';
+import type { CgroupPath, Hook as NativeHook, InitRef, Resources } from '../native/binding.js';
 
 /** What runts keeps about a container between invocations. */
 export interface ContainerState {
@@ -31,6 +31,8 @@ export interface ContainerState {
   initStartTime: number;
   /** The container's cgroup, to find it again (update, pause, ps, events, kill -a, delete). */
   cgroup?: SavedCgroup;
+  /** The hooks the runtime runs itself: after `start` and after `delete` (src/runtime/hooks.ts). */
+  hooks?: { poststart: NativeHook[]; poststop: NativeHook[] };
 }
 
 export interface SavedCgroup {

@@ -50,6 +50,44 @@ pub struct Config {
     pub cgroup_paths: Vec<String>,
     /// `linux.seccomp`; compiled to BPF by the runtime (crate::seccomp).
     pub seccomp: Option<Seccomp>,
+    /// The hooks that run while the container is created and started (crate::hooks);
+    /// poststart and poststop are the runtime's, after `start` and `delete`.
+    pub hooks: Option<CreateHooks>,
+}
+
+/// A runtime-spec hook: `path` run with `args` (args[0] is its argv[0]) and `env` (the
+/// runtime's environment when absent), the container's state JSON on its stdin, killed after
+/// `timeout` seconds.
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Hook {
+    pub path: String,
+    pub args: Vec<String>,
+    pub env: Option<Vec<String>>,
+    pub timeout: Option<u32>,
+}
+
+/// The hooks of `create` and `start`, each kind in its order.
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CreateHooks {
+    /// Deprecated; run with createRuntime, before it, in the runtime's namespaces.
+    pub prestart: Vec<Hook>,
+    /// In the runtime's namespaces once the container's exist, before pivot_root.
+    pub create_runtime: Vec<Hook>,
+    /// In the container's namespaces, before pivot_root (paths are the runtime's).
+    pub create_container: Vec<Hook>,
+    /// In the container, after `start`, right before the process is exec'd.
+    pub start_container: Vec<Hook>,
+}
+
+impl CreateHooks {
+    pub fn is_empty(&self) -> bool {
+        self.prestart.is_empty()
+            && self.create_runtime.is_empty()
+            && self.create_container.is_empty()
+            && self.start_container.is_empty()
+    }
 }
 
 /// `linux.seccomp`, names as the runtime spec writes them (crate::seccomp has the tables).
@@ -208,6 +246,9 @@ pub struct InitOptions {
     /// Make the runtime a child subreaper first (PR_SET_CHILD_SUBREAPER), so that the
     /// container's orphans are reparented to it and reaped (a foreground `run`).
     pub subreaper: bool,
+    /// The container's state as hooks get it (runtime-spec state JSON, `pid` and `status`
+    /// filled in for each hook): needed when the config has hooks.
+    pub hook_state: Option<String>,
 }
 
 impl Config {

@@ -12,6 +12,7 @@ pub mod console;
 pub mod control;
 pub mod error;
 pub mod files;
+pub mod hooks;
 pub mod net;
 pub mod namespaces;
 pub mod process;

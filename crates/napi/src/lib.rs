@@ -247,6 +247,14 @@ pub fn remove_path(path: String, tree: bool) -> Result<()> {
     runts_core::files::remove(&path, tree).map_err(init_err)
 }
 
+/// Runs `hooks` of `kind` (poststart, poststop: the runtime's own) in order, `state` (the
+/// runtime-spec state JSON) on their stdin; stops at the first failure. Returns what they
+/// printed, a line per hook, for the log.
+#[napi]
+pub fn run_hooks(kind: String, hooks: Vec<runts_core::config::Hook>, state: String) -> Result<Vec<String>> {
+    runts_core::hooks::run(&kind, &hooks, &state).map_err(init_err)
+}
+
 /// What stat(2) says of a path (links followed).
 #[napi(object)]
 pub struct PathStat {

@@ -75,6 +75,7 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
         crate::net::loopback_up()?;
     }
     rootfs::prepare(cfg)?;
+    create_hooks(plan, sock)?;
     rootfs::enter(cfg, opts.no_pivot)?;
     // The container's /etc/passwd is readable from here on.
     let home = super::env::with_home(&plan.envp, cfg.process.uid);
@@ -143,17 +144,55 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // Only returns on failure; the error reaches `start` before the EOF because the socket
     // (or the fifo) closes only when this process exits.
     let envp: Vec<CString> = plan.envp.iter().cloned().chain(home).collect();
-    let err = match plan.seccomp.as_ref().filter(|_| cfg.process.no_new_privileges) {
-        Some(filter) => match crate::seccomp::load(filter) {
-            Ok(()) => exec::execve(&exe, &plan.argv, &envp),
-            Err(e) => e,
+    let err = match start_hooks(plan) {
+        Err(e) => e,
+        Ok(()) => match plan.seccomp.as_ref().filter(|_| cfg.process.no_new_privileges) {
+            Some(filter) => match crate::seccomp::load(filter) {
+                Ok(()) => exec::execve(&exe, &plan.argv, &envp),
+                Err(e) => e,
+            },
+            None => exec::execve(&exe, &plan.argv, &envp),
         },
-        None => exec::execve(&exe, &plan.argv, &envp),
     };
     if let Some(fifo) = started {
         let _ = nix::unistd::write(&fifo, err.to_string().as_bytes());
     }
     Err(err)
+}
+
+/// With create or start hooks: the parent runs prestart and createRuntime (Message::Hooks),
+/// then createContainer runs here, in the container's namespaces with the runtime's root
+/// still `/` (before pivot_root), what it prints going to the runtime's log. The state these
+/// hooks get carries the init's own pid (1 in a new pid namespace), as runc's does.
+fn create_hooks(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
+    let Some(hooks) = plan.cfg.hooks.as_ref().filter(|h| !h.is_empty()) else {
+        return Ok(());
+    };
+    sync::send(sock, &Message::Hooks)?;
+    match sync::recv(sock)? {
+        Some(Message::HooksDone(_)) => {}
+        Some(m) => return Err(unexpected(&m, "HooksDone")),
+        None => exit_now(1),
+    }
+    let state = crate::hooks::state_json(hook_state(plan), "creating", nix::unistd::getpid().as_raw());
+    for line in crate::hooks::run("createContainer", &hooks.create_container, &state)? {
+        sync::send(sock, &Message::Log(LogLevel::Debug, line))?;
+    }
+    Ok(())
+}
+
+/// startContainer, in the container after `start`, right before execve (runc's place: after
+/// the exec fifo). A failure is the start's error, as an execve failure is.
+fn start_hooks(plan: &Plan<'_>) -> Result<()> {
+    let Some(hooks) = plan.cfg.hooks.as_ref().filter(|h| !h.start_container.is_empty()) else {
+        return Ok(());
+    };
+    let state = crate::hooks::state_json(hook_state(plan), "created", nix::unistd::getpid().as_raw());
+    crate::hooks::run("startContainer", &hooks.start_container, &state).map(|_| ())
+}
+
+fn hook_state<'a>(plan: &'a Plan<'_>) -> &'a str {
+    plan.opts.hook_state.as_deref().unwrap_or("{}")
 }
 
 /// runc's setupConsole and Setctty: a pty from the container's own devpts instance, sized

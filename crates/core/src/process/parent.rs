@@ -173,10 +173,30 @@ fn handshake(
                 return Ok((pid, console));
             }
             Message::Log(level, text) => logs.push((level, text)),
+            Message::Hooks => {
+                let pid = started.init.ok_or_else(|| unexpected(&msg, "InitPid"))?;
+                run_create_hooks(plan, pid, logs)?;
+                sync::send(sock, &Message::HooksDone(pid))?;
+            }
             Message::Error(e) => return Err(e),
             m => return Err(unexpected(&m, "a child message")),
         }
     }
+}
+
+/// prestart (deprecated) and createRuntime, in the runtime's namespaces, while the init waits
+/// between its mounts and pivot_root; what they print goes to the caller's log.
+fn run_create_hooks(plan: &Plan<'_>, pid: i32, logs: &mut Vec<(LogLevel, String)>) -> Result<()> {
+    let Some(hooks) = &plan.cfg.hooks else {
+        return Ok(());
+    };
+    let state = crate::hooks::state_json(plan.opts.hook_state.as_deref().unwrap_or("{}"), "creating", pid);
+    for (kind, list) in [("prestart", &hooks.prestart), ("createRuntime", &hooks.create_runtime)] {
+        for line in crate::hooks::run(kind, list, &state)? {
+            logs.push((LogLevel::Debug, line));
+        }
+    }
+    Ok(())
 }
 
 fn stage1_pid(started: &Started) -> Result<i32> {

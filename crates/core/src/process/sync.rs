@@ -20,6 +20,12 @@
 //!  waitpid(stage 1)                _exit(0)                        waits for Proceed
 //!        ------------------------------- Proceed ------------------->
 //!                                                                  setsid, keyring, rootfs
+//!                                                                  mounts
+//!  with hooks only:
+//!        <------------------------------- Hooks ----------------------
+//!  prestart, createRuntime hooks
+//!        -------------------------- HooksDone(pid) ----------------->
+//!                                                                  createContainer hooks
 //!                                                                  (pivot_root)
 //!                                                                  process.terminal only:
 //!                                                                  open /dev/ptmx, bind the
@@ -37,7 +43,8 @@
 //!  create() returns
 //!
 //!  start():
-//!        ------------------------------- Start --------------------->  execve(args)
+//!        ------------------------------- Start --------------------->  startContainer hooks,
+//!                                                                  execve(args)
 //!        <------------ EOF (the socket is CLOEXEC) or Error ---------
 //!
 //!  Before Ready the init may send Log(level, text) lines: the parent hands them to the
@@ -86,6 +93,12 @@ pub enum Message {
     /// init → parent, any time before Ready: a line for the runtime's log (crun's model: the
     /// init never prints), e.g. a step it skipped.
     Log(LogLevel, String),
+    /// init → parent, with hooks, after the rootfs is prepared and before pivot_root: run the
+    /// prestart and createRuntime hooks now.
+    Hooks,
+    /// parent → init: they ran (with the init's pid in the runtime's pid namespace, which they
+    /// got in their state).
+    HooksDone(i32),
 }
 
 /// The level of a [`Message::Log`] line.
@@ -114,8 +127,9 @@ const TAG_START: u8 = 7;
 const TAG_ERROR: u8 = 8;
 const TAG_CONSOLE: u8 = 9;
 const TAG_LOG: u8 = 10;
-// Reserved for later: hooks (createRuntime/createContainer run by the parent between Proceed
-// and Ready), seccomp notify fd.
+const TAG_HOOKS: u8 = 11;
+const TAG_HOOKS_DONE: u8 = 12;
+// Reserved for later: the seccomp notify fd.
 
 /// Largest datagram we accept: an InitError (its fields shortened as its message quotes
 /// them, error.rs) fits many times over.
@@ -135,6 +149,8 @@ impl Message {
             Message::Error(_) => "Error",
             Message::Console(_) => "Console",
             Message::Log(..) => "Log",
+            Message::Hooks => "Hooks",
+            Message::HooksDone(_) => "HooksDone",
         }
     }
 
@@ -169,6 +185,11 @@ impl Message {
                     LogLevel::Debug => 2,
                 });
                 put_str(&mut b, &shorten(text, DETAIL_MAX));
+            }
+            Message::Hooks => b.push(TAG_HOOKS),
+            Message::HooksDone(pid) => {
+                b.push(TAG_HOOKS_DONE);
+                b.extend_from_slice(&pid.to_le_bytes());
             }
         }
         b
@@ -206,6 +227,8 @@ impl Message {
                 };
                 Message::Log(level, r.string()?)
             }
+            TAG_HOOKS => Message::Hooks,
+            TAG_HOOKS_DONE => Message::HooksDone(r.i32()?),
             TAG_CONSOLE => match fd {
                 Some(fd) => return Ok(Message::Console(fd)),
                 None => return Err(malformed("Console message without a descriptor")),
