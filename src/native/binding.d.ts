@@ -279,6 +279,10 @@ export interface Process {
   rlimits: Array<Rlimit>
   noNewPrivileges: boolean
   oomScoreAdj?: number
+  /** `process.apparmorProfile`: the AppArmor profile the process execs under (crate::lsm). */
+  apparmorProfile?: string
+  /** `process.selinuxLabel`: the SELinux label the process execs under. */
+  selinuxLabel?: string
 }
 
 /** One `rdma` entry: the device name and its limits. */

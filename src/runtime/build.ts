@@ -71,7 +71,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
     systemd: g.systemdCgroup,
     rootless: g.rootless,
   });
-  const hostProblems = checkHost(files, config);
+  const hostProblems = checkHost(files, config, spec.linux?.mountLabel);
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
   checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
   const dir = claim(files, g.root, id);

@@ -47,8 +47,9 @@ export function features(): Features {
         // Each applied by seccomp(2) itself; WAIT_KILLABLE_RECV needs Linux 5.19.
         supportedFlags: [...SECCOMP_FLAGS],
       },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
+      // Supported by this build (features.md); whether the host has them is another matter.
+      apparmor: { enabled: true },
+      selinux: { enabled: true },
     },
     annotations: {
       'org.opencontainers.runts.commit': COMMIT,

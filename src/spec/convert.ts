@@ -121,6 +121,8 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     ),
     noNewPrivileges: proc.noNewPrivileges ?? false,
     oomScoreAdj: proc.oomScoreAdj ?? undefined,
+    apparmorProfile: proc.apparmorProfile || undefined,
+    selinuxLabel: proc.selinuxLabel || undefined,
   };
 
   // The spec's devices only, as runc's specconv.createDevices converts them: fileMode defaults

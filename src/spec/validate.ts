@@ -414,10 +414,8 @@ function checkProcess(c: Checker, proc: Obj): void {
   // proc(5): oom_score_adj ranges from -1000 to 1000; the kernel refuses anything else.
   if (oom !== undefined && (oom < -1000 || oom > 1000)) c.add('process.oomScoreAdj', `must be from -1000 to 1000 (got ${oom})`);
 
-  // runc: "selinux label is specified in config, but selinux is disabled or not supported".
-  // runts never applies SELinux labels, so it refuses them everywhere rather than ignore one.
-  const label = c.str(proc, 'selinuxLabel', 'process.selinuxLabel');
-  if (label) c.add('process.selinuxLabel', 'SELinux labels are not supported');
+  // Whether the host has the LSM is checkHost's question.
+  c.str(proc, 'selinuxLabel', 'process.selinuxLabel');
 
   const sched = c.obj(proc, 'scheduler', 'process.scheduler');
   if (sched) checkScheduler(c, sched);
@@ -757,10 +755,8 @@ export function specWarnings(spec: Spec): Problem[] {
     }
   });
   const ignored: Array<[string, unknown]> = [
-    ['process.apparmorProfile', spec.process?.apparmorProfile],
     ['process.scheduler', spec.process?.scheduler],
     ['process.ioPriority', spec.process?.ioPriority],
-    ['linux.mountLabel', spec.linux?.mountLabel],
     ['linux.personality', spec.linux?.personality],
     ['linux.intelRdt', spec.linux?.intelRdt],
     ['linux.timeOffsets', spec.linux?.timeOffsets],
@@ -777,7 +773,13 @@ export function specWarnings(spec: Spec): Problem[] {
  * "invalid rootfs: not an absolute path, or a symlink"), and net.* sysctls in a network
  * namespace joined by path that turns out to be the host's own.
  */
-export function checkHost(files: Files, config: Config): Problem[] {
+/** Whether the host has the LSM enabled: AppArmor's module parameter, SELinux's selinuxfs. */
+export function lsmEnabled(files: Files, lsm: 'apparmor' | 'selinux'): boolean {
+  if (lsm === 'apparmor') return (files.read('/sys/module/apparmor/parameters/enabled') ?? '').startsWith('Y');
+  return files.exists('/sys/fs/selinux/enforce');
+}
+
+export function checkHost(files: Files, config: Config, mountLabel?: string): Problem[] {
   const out: Problem[] = [];
   try {
     if (!files.stat(config.rootfs).isDir) {
@@ -792,6 +794,18 @@ export function checkHost(files: Files, config: Config): Problem[] {
     const code = err instanceof FsError ? err.errnoName : String(err);
     const text = code === 'ENOENT' ? 'no such file or directory' : code === 'ENOTDIR' ? 'not a directory' : code;
     out.push({ path: 'root.path', message: `invalid rootfs: stat ${config.rootfs}: ${text}` });
+  }
+
+  // The LSMs fail closed: a label the host cannot apply is an error, never ignored (runc's
+  // wording). linux.mountLabel without SELinux is ignored, as runc ignores it.
+  if (config.process.apparmorProfile && !lsmEnabled(files, 'apparmor')) {
+    out.push({ path: 'process.apparmorProfile', message: 'apparmor profile is specified in config, but apparmor is disabled or not supported' });
+  }
+  if (config.process.selinuxLabel && !lsmEnabled(files, 'selinux')) {
+    out.push({ path: 'process.selinuxLabel', message: 'selinux label is specified in config, but selinux is disabled or not supported' });
+  }
+  if (mountLabel && lsmEnabled(files, 'selinux')) {
+    out.push({ path: 'linux.mountLabel', message: 'not supported: SELinux mount labels' });
   }
 
   const net = config.namespaces.find((n) => n.nsType === 'network');

@@ -91,6 +91,8 @@ test('process: user, rlimits (RLIM_INFINITY → -1), capabilities absent or part
     ],
     noNewPrivileges: true,
     oomScoreAdj: 100,
+    apparmorProfile: undefined,
+    selinuxLabel: undefined,
   });
   const bare = toNativeConfig({ root: {}, process: { cwd: '/', args: ['a'] } }, '/b', 'x').process;
   assert.equal(bare.capabilities, undefined);

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../../src/errors.ts';
 import type { Problem } from '../../src/errors.ts';
-import { assertValidSpec, normalizeSysctlKey, specWarnings, validateSpec } from '../../src/spec/validate.ts';
+import { assertValidSpec, checkHost, normalizeSysctlKey, specWarnings, validateSpec } from '../../src/spec/validate.ts';
+import { nodeFiles } from '../../src/state/node-files.ts';
 import type { Spec } from '../../src/spec/types.ts';
 import { toNativeConfig } from '../../src/spec/convert.ts';
 import { toNativeResources } from '../../src/spec/resources.ts';
@@ -138,7 +139,7 @@ test('what runc requires: root, process, args, cwd', () => {
   assert.deepEqual(validateSpec(minimal({ mounts: null, hostname: null })), []);
 });
 
-test('process: capabilities, rlimits, env, oomScoreAdj, selinux', () => {
+test('process: capabilities, rlimits, env, oomScoreAdj; an SELinux label is a string', () => {
   const p = validateSpec(
     minimal({
       process: {
@@ -166,8 +167,9 @@ test('process: capabilities, rlimits, env, oomScoreAdj, selinux', () => {
   assert.match(at(p, 'process.env[1]'), /KEY=value/);
   assert.match(at(p, 'process.env[2]'), /empty variable name/);
   assert.equal(at(p, 'process.oomScoreAdj'), 'must be from -1000 to 1000 (got 1001)');
-  assert.equal(at(p, 'process.selinuxLabel'), 'SELinux labels are not supported');
-  assert.equal(p.length, 10, 'an unknown capability name is a warning, not an error (runc)');
+  // Valid as a string: whether the host has SELinux is checkHost's (the last test here).
+  assert.ok(!paths(p).includes('process.selinuxLabel'));
+  assert.equal(p.length, 9, 'an unknown capability name is a warning, not an error (runc)');
 });
 
 test('namespaces: user namespace mappings, hostname and domainname, masked paths, time offsets', () => {
@@ -360,4 +362,22 @@ test('linux.seccomp: names from the core\'s tables, NOTIFY and listeners named a
       'linux.seccomp.syscalls[0].args[0].op: unknown seccomp operator "SCMP_CMP_XX"',
     ],
   );
+});
+
+test('checkHost: AppArmor and SELinux labels fail closed on a host without the LSM, as runc', () => {
+  const files = { ...nodeFiles, read: () => undefined, exists: () => false, stat: () => ({ isDir: true, dev: 1, ino: 1 }), realpath: (p: string) => p };
+  const config = toNativeConfig(
+    { root: { path: '/r' }, process: { cwd: '/', args: ['sh'], apparmorProfile: 'docker-default', selinuxLabel: 'system_u:system_r:container_t:s0' } } as Spec,
+    '/b',
+    'x',
+  );
+  assert.equal(config.process.apparmorProfile, 'docker-default');
+  assert.deepEqual(checkHost(files, config, 'system_u:object_r:container_file_t:s0'), [
+    { path: 'process.apparmorProfile', message: 'apparmor profile is specified in config, but apparmor is disabled or not supported' },
+    { path: 'process.selinuxLabel', message: 'selinux label is specified in config, but selinux is disabled or not supported' },
+  ]);
+  // With the LSMs there: labels accepted; an SELinux mount label is not supported yet.
+  const withLsm = { ...files, read: (p: string) => (p.includes('apparmor') ? 'Y\n' : undefined), exists: (p: string) => p === '/sys/fs/selinux/enforce' };
+  assert.deepEqual(checkHost(withLsm, config, 'system_u:object_r:container_file_t:s0'), [{ path: 'linux.mountLabel', message: 'not supported: SELinux mount labels' }]);
+  assert.deepEqual(checkHost(withLsm, config), []);
 });

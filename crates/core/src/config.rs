@@ -155,6 +155,10 @@ pub struct Process {
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    /// `process.apparmorProfile`: the AppArmor profile the process execs under (crate::lsm).
+    pub apparmor_profile: Option<String>,
+    /// `process.selinuxLabel`: the SELinux label the process execs under.
+    pub selinux_label: Option<String>,
 }
 
 /// `process.consoleSize`, in character cells (runc truncates each to 16 bits; the TypeScript

@@ -76,6 +76,10 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     }
     rootfs::prepare(cfg)?;
     create_hooks(plan, sock)?;
+    // The LSM attributes are written through the runtime's procfs, opened before the pivot.
+    let labels = (cfg.process.apparmor_profile.is_some() || cfg.process.selinux_label.is_some())
+        .then(crate::lsm::AttrDir::open)
+        .transpose()?;
     rootfs::enter(cfg, opts.no_pivot)?;
     // The container's /etc/passwd is readable from here on.
     let home = super::env::with_home(&plan.envp, cfg.process.uid);
@@ -144,7 +148,12 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // Only returns on failure; the error reaches `start` before the EOF because the socket
     // (or the fifo) closes only when this process exits.
     let envp: Vec<CString> = plan.envp.iter().cloned().chain(home).collect();
-    let err = match start_hooks(plan) {
+    let labelled = |dir: &crate::lsm::AttrDir| {
+        let p = &cfg.process;
+        crate::lsm::set_exec_labels(dir, p.apparmor_profile.as_deref(), p.selinux_label.as_deref())
+    };
+    // After the hooks (which the init execs, and which must not run under the labels).
+    let err = match start_hooks(plan).and_then(|()| labels.as_ref().map_or(Ok(()), labelled)) {
         Err(e) => e,
         Ok(()) => match plan.seccomp.as_ref().filter(|_| cfg.process.no_new_privileges) {
             Some(filter) => match crate::seccomp::load(filter) {
