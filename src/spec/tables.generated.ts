@@ -216,6 +216,24 @@ export const SECCOMP_FLAGS: readonly string[] = [
   'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
 ];
 
+/** A device node every container gets. */
+export interface DefaultDevice {
+  readonly path: string;
+  readonly type: string;
+  readonly major: number;
+  readonly minor: number;
+}
+
+/** The runtime's own device nodes (cgroups::devices::DEFAULT_ALLOWED, those with a path). */
+export const DEFAULT_DEVICES: readonly DefaultDevice[] = [
+  { path: '/dev/null', type: 'c', major: 1, minor: 3 },
+  { path: '/dev/random', type: 'c', major: 1, minor: 8 },
+  { path: '/dev/full', type: 'c', major: 1, minor: 7 },
+  { path: '/dev/tty', type: 'c', major: 5, minor: 0 },
+  { path: '/dev/zero', type: 'c', major: 1, minor: 5 },
+  { path: '/dev/urandom', type: 'c', major: 1, minor: 9 },
+];
+
 /** Signal numbers by name, as `kill` accepts them (process::signals::names). */
 export const SIGNALS: Readonly<Record<string, number>> = {
   SIGHUP: 1,

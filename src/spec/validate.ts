@@ -24,9 +24,11 @@
 import type { Problem } from '../errors.ts';
 import { FsError, ValidationError } from '../errors.ts';
 import type { Files } from '../state/files.ts';
+import { absolute } from '../paths.ts';
 import type { Config } from '../native/binding.js';
 import {
   CAPABILITIES,
+  DEFAULT_DEVICES,
   NAMESPACES,
   RLIMIT_TYPES,
   ROOTFS_PROPAGATIONS,
@@ -524,8 +526,17 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     }
     // config-linux.md: major and minor are REQUIRED unless the type is p.
     const needNumbers = type !== undefined && type !== 'p';
-    c.int(d, 'major', `${p}.major`, 'i64', needNumbers);
-    c.int(d, 'minor', `${p}.minor`, 'i64', needNumbers);
+    const major = c.int(d, 'major', `${p}.major`, 'i64', needNumbers);
+    const minor = c.int(d, 'minor', `${p}.minor`, 'i64', needNumbers);
+    for (const [what, n] of [['major', major], ['minor', minor]] as const) {
+      if (n !== undefined && n < 0) c.add(`${p}.${what}`, `must be a device number, not negative (got ${n})`);
+    }
+    // The runtime's own nodes (/dev/null, ...) are not the config's to redefine into another
+    // device: masking binds /dev/null, and a container must not get a disk there.
+    const own = path ? DEFAULT_DEVICES.find((x) => x.path === cleanPath(path)) : undefined;
+    if (own && type !== undefined && major !== undefined && minor !== undefined && (type !== own.type || major !== own.major || minor !== own.minor)) {
+      c.add(p, `${own.path} is the runtime's own device (${own.type} ${own.major}:${own.minor}); it cannot be redefined as ${type} ${major}:${minor}`);
+    }
     c.int(d, 'fileMode', `${p}.fileMode`, 'u32');
     c.int(d, 'uid', `${p}.uid`, 'u32');
     c.int(d, 'gid', `${p}.gid`, 'u32');
@@ -616,8 +627,11 @@ function checkResources(c: Checker, r: Obj): void {
     const type = c.str(d, 'type', `${p}.type`);
     // runc: `invalid cgroup device type "x"`.
     if (type) c.oneOf(type, CGROUP_DEVICE_TYPES, `${p}.type`, 'device cgroup type');
-    c.int(d, 'major', `${p}.major`, 'i64');
-    c.int(d, 'minor', `${p}.minor`, 'i64');
+    for (const what of ['major', 'minor'] as const) {
+      const n = c.int(d, what, `${p}.${what}`, 'i64');
+      // -1 (or absent) is any; another negative number widened the rule to any device.
+      if (n !== undefined && n < -1) c.add(`${p}.${what}`, `must be -1 (any) or a device number (got ${n})`);
+    }
     const access = c.str(d, 'access', `${p}.access`);
     // runc: "device access at 0 field cannot be empty". Other letters than r, w and m are
     // ignored with a warning, as runc 1.1.5 ignores them (specWarnings).
@@ -773,6 +787,11 @@ export function specWarnings(spec: Spec): Problem[] {
  * "invalid rootfs: not an absolute path, or a symlink"), and net.* sysctls in a network
  * namespace joined by path that turns out to be the host's own.
  */
+/** A container path made absolute and lexical ("/dev//null" is "/dev/null"). */
+function cleanPath(p: string): string {
+  return absolute(p, '/');
+}
+
 /** Whether the host has the LSM enabled: AppArmor's module parameter, SELinux's selinuxfs. */
 export function lsmEnabled(files: Files, lsm: 'apparmor' | 'selinux'): boolean {
   if (lsm === 'apparmor') return (files.read('/sys/module/apparmor/parameters/enabled') ?? '').startsWith('Y');

@@ -83,6 +83,26 @@ describe('run: bad input', { skip: SKIP_REASON }, () => {
     lastLineMentions(r, `linux.namespaces[${index}].type`, 'bogus');
   });
 
+  it('a device cgroup rule with a negative major other than -1 (it used to mean any major)', opts, (t) => {
+    const { r } = failsCleanly(t, {
+      mutate: (s) => {
+        s.process.args = ['true'];
+        s.linux!.resources = { ...(s.linux!.resources ?? {}), devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: -5, minor: 3, access: 'rw' }] };
+      },
+    });
+    lastLineMentions(r, 'linux.resources.devices[1].major: must be -1 (any) or a device number (got -5)');
+  });
+
+  it('a linux.devices entry that would redefine the runtime\'s /dev/null', opts, (t) => {
+    const { r } = failsCleanly(t, {
+      mutate: (s) => {
+        s.process.args = ['true'];
+        s.linux!.devices = [{ path: '/dev//null', type: 'b', major: 7, minor: 0 }];
+      },
+    });
+    lastLineMentions(r, "linux.devices[0]: /dev/null is the runtime's own device (c 1:3); it cannot be redefined as b 7:0");
+  });
+
   it('missing binary', opts, (t) => {
     const { r } = failsCleanly(t, { mutate: (s) => (s.process.args = ['/bin/nope']) });
     lastLineMentions(r, 'nope');

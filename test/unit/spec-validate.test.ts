@@ -381,3 +381,19 @@ test('checkHost: AppArmor and SELinux labels fail closed on a host without the L
   assert.deepEqual(checkHost(withLsm, config, 'system_u:object_r:container_file_t:s0'), [{ path: 'linux.mountLabel', message: 'not supported: SELinux mount labels' }]);
   assert.deepEqual(checkHost(withLsm, config), []);
 });
+
+test('devices: no negative device numbers (but -1, any, in cgroup rules); the runtime\'s own nodes keep their numbers', () => {
+  const p = validateSpec(minimal({}, {
+    devices: [
+      { path: '/dev/null', type: 'c', major: 1, minor: 3 },
+      { path: 'dev/zero', type: 'c', major: 7, minor: 0 },
+      { path: '/dev/sda', type: 'b', major: -8, minor: 0 },
+    ],
+    resources: { devices: [{ allow: true, type: 'c', major: -1, minor: 3, access: 'rw' }, { allow: true, type: 'c', major: 1, minor: -2, access: 'r' }] },
+  }));
+  assert.deepEqual(p.map((x) => `${x.path}: ${x.message}`), [
+    "linux.devices[1]: /dev/zero is the runtime's own device (c 1:5); it cannot be redefined as c 7:0",
+    'linux.devices[2].major: must be a device number, not negative (got -8)',
+    'linux.resources.devices[1].minor: must be -1 (any) or a device number (got -2)',
+  ]);
+});

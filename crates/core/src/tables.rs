@@ -75,6 +75,7 @@ pub fn typescript() -> String {
         "seccomp filter flags (seccomp::FLAGS).",
         crate::seccomp::FLAGS.iter().map(|(n, _)| *n),
     );
+    default_devices(&mut out);
     signals(&mut out);
     out
 }
@@ -123,6 +124,26 @@ fn namespaces(out: &mut String) {
             "  {{ type: {}, procFile: {} }},",
             literal(name),
             literal(proc_file)
+        );
+    }
+    out.push_str("];\n");
+}
+
+fn default_devices(out: &mut String) {
+    out.push_str(
+        "\n/** A device node every container gets. */\n\
+         export interface DefaultDevice {\n  readonly path: string;\n  readonly type: string;\n  readonly major: number;\n  readonly minor: number;\n}\n\
+         \n/** The runtime's own device nodes (cgroups::devices::DEFAULT_ALLOWED, those with a path). */\n\
+         export const DEFAULT_DEVICES: readonly DefaultDevice[] = [\n",
+    );
+    for (path, rule) in crate::cgroups::devices::DEFAULT_ALLOWED.iter().filter(|(p, _)| !p.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  {{ path: {}, type: {}, major: {}, minor: {} }},",
+            literal(path),
+            literal(&char::from(rule.kind).to_string()),
+            rule.major,
+            rule.minor
         );
     }
     out.push_str("];\n");

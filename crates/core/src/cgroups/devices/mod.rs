@@ -109,11 +109,21 @@ impl Rule {
                 format!("invalid device access {access:?}"),
             )
         })?;
-        let num = |v: Option<i64>| v.filter(|n| *n >= 0).unwrap_or(-1);
+        // Absent or -1 is any (runc's Wildcard); anything else negative is no device number (it
+        // was taken for any, which widened a rule to every device of its minor or major).
+        let num = |what: &str, v: Option<i64>| match v {
+            None | Some(-1) => Ok(-1),
+            Some(n) if n >= 0 => Ok(n),
+            Some(n) => Err(InitError::msg(
+                "parse device rule",
+                at.clone(),
+                format!("invalid device {what} {n} (-1 for any, or a device number)"),
+            )),
+        };
         Ok(Rule {
             kind,
-            major: num(d.major),
-            minor: num(d.minor),
+            major: num("major", d.major)?,
+            minor: num("minor", d.minor)?,
             perms,
             allow: d.allow,
         })
@@ -302,6 +312,23 @@ mod tests {
             minor: None,
             access: Some("rwm".into()),
         }
+    }
+
+    #[test]
+    fn negative_numbers_other_than_minus_one_are_refused() {
+        let rule = |major: Option<i64>, minor: Option<i64>| DeviceRule {
+            allow: true,
+            dev_type: Some("c".into()),
+            major,
+            minor,
+            access: Some("rw".into()),
+        };
+        let any = Rule::from_spec(&rule(Some(-1), None), 0).unwrap();
+        assert_eq!((any.major, any.minor), (-1, -1));
+        let e = Rule::from_spec(&rule(Some(-5), Some(3)), 2).unwrap_err();
+        assert_eq!(e.path, "linux.resources.devices[2]");
+        assert!(e.detail.contains("invalid device major -5"), "{e}");
+        assert!(Rule::from_spec(&rule(Some(1), Some(-3)), 0).is_err());
     }
 
     #[test]
