@@ -350,8 +350,28 @@ fn readonly_path(root: BorrowedFd<'_>, path: &str) -> Result<()> {
     remount_read_only(root, path)
 }
 
+/// The container's /dev/null as the source of masks: opened without following a link and
+/// checked to be the null device (1:3) itself, then bound from that descriptor. A rootfs that
+/// makes it a symlink (to /proc/sys/kernel/core_pattern, CVE-2025-31133) or another file, or
+/// a container racing the mount through a shared /dev, cannot get a writable host file bound
+/// over the masked paths.
+fn dev_null() -> Result<path::InRoot> {
+    let fd = open("/dev/null", OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+        .step("open", "/dev/null")?;
+    let st = fstat(&fd).step("stat", "/dev/null")?;
+    let is_chr = st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFCHR.bits();
+    if !is_chr || st.st_rdev != nix::sys::stat::makedev(1, 3) {
+        return Err(InitError::msg(
+            "mask",
+            "/dev/null",
+            "not the null device (a symlink or another file): refusing to mask with it",
+        ));
+    }
+    Ok(path::InRoot { fd, path: "/dev/null".into() })
+}
+
 /// A maskedPaths entry: /dev/null bound over a file, an empty read-only tmpfs over a directory.
-fn mask_path(root: BorrowedFd<'_>, path: &str) -> Result<()> {
+fn mask_path(root: BorrowedFd<'_>, path: &str, null: &mut Option<path::InRoot>) -> Result<()> {
     let Some(target) = skip_missing(path::resolve(root, path))? else {
         return Ok(());
     };
@@ -365,8 +385,12 @@ fn mask_path(root: BorrowedFd<'_>, path: &str) -> Result<()> {
             path,
         )
     } else {
+        let source = match null {
+            Some(n) => n,
+            None => null.insert(dev_null()?),
+        };
         mounts::mount_at(
-            Some("/dev/null"),
+            Some(source.mount_target().as_str()),
             &target,
             None,
             MsFlags::MS_BIND,
@@ -404,8 +428,10 @@ pub fn finalize(cfg: &Config) -> Result<()> {
     for p in &cfg.readonly_paths {
         readonly_path(root, p)?;
     }
+    // Opened (and checked) once, when some file is to be masked.
+    let mut null: Option<path::InRoot> = None;
     for p in &cfg.masked_paths {
-        mask_path(root, p)?;
+        mask_path(root, p, &mut null)?;
     }
     // A shared or unbindable rootfsPropagation reaches the new / only now (see
     // root_propagation), after the readonlyPaths binds, which an unbindable tree would refuse.
