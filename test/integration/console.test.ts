@@ -241,6 +241,32 @@ describe('terminal: --console-socket', { skip: SKIP_REASON }, () => {
 describe('terminal: foreground run proxies the pty', { skip: SKIP_REASON }, () => {
   before(() => assertBinary());
 
+  it('CVE-2025-52565: /dev/console is never bound through a symlink the rootfs put there', { ...opts, skip: BIN_IS_RUNC && 'runc 1.1.5 has the bug' }, (t) => {
+    // The container's /dev is a directory of its own: a working ptmx and pts, and a console
+    // that links to a file of the host.
+    let evilDev = '';
+    const ctx = terminalBundle(t, 'echo ran', {
+      mutate: (s) => {
+        s.mounts = (s.mounts ?? []).map((m) => (m.destination === '/dev' ? { destination: '/dev', type: 'bind', source: evilDev, options: ['rbind'] } : m));
+      },
+    });
+    evilDev = path.join(ctx.dir, 'evil-dev');
+    const victim = path.join(ctx.dir, 'victim');
+    fs.writeFileSync(victim, 'host file\n');
+    fs.mkdirSync(path.join(evilDev, 'pts'), { recursive: true });
+    fs.symlinkSync('pts/ptmx', path.join(evilDev, 'ptmx'));
+    fs.symlinkSync(victim, path.join(evilDev, 'console'));
+    const spec = JSON.parse(fs.readFileSync(path.join(ctx.bundle, 'config.json'), 'utf8')) as Spec;
+    spec.mounts = (spec.mounts ?? []).map((m) => (m.destination === '/dev' ? { ...m, source: evilDev } : m));
+    fs.writeFileSync(path.join(ctx.bundle, 'config.json'), JSON.stringify(spec));
+    const r = underScript(runCmd(ctx));
+    assert.equal(r.status, 1, r.output);
+    assert.match(r.output, /mount `\/dev\/console` \(not a file or a character device \(a symlink\?\)\)/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'host file\n');
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${victim} `));
+    assertNothingLeft(ctx);
+  });
+
   it('the container has the pty on 0, 1, 2; output and status come through', opts, (t) => {
     // runc copies script's 0x0 window size over consoleSize, racing the
     // container's `stty size` ("stty: standard input: ..."); runts keeps

@@ -222,7 +222,7 @@ fn setup_console(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
         }
     }
     if plan.cfg.has_ns("mount") {
-        mount_console(&pty.slave_path)?;
+        mount_console(&pty)?;
     }
     sync::send(sock, &Message::Console(pty.master.as_raw_fd()))?;
     drop(pty.master);
@@ -242,24 +242,37 @@ fn setup_console(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
 
 /// runc's mountConsole: /dev/console becomes a bind mount of the pty slave (an empty file is
 /// made to mount on; an existing /dev/console is mounted over).
-fn mount_console(slave: &str) -> Result<()> {
+fn mount_console(pty: &console::Pty) -> Result<()> {
+    // CVE-2025-52565: the bind comes from the slave we hold (opened with TIOCGPTPEER), never
+    // from its /dev/pts/N path, and lands on /dev/console itself, never through a symlink.
     let created = nix::fcntl::open(
         "/dev/console",
-        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::from_bits_truncate(0o666),
     );
     match created {
         Ok(_) | Err(Errno::EEXIST) => {}
         Err(e) => return Err(InitError::sys("create", "/dev/console", e)),
     }
+    let at = nix::fcntl::open("/dev/console", OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| InitError::sys("open", "/dev/console", e))?;
+    let kind = fstat(&at).map_err(|e| InitError::sys("stat", "/dev/console", e))?.st_mode & libc::S_IFMT;
+    if kind != libc::S_IFREG && kind != libc::S_IFCHR {
+        return Err(InitError::msg("mount", "/dev/console", "not a file or a character device (a symlink?)"));
+    }
+    let target = rootfs::path::InRoot { fd: at, path: "/dev/console".into() };
+    let source = rootfs::path::InRoot {
+        fd: pty.slave.try_clone().map_err(|e| InitError::sys("dup", &pty.slave_path, super::util::errno_of(&e)))?,
+        path: pty.slave_path.clone(),
+    };
     nix::mount::mount(
-        Some(slave),
-        "/dev/console",
+        Some(source.mount_target().as_str()),
+        target.mount_target().as_str(),
         None::<&str>,
         MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| InitError::sys("mount", "/dev/console", e).with_detail(format!("bind {slave}")))
+    .map_err(|e| InitError::sys("mount", "/dev/console", e).with_detail(format!("bind {}", pty.slave_path)))
 }
 
 /// runc's finalizeNamespace: bounding set, keep-caps across setuid, groups and ids, cwd (with
