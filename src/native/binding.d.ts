@@ -83,6 +83,8 @@ export interface Config {
   cgroupPaths: Array<string>
   /** `linux.seccomp`; compiled to BPF by the runtime (crate::seccomp). */
   seccomp?: Seccomp
+  /** `linux.personality`. */
+  personality?: Personality
   /**
    * The hooks that run while the container is created and started (crate::hooks);
    * poststart and poststop are the runtime's, after `start` and `delete`.
@@ -214,6 +216,11 @@ export interface InterfacePriority {
   priority: number
 }
 
+export interface IoPriority {
+  class: string
+  priority: number
+}
+
 /** `linux.resources.memory`. Byte values; -1 is unlimited. */
 export interface Memory {
   limit?: number
@@ -259,6 +266,11 @@ export interface Network {
   priorities?: Array<InterfacePriority>
 }
 
+export interface Personality {
+  domain: string
+  flags: Array<string>
+}
+
 export interface Process {
   /**
    * `process.terminal`: the init opens a pty in the container and makes its slave the
@@ -283,6 +295,10 @@ export interface Process {
   apparmorProfile?: string
   /** `process.selinuxLabel`: the SELinux label the process execs under. */
   selinuxLabel?: string
+  /** `process.scheduler` (crate::sched). */
+  scheduler?: Scheduler
+  /** `process.ioPriority`. */
+  ioPriority?: IoPriority
 }
 
 /** One `rdma` entry: the device name and its limits. */
@@ -330,6 +346,16 @@ export interface Rlimit {
   rlimitType: string
   soft: number
   hard: number
+}
+
+export interface Scheduler {
+  policy: string
+  nice?: number
+  priority?: number
+  flags: Array<string>
+  runtime?: number
+  deadline?: number
+  period?: number
 }
 
 /** `linux.seccomp`, names as the runtime spec writes them (crate::seccomp has the tables). */

@@ -123,6 +123,8 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     oomScoreAdj: proc.oomScoreAdj ?? undefined,
     apparmorProfile: proc.apparmorProfile || undefined,
     selinuxLabel: proc.selinuxLabel || undefined,
+    scheduler: proc.scheduler ? { ...proc.scheduler, flags: [...(proc.scheduler.flags ?? [])] } : undefined,
+    ioPriority: proc.ioPriority ? { class: proc.ioPriority.class, priority: proc.ioPriority.priority ?? 0 } : undefined,
   };
 
   // The spec's devices only, as runc's specconv.createDevices converts them: fileMode defaults
@@ -159,6 +161,7 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     cgroupPaths: [],
     seccomp: linux.seccomp ? seccompOf(linux.seccomp) : undefined,
     hooks: createHooks(spec.hooks),
+    personality: linux.personality ? { domain: linux.personality.domain, flags: [...(linux.personality.flags ?? [])] } : undefined,
   };
 }
 

@@ -216,6 +216,41 @@ export const SECCOMP_FLAGS: readonly string[] = [
   'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
 ];
 
+/** sched(7) policies (sched::SCHED_POLICIES). */
+export const SCHED_POLICIES: readonly string[] = [
+  'SCHED_OTHER',
+  'SCHED_FIFO',
+  'SCHED_RR',
+  'SCHED_BATCH',
+  'SCHED_ISO',
+  'SCHED_IDLE',
+  'SCHED_DEADLINE',
+];
+
+/** sched_setattr(2) flags (sched::SCHED_FLAGS). */
+export const SCHED_FLAGS: readonly string[] = [
+  'SCHED_FLAG_RESET_ON_FORK',
+  'SCHED_FLAG_RECLAIM',
+  'SCHED_FLAG_DL_OVERRUN',
+  'SCHED_FLAG_KEEP_POLICY',
+  'SCHED_FLAG_KEEP_PARAMS',
+  'SCHED_FLAG_UTIL_CLAMP_MIN',
+  'SCHED_FLAG_UTIL_CLAMP_MAX',
+];
+
+/** ioprio_set(2) classes (sched::IOPRIO_CLASSES). */
+export const IOPRIO_CLASSES: readonly string[] = [
+  'IOPRIO_CLASS_RT',
+  'IOPRIO_CLASS_BE',
+  'IOPRIO_CLASS_IDLE',
+];
+
+/** personality(2) domains (sched::PERSONALITY_DOMAINS). */
+export const PERSONALITY_DOMAINS: readonly string[] = [
+  'LINUX',
+  'LINUX32',
+];
+
 /** A device node every container gets. */
 export interface DefaultDevice {
   readonly path: string;

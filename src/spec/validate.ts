@@ -29,13 +29,17 @@ import type { Config } from '../native/binding.js';
 import {
   CAPABILITIES,
   DEFAULT_DEVICES,
+  IOPRIO_CLASSES,
   NAMESPACES,
+  PERSONALITY_DOMAINS,
   RLIMIT_TYPES,
   ROOTFS_PROPAGATIONS,
   SECCOMP_ACTIONS,
   SECCOMP_ARCHES,
   SECCOMP_FLAGS,
   SECCOMP_OPERATORS,
+  SCHED_FLAGS,
+  SCHED_POLICIES,
 } from './tables.generated.ts';
 import { isMarked, rawOf } from './numbers.ts';
 import type { Spec } from './types.ts';
@@ -56,25 +60,6 @@ const DEVICE_TYPES = ['c', 'b', 'u', 'p'];
 const CGROUP_DEVICE_TYPES = ['a', 'b', 'c'];
 /** The hook kinds of config.md, in the order the runtime runs them (and `features` lists them). */
 export const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
-const SCHED_POLICIES = [
-  'SCHED_OTHER',
-  'SCHED_FIFO',
-  'SCHED_RR',
-  'SCHED_BATCH',
-  'SCHED_ISO',
-  'SCHED_IDLE',
-  'SCHED_DEADLINE',
-];
-const SCHED_FLAGS = [
-  'SCHED_FLAG_RESET_ON_FORK',
-  'SCHED_FLAG_RECLAIM',
-  'SCHED_FLAG_DL_OVERRUN',
-  'SCHED_FLAG_KEEP_POLICY',
-  'SCHED_FLAG_KEEP_PARAMS',
-  'SCHED_FLAG_UTIL_CLAMP_MIN',
-  'SCHED_FLAG_UTIL_CLAMP_MAX',
-];
-const IOPRIO_CLASSES = ['IOPRIO_CLASS_RT', 'IOPRIO_CLASS_BE', 'IOPRIO_CLASS_IDLE'];
 /** Clocks a time namespace can offset (time_namespaces(7)). */
 const TIME_CLOCKS = ['monotonic', 'boottime'];
 
@@ -583,8 +568,9 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
 
   const pers = c.obj(linux, 'personality', 'linux.personality');
   if (pers) {
-    c.oneOf(c.str(pers, 'domain', 'linux.personality.domain', true), ['LINUX', 'LINUX32'], 'linux.personality.domain', 'personality domain');
-    c.strs(pers, 'flags', 'linux.personality.flags');
+    c.oneOf(c.str(pers, 'domain', 'linux.personality.domain', true), PERSONALITY_DOMAINS, 'linux.personality.domain', 'personality domain');
+    // The spec defines no flag names yet; runc refuses any.
+    if (c.strs(pers, 'flags', 'linux.personality.flags')?.length) c.add('linux.personality.flags', 'not supported: personality flags');
   }
 }
 
@@ -769,9 +755,6 @@ export function specWarnings(spec: Spec): Problem[] {
     }
   });
   const ignored: Array<[string, unknown]> = [
-    ['process.scheduler', spec.process?.scheduler],
-    ['process.ioPriority', spec.process?.ioPriority],
-    ['linux.personality', spec.linux?.personality],
     ['linux.intelRdt', spec.linux?.intelRdt],
     ['linux.timeOffsets', spec.linux?.timeOffsets],
   ];

@@ -93,6 +93,8 @@ test('process: user, rlimits (RLIM_INFINITY → -1), capabilities absent or part
     oomScoreAdj: 100,
     apparmorProfile: undefined,
     selinuxLabel: undefined,
+    scheduler: undefined,
+    ioPriority: undefined,
   });
   const bare = toNativeConfig({ root: {}, process: { cwd: '/', args: ['a'] } }, '/b', 'x').process;
   assert.equal(bare.capabilities, undefined);

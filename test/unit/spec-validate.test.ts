@@ -321,11 +321,11 @@ test('without a mount namespace nothing may be mounted: runts never mounts in it
 });
 
 test('specWarnings: relative mount destinations (runc warns) and fields not applied yet', () => {
-  const spec = minimal({ mounts: [{ destination: 'proc', type: 'proc', source: 'proc' }, { destination: '/ok' }] }, { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, personality: { domain: 'LINUX' } });
+  const spec = minimal({ mounts: [{ destination: 'proc', type: 'proc', source: 'proc' }, { destination: '/ok' }] }, { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, intelRdt: { l3CacheSchema: 'L3:0=f' } });
   assert.deepEqual(validateSpec(spec), []);
   assert.deepEqual(specWarnings(spec as Spec), [
     { path: 'mounts[0].destination', message: '"proc" is not absolute; mounted at /proc (deprecated)' },
-    { path: 'linux.personality', message: 'is not supported by runts yet and is ignored' },
+    { path: 'linux.intelRdt', message: 'is not supported by runts yet and is ignored' },
   ]);
 });
 

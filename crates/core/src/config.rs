@@ -50,9 +50,37 @@ pub struct Config {
     pub cgroup_paths: Vec<String>,
     /// `linux.seccomp`; compiled to BPF by the runtime (crate::seccomp).
     pub seccomp: Option<Seccomp>,
+    /// `linux.personality`.
+    pub personality: Option<Personality>,
     /// The hooks that run while the container is created and started (crate::hooks);
     /// poststart and poststop are the runtime's, after `start` and `delete`.
     pub hooks: Option<CreateHooks>,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Scheduler {
+    pub policy: String,
+    pub nice: Option<i32>,
+    pub priority: Option<i32>,
+    pub flags: Vec<String>,
+    pub runtime: Option<i64>,
+    pub deadline: Option<i64>,
+    pub period: Option<i64>,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct IoPriority {
+    pub class: String,
+    pub priority: i32,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Personality {
+    pub domain: String,
+    pub flags: Vec<String>,
 }
 
 /// A runtime-spec hook: `path` run with `args` (args[0] is its argv[0]) and `env` (the
@@ -159,6 +187,10 @@ pub struct Process {
     pub apparmor_profile: Option<String>,
     /// `process.selinuxLabel`: the SELinux label the process execs under.
     pub selinux_label: Option<String>,
+    /// `process.scheduler` (crate::sched).
+    pub scheduler: Option<Scheduler>,
+    /// `process.ioPriority`.
+    pub io_priority: Option<IoPriority>,
 }
 
 /// `process.consoleSize`, in character cells (runc truncates each to 16 bits; the TypeScript

@@ -19,6 +19,7 @@ pub mod namespaces;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
+pub mod sched;
 pub mod seccomp;
 pub mod tables;
 

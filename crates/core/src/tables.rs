@@ -75,6 +75,15 @@ pub fn typescript() -> String {
         "seccomp filter flags (seccomp::FLAGS).",
         crate::seccomp::FLAGS.iter().map(|(n, _)| *n),
     );
+    list(&mut out, "SCHED_POLICIES", "sched(7) policies (sched::SCHED_POLICIES).", crate::sched::SCHED_POLICIES.iter().map(|(n, _)| *n));
+    list(&mut out, "SCHED_FLAGS", "sched_setattr(2) flags (sched::SCHED_FLAGS).", crate::sched::SCHED_FLAGS.iter().map(|(n, _)| *n));
+    list(&mut out, "IOPRIO_CLASSES", "ioprio_set(2) classes (sched::IOPRIO_CLASSES).", crate::sched::IOPRIO_CLASSES.iter().map(|(n, _)| *n));
+    list(
+        &mut out,
+        "PERSONALITY_DOMAINS",
+        "personality(2) domains (sched::PERSONALITY_DOMAINS).",
+        crate::sched::PERSONALITY_DOMAINS.iter().map(|(n, _)| *n),
+    );
     default_devices(&mut out);
     signals(&mut out);
     out

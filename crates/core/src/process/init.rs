@@ -108,6 +108,16 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     rootfs::finalize(cfg)?;
 
     rlimits::apply(&plan.rlimits)?;
+    // While the init still has its capabilities (a real-time policy or class needs them).
+    if let Some(s) = &cfg.process.scheduler {
+        crate::sched::set_scheduler(s)?;
+    }
+    if let Some(p) = &cfg.process.io_priority {
+        crate::sched::set_io_priority(p)?;
+    }
+    if let Some(p) = &cfg.personality {
+        crate::sched::set_personality(p)?;
+    }
     // runc's order: a process that may gain privileges gets its filter while it still has
     // CAP_SYS_ADMIN (the user switch drops it); with noNewPrivileges, as late as possible.
     if let Some(filter) = plan.seccomp.as_ref().filter(|_| !cfg.process.no_new_privileges) {

@@ -1,0 +1,49 @@
+// process.scheduler, process.ioPriority and linux.personality, read back from inside the
+// container. (Debian's runc 1.1.5 predates them: no comparison.)
+
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, lines, run, runScript, setup, shell } from './helpers.ts';
+
+const opts = { timeout: TEST_TIMEOUT_MS };
+
+describe('process settings: scheduler, I/O priority, personality', { skip: SKIP_REASON }, () => {
+  before(() => assertBinary());
+
+  it('are what the process runs with', opts, (t) => {
+    const out = runScript(t, 'uname -m; grep ^policy /proc/self/sched | tr -s " "; cut -d" " -f19 /proc/self/stat; ionice -p $$; cat /proc/self/personality', {
+      mutate: (s) => {
+        s.process.scheduler = { policy: 'SCHED_BATCH', nice: 5 };
+        s.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
+        s.linux = { ...s.linux, personality: { domain: 'LINUX32' } };
+      },
+    });
+    // LINUX32: uname reports i686; SCHED_BATCH is policy 3; nice 5; the idle I/O class.
+    assert.deepEqual(lines(out), ['i686', 'policy : 3', '5', 'idle', '00000008']);
+  });
+
+  it('a real-time I/O class is set while the init still has its capabilities', opts, (t) => {
+    // (A real-time scheduler policy cannot be tried on this host: a cgroup v1 cpu controller
+    // without an rt_runtime budget refuses real-time tasks.)
+    const out = runScript(t, 'ionice -p $$; grep ^CapEff /proc/self/status', {
+      mutate: (s) => void (s.process.ioPriority = { class: 'IOPRIO_CLASS_RT', priority: 3 }),
+    });
+    assert.equal(lines(out)[0], 'realtime: prio 3');
+    // ...and the process itself does not have CAP_SYS_ADMIN (bit 21), which that takes.
+    const eff = BigInt(`0x${lines(out)[1]!.split('\t')[1]}`);
+    assert.equal((eff >> 21n) & 1n, 0n);
+  });
+
+  it('what the kernel refuses fails the create, naming the step', opts, (t) => {
+    const ctx = setup(t, {
+      mutate: (s) => {
+        shell('true')(s);
+        // A deadline task needs runtime <= deadline <= period.
+        s.process.scheduler = { policy: 'SCHED_DEADLINE', runtime: 10_000_000, deadline: 1_000_000, period: 1_000_000 };
+      },
+    });
+    const r = run(ctx);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /sched_setattr `SCHED_DEADLINE`: EINVAL/);
+  });
+});
