@@ -598,12 +598,16 @@ export function sysctlProblem(key: string, ns: ReadonlyMap<string, unknown>): st
   if (key.startsWith('net.')) {
     return ns.has('network') ? undefined : 'is not allowed in the host network namespace (add {"type": "network"} to linux.namespaces)';
   }
+  // user.* (the user namespace's limits, user_namespaces(7)), as runc 1.4 allows them.
+  if (key.startsWith('user.')) {
+    return ns.has('user') ? undefined : 'is not allowed in the host user namespace (add {"type": "user"} to linux.namespaces)';
+  }
   if (ns.has('uts')) {
     // kernel.domainname is namespaced and has no OCI field; kernel.hostname has one.
     if (key === 'kernel.domainname') return undefined;
     if (key === 'kernel.hostname') return 'conflicts with the "hostname" field (set that instead)';
   }
-  return 'is not in a separate kernel namespace (only IPC, network and UTS sysctls can be set)';
+  return 'is not in a separate kernel namespace (only IPC, network, UTS and user sysctls can be set)';
 }
 
 function checkResources(c: Checker, r: Obj): void {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../../src/errors.ts';
 import type { Problem } from '../../src/errors.ts';
-import { assertValidSpec, checkHost, normalizeSysctlKey, specWarnings, validateSpec } from '../../src/spec/validate.ts';
+import { assertValidSpec, checkHost, normalizeSysctlKey, specWarnings, sysctlProblem, validateSpec } from '../../src/spec/validate.ts';
 import { nodeFiles } from '../../src/state/node-files.ts';
 import type { Spec } from '../../src/spec/types.ts';
 import { toNativeConfig } from '../../src/spec/convert.ts';
@@ -396,4 +396,11 @@ test('devices: no negative device numbers (but -1, any, in cgroup rules); the ru
     'linux.devices[2].major: must be a device number, not negative (got -8)',
     'linux.resources.devices[1].minor: must be -1 (any) or a device number (got -2)',
   ]);
+});
+
+test('sysctl: user.* only with a user namespace (runc 1.4)', () => {
+  const userNs = new Map([['user', {}], ['mount', {}]]);
+  assert.equal(sysctlProblem('user.max_user_namespaces', userNs), undefined);
+  assert.match(sysctlProblem('user.max_user_namespaces', new Map([['mount', {}]])) ?? '', /not allowed in the host user namespace/);
+  assert.match(sysctlProblem('kernel.core_pattern', userNs) ?? '', /not in a separate kernel namespace/);
 });
