@@ -68,6 +68,37 @@ describe('escapes', { skip: SKIP_REASON }, () => {
     assertNothingLeft(ctx);
   });
 
+  it('sysctls are set in the container\'s namespaces, as under runc', opts, (t) => {
+    const script = 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni';
+    const mutate = (s: import('./helpers.ts').Spec) => void (s.linux = { ...s.linux, sysctl: { 'net.ipv4.ip_forward': '1', 'kernel.shmmni': '1234' } });
+    const ours = runScript(t, script, { mutate });
+    assert.deepEqual(lines(ours), ['1', '1234']);
+    assert.equal(fs.readFileSync('/proc/sys/kernel/shmmni', 'utf8').trim() === '1234', false, 'the host\'s value is untouched');
+  });
+
+  it('CVE-2025-52881 class: the container\'s mounts cannot redirect a write under /proc', opts, (t) => {
+    // A bind over the sysctl's file inside the container would make a write through the
+    // container's /proc land in the host file bound there. Mounts inside /proc are refused (as
+    // runc refuses them), and the sysctls are written through the runtime's own /proc before
+    // the pivot anyway.
+    const ctx = setup(t, {
+      mutate: (s) => {
+        shell('true')(s);
+        s.linux = { ...s.linux, sysctl: { 'net.ipv4.ip_forward': '1' } };
+      },
+    });
+    const victim = path.join(ctx.dir, 'victim');
+    fs.writeFileSync(victim, 'host file\n');
+    const spec = JSON.parse(fs.readFileSync(path.join(ctx.bundle, 'config.json'), 'utf8'));
+    spec.mounts.push({ destination: '/proc/sys/net/ipv4/ip_forward', type: 'bind', source: victim, options: ['bind'] });
+    fs.writeFileSync(path.join(ctx.bundle, 'config.json'), JSON.stringify(spec));
+    const r = run(ctx);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /mount points inside \/proc are not allowed/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'host file\n');
+    assertNothingLeft(ctx);
+  });
+
   it('CVE-2025-31133: masking never binds what a symlinked /dev/null points at', opts, (t) => {
     const ctx = setup(t, {
       mutate: (s) => {

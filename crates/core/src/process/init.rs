@@ -8,7 +8,7 @@
 
 use super::exec;
 use super::plan::Plan;
-use super::util::{exit_now, fail, set_name, unexpected, write_file};
+use super::util::{exit_now, fail, set_name, unexpected};
 use crate::caps;
 use crate::console;
 use crate::error::{InitError, Result};
@@ -75,6 +75,10 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
         crate::net::loopback_up()?;
     }
     rootfs::prepare(cfg)?;
+    // Before the pivot, through the runtime's procfs (the sysctls are those of the namespaces
+    // the init is in, whichever procfs it opens them on), and before finalize: /proc/sys is
+    // usually among the readonlyPaths.
+    write_sysctls(&plan.sysctl)?;
     create_hooks(plan, sock)?;
     // The LSM attributes are written through the runtime's procfs, opened before the pivot.
     let labels = (cfg.process.apparmor_profile.is_some() || cfg.process.selinux_label.is_some())
@@ -100,10 +104,6 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
                 return Err(InitError::sys("setdomainname", d, Errno::last()));
             }
         }
-    }
-    // Before finalize: /proc/sys is usually among the readonlyPaths.
-    for (path, value) in &plan.sysctl {
-        write_file("sysctl", path, value)?;
     }
     rootfs::finalize(cfg)?;
 
@@ -177,6 +177,41 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
         let _ = nix::unistd::write(&fifo, err.to_string().as_bytes());
     }
     Err(err)
+}
+
+/// `linux.sysctl`, written through a descriptor of the runtime's /proc/sys, checked to be
+/// procfs, each file opened beneath it without following a link or crossing a mount
+/// (CVE-2025-52881: not through a /proc that the container's mounts, or a racing container
+/// sharing them, could redirect to another file).
+fn write_sysctls(sysctl: &[(String, String)]) -> Result<()> {
+    if sysctl.is_empty() {
+        return Ok(());
+    }
+    let dir = nix::fcntl::open("/proc/sys", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| InitError::sys("open", "/proc/sys", e))?;
+    let fs = nix::sys::statfs::fstatfs(&dir).map_err(|e| InitError::sys("statfs", "/proc/sys", e))?;
+    if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return Err(InitError::msg("sysctl", "/proc/sys", "not on procfs"));
+    }
+    for (path, value) in sysctl {
+        let rel = path.trim_start_matches("/proc/sys/");
+        let how = nix::fcntl::OpenHow::new().flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC).resolve(
+            nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_XDEV,
+        );
+        let fd = match nix::fcntl::openat2(&dir, rel, how) {
+            Err(Errno::ENOSYS) => nix::fcntl::openat(&dir, rel, OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()),
+            r => r,
+        }
+        .map_err(|e| InitError::sys("sysctl", path, e))?;
+        match nix::unistd::write(&fd, value.as_bytes()) {
+            Ok(_) => {}
+            Err(e) => return Err(InitError::sys("sysctl", path, e).with_detail(format!("write {value:?}"))),
+        }
+    }
+    Ok(())
 }
 
 /// With create or start hooks: the parent runs prestart and createRuntime (Message::Hooks),
