@@ -157,6 +157,15 @@ export interface DeviceRule {
 }
 
 /**
+ * CPU lists ("0-3,7"): `initial` for the init before it joins the container's cgroup,
+ * `final_cpus` (the spec's `final`) for the process, set right before execve.
+ */
+export interface ExecCpuAffinity {
+  initial?: string
+  finalCpus?: string
+}
+
+/**
  * A runtime-spec hook: `path` run with `args` (args[0] is its argv[0]) and `env` (the
  * runtime's environment when absent), the container's state JSON on its stdin, killed after
  * `timeout` seconds.
@@ -299,6 +308,8 @@ export interface Process {
   scheduler?: Scheduler
   /** `process.ioPriority`. */
   ioPriority?: IoPriority
+  /** `process.execCPUAffinity`. */
+  execCpuAffinity?: ExecCpuAffinity
 }
 
 /** One `rdma` entry: the device name and its limits. */

@@ -125,6 +125,7 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     selinuxLabel: proc.selinuxLabel || undefined,
     scheduler: proc.scheduler ? { ...proc.scheduler, flags: [...(proc.scheduler.flags ?? [])] } : undefined,
     ioPriority: proc.ioPriority ? { class: proc.ioPriority.class, priority: proc.ioPriority.priority ?? 0 } : undefined,
+    execCpuAffinity: proc.execCPUAffinity ? { initial: proc.execCPUAffinity.initial, finalCpus: proc.execCPUAffinity.final } : undefined,
   };
 
   // The spec's devices only, as runc's specconv.createDevices converts them: fileMode defaults

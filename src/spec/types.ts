@@ -121,6 +121,8 @@ export interface Process {
   scheduler?: Scheduler;
   selinuxLabel?: string;
   ioPriority?: IOPriority;
+  /** runtime-spec 1.2: CPU lists ("0-3,7") for the init (`initial`) and the process (`final`). */
+  execCPUAffinity?: { initial?: string; final?: string };
 }
 
 export interface Hook {

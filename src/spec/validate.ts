@@ -407,6 +407,14 @@ function checkProcess(c: Checker, proc: Obj): void {
   const sched = c.obj(proc, 'scheduler', 'process.scheduler');
   if (sched) checkScheduler(c, sched);
 
+  const aff = c.obj(proc, 'execCPUAffinity', 'process.execCPUAffinity');
+  for (const k of ['initial', 'final'] as const) {
+    const list = aff ? c.str(aff, k, `process.execCPUAffinity.${k}`) : undefined;
+    if (list !== undefined && !/^\s*\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*\s*$/.test(list)) {
+      c.add(`process.execCPUAffinity.${k}`, `must be a CPU list like "0-3,7" (got ${quote(list)})`);
+    }
+  }
+
   const io = c.obj(proc, 'ioPriority', 'process.ioPriority');
   if (io) {
     c.oneOf(c.str(io, 'class', 'process.ioPriority.class', true), IOPRIO_CLASSES, 'process.ioPriority.class', 'I/O priority class');

@@ -3,6 +3,7 @@
 
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as os from 'node:os';
 import { SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, lines, run, runScript, setup, shell } from './helpers.ts';
 
 const opts = { timeout: TEST_TIMEOUT_MS };
@@ -32,6 +33,17 @@ describe('process settings: scheduler, I/O priority, personality', { skip: SKIP_
     // ...and the process itself does not have CAP_SYS_ADMIN (bit 21), which that takes.
     const eff = BigInt(`0x${lines(out)[1]!.split('\t')[1]}`);
     assert.equal((eff >> 21n) & 1n, 0n);
+  });
+
+  it('execCPUAffinity: the process runs on its final CPUs', { ...opts, skip: os.cpus().length < 2 && 'needs two CPUs' }, (t) => {
+    const out = runScript(t, 'grep ^Cpus_allowed_list /proc/self/status', {
+      mutate: (s) => void (s.process.execCPUAffinity = { initial: '0', final: '1' }),
+    });
+    assert.deepEqual(lines(out), ['Cpus_allowed_list:\t1']);
+    const ctx = setup(t, { mutate: (s) => { shell('true')(s); s.process.execCPUAffinity = { final: '1-x' }; } });
+    const r = run(ctx);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /process\.execCPUAffinity\.final: must be a CPU list like \\?"0-3,7\\?" \(got \\?"1-x\\?"\)/);
   });
 
   it('what the kernel refuses fails the create, naming the step', opts, (t) => {

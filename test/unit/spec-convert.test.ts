@@ -95,6 +95,7 @@ test('process: user, rlimits (RLIM_INFINITY → -1), capabilities absent or part
     selinuxLabel: undefined,
     scheduler: undefined,
     ioPriority: undefined,
+    execCpuAffinity: undefined,
   });
   const bare = toNativeConfig({ root: {}, process: { cwd: '/', args: ['a'] } }, '/b', 'x').process;
   assert.equal(bare.capabilities, undefined);

@@ -69,6 +69,15 @@ pub struct Scheduler {
     pub period: Option<i64>,
 }
 
+/// CPU lists ("0-3,7"): `initial` for the init before it joins the container's cgroup,
+/// `final_cpus` (the spec's `final`) for the process, set right before execve.
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExecCpuAffinity {
+    pub initial: Option<String>,
+    pub final_cpus: Option<String>,
+}
+
 #[cfg_attr(feature = "napi", napi(object))]
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct IoPriority {
@@ -191,6 +200,8 @@ pub struct Process {
     pub scheduler: Option<Scheduler>,
     /// `process.ioPriority`.
     pub io_priority: Option<IoPriority>,
+    /// `process.execCPUAffinity`.
+    pub exec_cpu_affinity: Option<ExecCpuAffinity>,
 }
 
 /// `process.consoleSize`, in character cells (runc truncates each to 16 bits; the TypeScript

@@ -109,9 +109,54 @@ pub fn set_personality(p: &Personality) -> Result<()> {
     Ok(())
 }
 
+/// A CPU list as the spec and cpuset write it ("0-3,7") as the CPU numbers.
+pub fn parse_cpus(list: &str) -> Result<Vec<usize>> {
+    let bad = || InitError::msg("sched_setaffinity", list, "not a CPU list (like 0-3,7)");
+    let mut out = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+        if a > b || b >= libc::CPU_SETSIZE as usize {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// `process.execCPUAffinity`: the calling thread's CPUs (runc 1.2: `initial` for the init
+/// before it joins the container's cgroup, `final` right before execve).
+pub fn set_affinity(list: &str) -> Result<()> {
+    let cpus = parse_cpus(list)?;
+    // SAFETY: a zeroed cpu_set_t, filled with CPU_SET, passed with its size.
+    let r = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for c in cpus {
+            libc::CPU_SET(c, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if r < 0 {
+        return Err(InitError::sys("sched_setaffinity", list, Errno::last()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpus("0-3,7").unwrap(), vec![0, 1, 2, 3, 7]);
+        assert_eq!(parse_cpus(" 1 ").unwrap(), vec![1]);
+        for bad in ["", "a", "3-1", "1,,x", "100000"] {
+            assert!(parse_cpus(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn attr_from_names() {

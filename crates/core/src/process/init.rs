@@ -163,7 +163,15 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
         crate::lsm::set_exec_labels(dir, p.apparmor_profile.as_deref(), p.selinux_label.as_deref())
     };
     // After the hooks (which the init execs, and which must not run under the labels).
-    let err = match start_hooks(plan).and_then(|()| labels.as_ref().map_or(Ok(()), labelled)) {
+    // execCPUAffinity.final: after the cgroup join (which resets the CPUs to the cpuset's).
+    let affinity = || match cfg.process.exec_cpu_affinity.as_ref().and_then(|a| a.final_cpus.as_deref()) {
+        Some(cpus) => crate::sched::set_affinity(cpus),
+        None => Ok(()),
+    };
+    let err = match start_hooks(plan)
+        .and_then(|()| labels.as_ref().map_or(Ok(()), labelled))
+        .and_then(|()| affinity())
+    {
         Err(e) => e,
         Ok(()) => match plan.seccomp.as_ref().filter(|_| cfg.process.no_new_privileges) {
             Some(filter) => match crate::seccomp::load(filter) {

@@ -43,6 +43,10 @@ fn stage1(plan: &mut Plan<'_>, sock: RawFd) -> Result<()> {
     }
 
     let cfg = plan.cfg;
+    // execCPUAffinity.initial: where the init runs until the process gets `final`.
+    if let Some(initial) = cfg.process.exec_cpu_affinity.as_ref().and_then(|a| a.initial.as_deref()) {
+        crate::sched::set_affinity(initial)?;
+    }
     // Before the user namespace, with the runtime's credentials: lowering oom_score_adj needs
     // CAP_SYS_RESOURCE in the initial namespace (runc's nsexec does this in stage 0 too).
     if let Some(adj) = cfg.process.oom_score_adj {
