@@ -85,6 +85,8 @@ export interface Config {
   seccomp?: Seccomp
   /** `linux.personality`. */
   personality?: Personality
+  /** `linux.memoryPolicy` (runtime-spec 1.3). */
+  memoryPolicy?: MemoryPolicy
   /**
    * The hooks that run while the container is created and started (crate::hooks);
    * poststart and poststop are the runtime's, after `start` and `delete`.
@@ -250,6 +252,13 @@ export interface Memory {
   useHierarchy?: boolean
   /** v2: refuse a limit at or below the current usage instead of letting the OOM killer act. */
   checkBeforeUpdate?: boolean
+}
+
+export interface MemoryPolicy {
+  mode: string
+  /** A node list ("0-3,7"); none for MPOL_DEFAULT and MPOL_LOCAL. */
+  nodes?: string
+  flags: Array<string>
 }
 
 export interface Mount {

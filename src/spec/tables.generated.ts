@@ -251,6 +251,24 @@ export const PERSONALITY_DOMAINS: readonly string[] = [
   'LINUX32',
 ];
 
+/** set_mempolicy(2) modes (sched::MEMORY_POLICY_MODES). */
+export const MEMORY_POLICY_MODES: readonly string[] = [
+  'MPOL_DEFAULT',
+  'MPOL_PREFERRED',
+  'MPOL_BIND',
+  'MPOL_INTERLEAVE',
+  'MPOL_LOCAL',
+  'MPOL_PREFERRED_MANY',
+  'MPOL_WEIGHTED_INTERLEAVE',
+];
+
+/** set_mempolicy(2) flags (sched::MEMORY_POLICY_FLAGS). */
+export const MEMORY_POLICY_FLAGS: readonly string[] = [
+  'MPOL_F_NUMA_BALANCING',
+  'MPOL_F_RELATIVE_NODES',
+  'MPOL_F_STATIC_NODES',
+];
+
 /** A device node every container gets. */
 export interface DefaultDevice {
   readonly path: string;

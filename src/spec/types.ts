@@ -313,6 +313,14 @@ export interface Seccomp {
   syscalls?: Syscall[];
 }
 
+/** runtime-spec 1.3: the container's NUMA memory policy (set_mempolicy(2)). */
+export interface MemoryPolicy {
+  mode: string;
+  /** A node list ("0-3,7"). */
+  nodes?: string;
+  flags?: string[];
+}
+
 export interface Personality {
   /** "LINUX" or "LINUX32". */
   domain: string;
@@ -342,6 +350,7 @@ export interface Linux {
   /** sysctl(8) names ("net.ipv4.ip_forward"; "/" may stand for "."). */
   sysctl?: Record<string, string>;
   seccomp?: Seccomp;
+  memoryPolicy?: MemoryPolicy;
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];

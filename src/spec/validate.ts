@@ -30,6 +30,8 @@ import {
   CAPABILITIES,
   DEFAULT_DEVICES,
   IOPRIO_CLASSES,
+  MEMORY_POLICY_FLAGS,
+  MEMORY_POLICY_MODES,
   NAMESPACES,
   PERSONALITY_DOMAINS,
   RLIMIT_TYPES,
@@ -573,6 +575,15 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     }
   }
   c.str(linux, 'mountLabel', 'linux.mountLabel');
+
+  const mp = c.obj(linux, 'memoryPolicy', 'linux.memoryPolicy');
+  if (mp) {
+    const mode = c.str(mp, 'mode', 'linux.memoryPolicy.mode', true);
+    c.oneOf(mode, MEMORY_POLICY_MODES, 'linux.memoryPolicy.mode', 'memory policy mode');
+    const nodes = c.str(mp, 'nodes', 'linux.memoryPolicy.nodes');
+    if (nodes && !/^\s*\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*\s*$/.test(nodes)) c.add('linux.memoryPolicy.nodes', `must be a node list like "0-3,7" (got ${quote(nodes)})`);
+    (c.strs(mp, 'flags', 'linux.memoryPolicy.flags') ?? []).forEach((f, i) => c.oneOf(f, MEMORY_POLICY_FLAGS, `linux.memoryPolicy.flags[${i}]`, 'memory policy flag'));
+  }
 
   const pers = c.obj(linux, 'personality', 'linux.personality');
   if (pers) {

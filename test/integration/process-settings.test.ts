@@ -3,6 +3,7 @@
 
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, lines, run, runScript, setup, shell } from './helpers.ts';
 
@@ -44,6 +45,13 @@ describe('process settings: scheduler, I/O priority, personality', { skip: SKIP_
     const r = run(ctx);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /process\.execCPUAffinity\.final: must be a CPU list like \\?"0-3,7\\?" \(got \\?"1-x\\?"\)/);
+  });
+
+  it('linux.memoryPolicy: the process\'s NUMA policy (numa_maps)', { ...opts, skip: !fs.existsSync('/proc/self/numa_maps') && 'no NUMA support in this kernel' }, (t) => {
+    const out = runScript(t, 'head -1 /proc/self/numa_maps | cut -d" " -f2', {
+      mutate: (s) => void (s.linux = { ...s.linux, memoryPolicy: { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES'] } }),
+    });
+    assert.deepEqual(lines(out), ['bind=static:0']);
   });
 
   it('what the kernel refuses fails the create, naming the step', opts, (t) => {

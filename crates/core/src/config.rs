@@ -52,6 +52,8 @@ pub struct Config {
     pub seccomp: Option<Seccomp>,
     /// `linux.personality`.
     pub personality: Option<Personality>,
+    /// `linux.memoryPolicy` (runtime-spec 1.3).
+    pub memory_policy: Option<MemoryPolicy>,
     /// The hooks that run while the container is created and started (crate::hooks);
     /// poststart and poststop are the runtime's, after `start` and `delete`.
     pub hooks: Option<CreateHooks>,
@@ -83,6 +85,15 @@ pub struct ExecCpuAffinity {
 pub struct IoPriority {
     pub class: String,
     pub priority: i32,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct MemoryPolicy {
+    pub mode: String,
+    /// A node list ("0-3,7"); none for MPOL_DEFAULT and MPOL_LOCAL.
+    pub nodes: Option<String>,
+    pub flags: Vec<String>,
 }
 
 #[cfg_attr(feature = "napi", napi(object))]

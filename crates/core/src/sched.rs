@@ -109,6 +109,47 @@ pub fn set_personality(p: &Personality) -> Result<()> {
     Ok(())
 }
 
+/// set_mempolicy(2) modes by OCI name (runtime-spec 1.3 `linux.memoryPolicy`).
+pub const MEMORY_POLICY_MODES: &[(&str, libc::c_int)] = &[
+    ("MPOL_DEFAULT", 0),
+    ("MPOL_PREFERRED", 1),
+    ("MPOL_BIND", 2),
+    ("MPOL_INTERLEAVE", 3),
+    ("MPOL_LOCAL", 4),
+    ("MPOL_PREFERRED_MANY", 5),
+    ("MPOL_WEIGHTED_INTERLEAVE", 6),
+];
+
+/// set_mempolicy(2) mode flags by OCI name.
+pub const MEMORY_POLICY_FLAGS: &[(&str, libc::c_int)] = &[
+    ("MPOL_F_NUMA_BALANCING", 1 << 13),
+    ("MPOL_F_RELATIVE_NODES", 1 << 14),
+    ("MPOL_F_STATIC_NODES", 1 << 15),
+];
+
+/// `linux.memoryPolicy`: the process's NUMA policy (inherited across fork and exec).
+pub fn set_memory_policy(p: &crate::config::MemoryPolicy) -> Result<()> {
+    let mut mode = lookup(MEMORY_POLICY_MODES, &p.mode, "memory policy mode", "set_mempolicy")?;
+    for f in &p.flags {
+        mode |= lookup(MEMORY_POLICY_FLAGS, f, "memory policy flag", "set_mempolicy")?;
+    }
+    // A node list as the CPU lists are written; 1024 nodes (MAX_NUMNODES's usual bound).
+    let mut mask = [0u64; 16];
+    if let Some(nodes) = p.nodes.as_deref().filter(|n| !n.trim().is_empty()) {
+        for n in parse_cpus(nodes).map_err(|_| InitError::msg("set_mempolicy", nodes, "not a node list (like 0-3,7)"))? {
+            let slot = mask.get_mut(n / 64).ok_or_else(|| InitError::msg("set_mempolicy", nodes, "node number too large"))?;
+            *slot |= 1 << (n % 64);
+        }
+    }
+    let empty = mask.iter().all(|w| *w == 0);
+    let (ptr, max) = if empty { (std::ptr::null(), 0) } else { (mask.as_ptr(), (mask.len() * 64) as libc::c_ulong) };
+    // SAFETY: set_mempolicy(mode, a node mask of `max` bits or none).
+    if unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, max) } < 0 {
+        return Err(InitError::sys("set_mempolicy", &p.mode, Errno::last()));
+    }
+    Ok(())
+}
+
 /// A CPU list as the spec and cpuset write it ("0-3,7") as the CPU numbers.
 pub fn parse_cpus(list: &str) -> Result<Vec<usize>> {
     let bad = || InitError::msg("sched_setaffinity", list, "not a CPU list (like 0-3,7)");

@@ -84,6 +84,8 @@ pub fn typescript() -> String {
         "personality(2) domains (sched::PERSONALITY_DOMAINS).",
         crate::sched::PERSONALITY_DOMAINS.iter().map(|(n, _)| *n),
     );
+    list(&mut out, "MEMORY_POLICY_MODES", "set_mempolicy(2) modes (sched::MEMORY_POLICY_MODES).", crate::sched::MEMORY_POLICY_MODES.iter().map(|(n, _)| *n));
+    list(&mut out, "MEMORY_POLICY_FLAGS", "set_mempolicy(2) flags (sched::MEMORY_POLICY_FLAGS).", crate::sched::MEMORY_POLICY_FLAGS.iter().map(|(n, _)| *n));
     default_devices(&mut out);
     signals(&mut out);
     out

@@ -118,6 +118,9 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     if let Some(p) = &cfg.personality {
         crate::sched::set_personality(p)?;
     }
+    if let Some(p) = &cfg.memory_policy {
+        crate::sched::set_memory_policy(p)?;
+    }
     // runc's order: a process that may gain privileges gets its filter while it still has
     // CAP_SYS_ADMIN (the user switch drops it); with noNewPrivileges, as late as possible.
     if let Some(filter) = plan.seccomp.as_ref().filter(|_| !cfg.process.no_new_privileges) {
