@@ -99,6 +99,23 @@ describe('escapes', { skip: SKIP_REASON }, () => {
     assertNothingLeft(ctx);
   });
 
+  it('masked directories share one read-only tmpfs, and stay masked (runc#5275)', opts, (t) => {
+    const dirs = ['/proc/acpi', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'];
+    const script = [
+      ...dirs.map((d) => `[ -d ${d} ] && grep " ${d} " /proc/self/mountinfo | cut -d" " -f3,6`),
+      'touch /proc/acpi/x 2>/dev/null || echo read-only',
+      'umount /proc/acpi 2>/dev/null || echo still-masked',
+      'true',
+    ].join('; ');
+    const out = runScript(t, script, { mutate: (s) => void (s.linux = { ...s.linux, maskedPaths: dirs }) });
+    const mounts = lines(out).filter((l) => /^\d+:\d+ /.test(l));
+    assert.ok(mounts.length >= 2, out);
+    assert.equal(new Set(mounts.map((l) => l.split(' ')[0])).size, 1, `one tmpfs for all: ${out}`);
+    assert.ok(mounts.every((l) => l.split(' ')[1]!.split(',').includes('ro')), out);
+    assert.match(out, /^read-only$/m);
+    assert.match(out, /^still-masked$/m);
+  });
+
   it('CVE-2025-31133: masking never binds what a symlinked /dev/null points at', opts, (t) => {
     const ctx = setup(t, {
       mutate: (s) => {

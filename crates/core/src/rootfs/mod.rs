@@ -370,12 +370,24 @@ fn dev_null() -> Result<path::InRoot> {
     Ok(path::InRoot { fd, path: "/dev/null".into() })
 }
 
-/// A maskedPaths entry: /dev/null bound over a file, an empty read-only tmpfs over a directory.
-fn mask_path(root: BorrowedFd<'_>, path: &str, null: &mut Option<path::InRoot>) -> Result<()> {
+/// What masks are bound from, each made (or opened and checked) once: /dev/null for files, and
+/// one empty read-only tmpfs for every directory (Kubernetes masks a directory per CPU, and
+/// a tmpfs each contends in the kernel, runc#5275).
+#[derive(Default)]
+struct Masks {
+    null: Option<path::InRoot>,
+    dir: Option<path::InRoot>,
+}
+
+/// A maskedPaths entry: /dev/null bound over a file, the empty read-only tmpfs over a directory.
+fn mask_path(root: BorrowedFd<'_>, path: &str, masks: &mut Masks) -> Result<()> {
     let Some(target) = skip_missing(path::resolve(root, path))? else {
         return Ok(());
     };
     if target.is_dir()? {
+        if let Some(empty) = &masks.dir {
+            return mounts::mount_at(Some(empty.mount_target().as_str()), &target, None, MsFlags::MS_BIND, None, path);
+        }
         mounts::mount_at(
             Some("tmpfs"),
             &target,
@@ -383,11 +395,14 @@ fn mask_path(root: BorrowedFd<'_>, path: &str, null: &mut Option<path::InRoot>) 
             MsFlags::MS_RDONLY,
             None,
             path,
-        )
+        )?;
+        // The tmpfs just mounted there, for the next masked directories to bind.
+        masks.dir = Some(path::resolve(root, path)?);
+        Ok(())
     } else {
-        let source = match null {
+        let source = match &mut masks.null {
             Some(n) => n,
-            None => null.insert(dev_null()?),
+            None => masks.null.insert(dev_null()?),
         };
         mounts::mount_at(
             Some(source.mount_target().as_str()),
@@ -428,10 +443,9 @@ pub fn finalize(cfg: &Config) -> Result<()> {
     for p in &cfg.readonly_paths {
         readonly_path(root, p)?;
     }
-    // Opened (and checked) once, when some file is to be masked.
-    let mut null: Option<path::InRoot> = None;
+    let mut masks = Masks::default();
     for p in &cfg.masked_paths {
-        mask_path(root, p, &mut null)?;
+        mask_path(root, p, &mut masks)?;
     }
     // A shared or unbindable rootfsPropagation reaches the new / only now (see
     // root_propagation), after the readonlyPaths binds, which an unbindable tree would refuse.
