@@ -116,6 +116,27 @@ describe('escapes', { skip: SKIP_REASON }, () => {
     assert.match(out, /^still-masked$/m);
   });
 
+  it('CVE-2026-47766 / CVE-2026-41579 class: setting up a /dev the rootfs provides never follows its symlinks', opts, (t) => {
+    // A /dev of the rootfs's own whose pts, shm and mqueue link to host directories: the
+    // devpts, shm and mqueue mounts and the device nodes all stay inside the container.
+    const hostDirs = ['pts', 'shm', 'mqueue', 'null'].map((n) => fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), `runts-dev-${n}-`)));
+    t.after(() => hostDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+    const ctx = setup(t, { mutate: (s) => shell('ls /dev >/dev/null')(s) });
+    const evilDev = path.join(ctx.dir, 'evil-dev');
+    fs.mkdirSync(evilDev);
+    ['pts', 'shm', 'mqueue'].forEach((n, i) => fs.symlinkSync(hostDirs[i]!, path.join(evilDev, n)));
+    const spec = JSON.parse(fs.readFileSync(path.join(ctx.bundle, 'config.json'), 'utf8'));
+    spec.mounts = spec.mounts.map((m: { destination: string }) => (m.destination === '/dev' ? { destination: '/dev', type: 'bind', source: evilDev, options: ['rbind'] } : m));
+    spec.linux.maskedPaths = [];
+    fs.writeFileSync(path.join(ctx.bundle, 'config.json'), JSON.stringify(spec));
+    const r = run(ctx);
+    if (r.status !== 0) assert.equal(r.status, 1, r.stderr);
+    for (const d of hostDirs) assert.deepEqual(fs.readdirSync(d), [], `${d} was written through a link`);
+    const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+    for (const d of hostDirs) assert.ok(!mountinfo.includes(` ${d} `), `${d} was mounted on`);
+    assertNothingLeft(ctx);
+  });
+
   it('CVE-2025-31133: masking never binds what a symlinked /dev/null points at', opts, (t) => {
     const ctx = setup(t, {
       mutate: (s) => {
