@@ -91,8 +91,9 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       execFifo: o.execFifo,
       consoleSocket: o.consoleSocket,
       subreaper: !!o.subreaper,
-      // The core fills in the pid and the status for each create and start hook.
-      hookState: config.hooks ? hookState({ ociVersion: SPEC_VERSION, id, pid: 0, bundle, annotations: spec.annotations }, 'creating') : undefined,
+      // The core fills in the pid and the status for each create and start hook (and the
+      // seccomp agent's message).
+      hookState: config.hooks || config.seccomp?.listenerPath ? hookState({ ociVersion: SPEC_VERSION, id, pid: 0, bundle, annotations: spec.annotations }, 'creating') : undefined,
     };
     await g.logger.debug?.(`creating container ${id} from ${path}`);
     const spawned = createInit(config, options);

@@ -721,21 +721,25 @@ function checkResources(c: Checker, r: Obj): void {
 
 function checkSeccomp(c: Checker, s: Obj): void {
   const P = 'linux.seccomp';
-  // SCMP_ACT_NOTIFY is a runtime-spec action runts does not apply (no listener protocol yet):
-  // named as such rather than as unknown.
-  const action = (v: string | undefined, path: string) => {
-    if (v === 'SCMP_ACT_NOTIFY') c.add(path, 'not supported: SCMP_ACT_NOTIFY (a seccomp listener)');
-    else c.oneOf(v, SECCOMP_ACTIONS, path, 'seccomp action');
-  };
-  action(c.str(s, 'defaultAction', `${P}.defaultAction`, true), `${P}.defaultAction`);
+  const action = (v: string | undefined, path: string) => c.oneOf(v, SECCOMP_ACTIONS, path, 'seccomp action');
+  const def = c.str(s, 'defaultAction', `${P}.defaultAction`, true);
+  action(def, `${P}.defaultAction`);
+  // runc: the init's own writes would be notified to an agent that has no listener yet.
+  if (def === 'SCMP_ACT_NOTIFY') c.add(`${P}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action');
   c.int(s, 'defaultErrnoRet', `${P}.defaultErrnoRet`, 'u32');
   (c.strs(s, 'architectures', `${P}.architectures`) ?? []).forEach((a, i) => c.oneOf(a, SECCOMP_ARCHES, `${P}.architectures[${i}]`, 'seccomp architecture'));
   (c.strs(s, 'flags', `${P}.flags`) ?? []).forEach((f, i) => c.oneOf(f, SECCOMP_FLAGS, `${P}.flags[${i}]`, 'seccomp flag'));
-  if (c.str(s, 'listenerPath', `${P}.listenerPath`)) c.add(`${P}.listenerPath`, 'not supported: a seccomp listener');
+  const listener = c.str(s, 'listenerPath', `${P}.listenerPath`);
   c.str(s, 'listenerMetadata', `${P}.listenerMetadata`);
+  let notified = false;
   for (const [sc, p] of c.objects(s, 'syscalls', `${P}.syscalls`)) {
     c.strs(sc, 'names', `${p}.names`, true);
-    action(c.str(sc, 'action', `${p}.action`, true), `${p}.action`);
+    const act = c.str(sc, 'action', `${p}.action`, true);
+    action(act, `${p}.action`);
+    if (act === 'SCMP_ACT_NOTIFY') {
+      notified = true;
+      if ((Array.isArray(sc.names) ? sc.names : []).includes('write')) c.add(`${p}.names`, 'SCMP_ACT_NOTIFY cannot be used for the write syscall');
+    }
     c.int(sc, 'errnoRet', `${p}.errnoRet`, 'u32');
     for (const [a, ap] of c.objects(sc, 'args', `${p}.args`)) {
       const index = c.int(a, 'index', `${ap}.index`, 'u32', true);
@@ -745,6 +749,7 @@ function checkSeccomp(c: Checker, s: Obj): void {
       c.oneOf(c.str(a, 'op', `${ap}.op`, true), SECCOMP_OPERATORS, `${ap}.op`, 'seccomp operator');
     }
   }
+  if (notified && !listener) c.add(`${P}.listenerPath`, 'is required with SCMP_ACT_NOTIFY (the seccomp agent\'s socket)');
 }
 
 /**

@@ -4,13 +4,17 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   BIN,
+  REPO,
   SKIP_REASON,
   TEST_TIMEOUT_MS,
   assertBinary,
   assertNothingLeft,
+  poll,
+  requireRunc,
   run,
   runBoth,
   setup,
@@ -45,6 +49,17 @@ function podmanProfile(): Seccomp | undefined {
     .map(({ comment: _c, includes: _i, excludes: _e, ...rest }) => rest);
   const { archMap: _a, ...profile } = p;
   return { ...profile, syscalls } as unknown as Seccomp;
+}
+
+const AGENT = path.join(REPO, 'target/release/examples/seccomp_agent');
+
+/** Builds the seccomp agent example unless it is newer than its source. */
+function seccompAgent(): string {
+  const src = path.join(REPO, 'crates/core/examples/seccomp_agent.rs');
+  if (fs.existsSync(AGENT) && fs.statSync(AGENT).mtimeMs >= fs.statSync(src).mtimeMs) return AGENT;
+  const r = spawnSync('cargo', ['build', '--release', '--example', 'seccomp_agent', '-p', 'runts-core', '--features', 'libseccomp'], { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cargo build --example seccomp_agent failed: ${r.error ?? r.stderr}`);
+  return AGENT;
 }
 
 describe('linux.seccomp', { skip: SKIP_REASON }, () => {
@@ -114,10 +129,40 @@ describe('linux.seccomp', { skip: SKIP_REASON }, () => {
     assert.equal(ours, runc);
   });
 
+  for (const nnp of [false, true]) {
+    it(`SCMP_ACT_NOTIFY: the agent at listenerPath gets the listener and the state, and answers (noNewPrivileges ${nnp}), as under runc`, opts, async (t) => {
+      const agent = seccompAgent();
+      const seen = [];
+      for (const bin of [BIN, requireRunc()]) {
+        const ctx = setup(t, { bin, id: undefined });
+        const sock = path.join(ctx.dir, 'agent.sock');
+        const stateFile = path.join(ctx.dir, 'agent-state.json');
+        const child = spawn(agent, [sock, stateFile, '13'], { stdio: 'ignore' });
+        t.after(() => child.kill('SIGKILL'));
+        await poll('the agent to listen', () => (fs.existsSync(sock) ? true : undefined));
+        const spec = JSON.parse(fs.readFileSync(path.join(ctx.bundle, 'config.json'), 'utf8')) as Spec;
+        shell('mkdir /tmp/d 2>&1; echo "mkdir=$?"; touch /tmp/f && echo touched')(spec);
+        withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, listenerMetadata: 'meta-data', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] }, nnp)(spec);
+        fs.writeFileSync(path.join(ctx.bundle, 'config.json'), JSON.stringify(spec));
+        const r = run(ctx);
+        assert.equal(r.status, 0, `${bin}: ${r.stderr}`);
+        const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { fds: string[]; pid: number; metadata: string; state: { id: string; status: string; pid: number } };
+        assert.deepEqual(state.fds, ['seccompFd']);
+        assert.equal(state.metadata, 'meta-data');
+        assert.equal(state.state.id, ctx.id);
+        assert.equal(state.state.pid, state.pid);
+        seen.push({ out: r.stdout, status: state.state.status });
+      }
+      assert.match(seen[0]!.out, /Permission denied/);
+      assert.match(seen[0]!.out, /^touched$/m);
+      assert.deepEqual(seen[0], seen[1]);
+    });
+  }
+
   it('a profile runts cannot apply is refused before anything exists, naming the field', opts, (t) => {
     const cases: Array<[Seccomp, RegExp]> = [
       [{ defaultAction: 'SCMP_ACT_NOPE' }, /linux\.seccomp\.defaultAction: unknown seccomp action \\?"SCMP_ACT_NOPE/],
-      [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.syscalls\[0\]\.action: not supported: SCMP_ACT_NOTIFY/],
+      [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.listenerPath: is required with SCMP_ACT_NOTIFY/],
       [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_Z80'] }, /linux\.seccomp\.architectures\[0\]: unknown seccomp architecture \\?"SCMP_ARCH_Z80/],
       [{ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_NOPE'] }, /linux\.seccomp\.flags\[0\]: unknown seccomp flag/],
       [
@@ -139,7 +184,7 @@ describe('linux.seccomp', { skip: SKIP_REASON }, () => {
     assert.equal(r.status, 0, r.stderr);
     const s = (JSON.parse(r.stdout) as { linux: { seccomp: Record<string, unknown> } }).linux.seccomp;
     assert.equal(s.enabled, true);
-    assert.ok((s.actions as string[]).includes('SCMP_ACT_ERRNO') && !(s.actions as string[]).includes('SCMP_ACT_NOTIFY'));
+    assert.ok((s.actions as string[]).includes('SCMP_ACT_ERRNO') && (s.actions as string[]).includes('SCMP_ACT_NOTIFY'));
     assert.ok((s.operators as string[]).includes('SCMP_CMP_MASKED_EQ'));
     assert.ok((s.archs as string[]).includes('SCMP_ARCH_X86_64'));
     assert.ok((s.knownFlags as string[]).includes('SECCOMP_FILTER_FLAG_LOG'));

@@ -329,7 +329,7 @@ test('specWarnings: relative mount destinations (runc warns) and fields not appl
   ]);
 });
 
-test('linux.seccomp: names from the core\'s tables, NOTIFY and listeners named as not supported, argument indexes 0-5', () => {
+test('linux.seccomp: names from the core\'s tables, NOTIFY as runc allows it, argument indexes 0-5', () => {
   const ok = minimal({}, {
     seccomp: {
       defaultAction: 'SCMP_ACT_ERRNO',
@@ -352,16 +352,20 @@ test('linux.seccomp: names from the core\'s tables, NOTIFY and listeners named a
   assert.deepEqual(
     validateSpec(bad).map((p) => `${p.path}: ${p.message.replace(/ \(valid: .*\)$/, '')}`),
     [
-      'linux.seccomp.defaultAction: not supported: SCMP_ACT_NOTIFY (a seccomp listener)',
+      'linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action',
       'linux.seccomp.architectures[0]: unknown seccomp architecture "SCMP_ARCH_Z80"',
       'linux.seccomp.flags[0]: unknown seccomp flag "SECCOMP_FILTER_FLAG_NEW_LISTENER"',
-      'linux.seccomp.listenerPath: not supported: a seccomp listener',
       'linux.seccomp.syscalls[0].action: unknown seccomp action "SCMP_ACT_BOGUS"',
       'linux.seccomp.syscalls[0].args[0].index: must be from 0 to 5 (a syscall has 6 arguments; got 6)',
       'linux.seccomp.syscalls[0].args[0].value: must be a non-negative integer (got -1)',
       'linux.seccomp.syscalls[0].args[0].op: unknown seccomp operator "SCMP_CMP_XX"',
     ],
   );
+  const noListener = minimal({}, { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'write'], action: 'SCMP_ACT_NOTIFY' }] } });
+  assert.deepEqual(validateSpec(noListener).map((p) => `${p.path}: ${p.message}`), [
+    'linux.seccomp.syscalls[0].names: SCMP_ACT_NOTIFY cannot be used for the write syscall',
+    "linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY (the seccomp agent's socket)",
+  ]);
 });
 
 test('checkHost: AppArmor and SELinux labels fail closed on a host without the LSM, as runc', () => {

@@ -9,13 +9,17 @@
 //! libseccomp versions lack), a rule whose action is the default action is redundant and
 //! skipped, conditions on distinct arguments make one rule (AND) and several conditions on
 //! one argument make one rule each, ERRNO and TRACE return EPERM unless `errnoRet` says
-//! otherwise, `SCMP_ACT_KILL` kills the thread. Not done: `SCMP_ACT_NOTIFY` (the listener
-//! socket protocol), refused with "not supported"; runc's patch that answers syscalls newer
-//! than the profile with ENOSYS instead of the default action.
+//! otherwise, `SCMP_ACT_KILL` kills the thread. With SCMP_ACT_NOTIFY the filter is loaded
+//! with a listener, which the init sends to the runtime and the runtime to the agent at
+//! `listenerPath` with the container's state (runc's protocol); the filter is then loaded
+//! early even with noNewPrivileges (it must be, before `create` returns). Not done: runc's
+//! patch that answers syscalls newer than the profile with ENOSYS instead of the default
+//! action.
 
 use crate::error::{InitError, Result};
 
-/// The actions of the runtime spec, as `features` reports them.
+/// The actions of the runtime spec, as `features` reports them (SCMP_ACT_NOTIFY hands the
+/// listener to the agent at `listenerPath`, as runc does).
 pub const ACTIONS: &[&str] = &[
     "SCMP_ACT_ALLOW",
     "SCMP_ACT_ERRNO",
@@ -23,6 +27,7 @@ pub const ACTIONS: &[&str] = &[
     "SCMP_ACT_KILL_PROCESS",
     "SCMP_ACT_KILL_THREAD",
     "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",
     "SCMP_ACT_TRACE",
     "SCMP_ACT_TRAP",
 ];
@@ -82,6 +87,8 @@ pub const FLAGS: &[(&str, u32)] = &[
 pub struct Filter {
     pub program: Vec<u8>,
     pub flags: u32,
+    /// Some rule is SCMP_ACT_NOTIFY: loading returns the listener for the seccomp agent.
+    pub notify: bool,
 }
 
 /// The flag bits of `names`; an unknown one is an error naming it (runc's wording).
@@ -101,9 +108,9 @@ pub fn flag_bits(names: &[String]) -> Result<u32> {
     })
 }
 
-/// Installs `filter` on the calling thread (and so on what it execs). Without
-/// PR_SET_NO_NEW_PRIVS this needs CAP_SYS_ADMIN.
-pub fn load(filter: &Filter) -> Result<()> {
+/// Installs `filter` on the calling thread (and so on what it execs); with notify rules, returns
+/// the listener descriptor. Without PR_SET_NO_NEW_PRIVS this needs CAP_SYS_ADMIN.
+pub fn load(filter: &Filter) -> Result<Option<std::os::fd::OwnedFd>> {
     let insns = filter.program.len() / std::mem::size_of::<libc::sock_filter>();
     if insns == 0 || filter.program.len() % std::mem::size_of::<libc::sock_filter>() != 0 {
         return Err(InitError::msg("seccomp", "", "not a BPF program"));
@@ -117,7 +124,7 @@ pub fn load(filter: &Filter) -> Result<()> {
         libc::syscall(
             libc::SYS_seccomp,
             libc::SECCOMP_SET_MODE_FILTER,
-            filter.flags as libc::c_ulong,
+            (filter.flags | if filter.notify { libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32 } else { 0 }) as libc::c_ulong,
             &prog as *const libc::sock_fprog,
         )
     };
@@ -128,6 +135,25 @@ pub fn load(filter: &Filter) -> Result<()> {
             nix::errno::Errno::last(),
         ));
     }
+    // SAFETY: with NEW_LISTENER the call returned a new descriptor, ours.
+    Ok(filter.notify.then(|| unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(r as i32) }))
+}
+
+/// Hands the listener to the seccomp agent at `listener_path` (runc's protocol): one message
+/// on a new connection, the container's process state as JSON (`fds` names the descriptor)
+/// with the listener as SCM_RIGHTS.
+pub fn send_listener(listener_path: &str, state: &str, fd: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+    use nix::sys::socket::{connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr};
+    use std::os::fd::AsRawFd;
+    let step = "send seccomp listener";
+    let sock = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| InitError::sys(step, listener_path, e))?;
+    let addr = UnixAddr::new(listener_path).map_err(|e| InitError::sys(step, listener_path, e))?;
+    connect(sock.as_raw_fd(), &addr).map_err(|e| InitError::sys(step, listener_path, e))?;
+    let fds = [fd.as_raw_fd()];
+    let iov = [std::io::IoSlice::new(state.as_bytes())];
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
+        .map_err(|e| InitError::sys(step, listener_path, e))?;
     Ok(())
 }
 
@@ -168,13 +194,7 @@ mod compile {
             "SCMP_ACT_LOG" => ScmpAction::Log,
             "SCMP_ACT_TRACE" => ScmpAction::Trace(ret as u16),
             "SCMP_ACT_TRAP" => ScmpAction::Trap,
-            "SCMP_ACT_NOTIFY" => {
-                return Err(InitError::msg(
-                    "seccomp",
-                    name,
-                    "not supported: SCMP_ACT_NOTIFY (a seccomp listener)",
-                ))
-            }
+            "SCMP_ACT_NOTIFY" => ScmpAction::Notify,
             _ => return Err(InitError::msg("seccomp", name, "unknown action")),
         })
     }
@@ -234,6 +254,11 @@ mod compile {
             return Ok(());
         }
         for name in &call.names {
+            // As runc: the init writes to the runtime after the load; a notified write would
+            // wait for an agent that never gets the listener.
+            if act == ScmpAction::Notify && name == "write" {
+                return Err(InitError::msg("seccomp", name.as_str(), "SCMP_ACT_NOTIFY cannot be used for the write syscall"));
+            }
             let Ok(nr) = ScmpSyscall::from_name(name) else {
                 continue; // not a syscall this libseccomp knows: as runc, skipped
             };
@@ -264,6 +289,13 @@ mod compile {
     /// The spec's filter as a BPF program for the init to load.
     pub fn compile(s: &Seccomp) -> Result<Filter> {
         let default = action(&s.default_action, s.default_errno_ret)?;
+        if default == ScmpAction::Notify {
+            return Err(InitError::msg("seccomp", "SCMP_ACT_NOTIFY", "cannot be the default action"));
+        }
+        let notify = s.syscalls.iter().any(|c| c.action == "SCMP_ACT_NOTIFY");
+        if notify && s.listener_path.as_deref().unwrap_or("").is_empty() {
+            return Err(InitError::msg("seccomp", "listenerPath", "SCMP_ACT_NOTIFY needs a listenerPath"));
+        }
         let flags = flag_bits(&s.flags)?;
         let mut ctx = ScmpFilterContext::new(default).map_err(|e| bad("filter", e))?;
         // The init loads the program itself; PR_SET_NO_NEW_PRIVS is process.noNewPrivileges'.
@@ -290,7 +322,7 @@ mod compile {
                 let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
                 InitError::sys("seccomp", "export", errno)
             })?;
-        Ok(Filter { program, flags })
+        Ok(Filter { program, flags, notify })
     }
 
     /// An anonymous file for libseccomp to export the program into.
@@ -448,7 +480,16 @@ mod tests {
             syscalls: vec![rule(&["mkdir"], "SCMP_ACT_NOTIFY", None, vec![])],
             ..Default::default()
         };
-        assert!(refused(notify).contains("not supported: SCMP_ACT_NOTIFY"));
+        assert!(refused(notify.clone()).contains("SCMP_ACT_NOTIFY needs a listenerPath"));
+        let with_listener = Seccomp { listener_path: Some("/run/agent.sock".into()), ..notify.clone() };
+        assert!(compile(&with_listener).unwrap().notify);
+        let on_write = Seccomp {
+            syscalls: vec![rule(&["write"], "SCMP_ACT_NOTIFY", None, vec![])],
+            ..with_listener.clone()
+        };
+        assert!(refused(on_write).contains("cannot be used for the write syscall"));
+        let as_default = Seccomp { default_action: "SCMP_ACT_NOTIFY".into(), ..with_listener };
+        assert!(refused(as_default).contains("cannot be the default action"));
         let flag = Seccomp {
             default_action: "SCMP_ACT_ALLOW".into(),
             flags: vec!["SECCOMP_FILTER_FLAG_X".into()],

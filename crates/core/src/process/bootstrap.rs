@@ -86,7 +86,7 @@ mod tests {
             ..Default::default()
         };
         let opts = InitOptions { preserve_fds: 2, exec_fifo: Some("/run/x/exec.fifo".into()), ..Default::default() };
-        let seccomp = Some(crate::seccomp::Filter { program: vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f], flags: 2 });
+        let seccomp = Some(crate::seccomp::Filter { program: vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f], flags: 2, notify: true });
         let inherited = Inherited { joins: vec![7, 8], fifo: Some(9), parent_pid: 42, seccomp };
         let json = serde_json::to_vec(&Outgoing { cfg: &cfg, opts: &opts, inherited: &inherited }).unwrap();
         let back: Incoming = serde_json::from_slice(&json).unwrap();

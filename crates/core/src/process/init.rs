@@ -122,9 +122,13 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
         crate::sched::set_memory_policy(p)?;
     }
     // runc's order: a process that may gain privileges gets its filter while it still has
-    // CAP_SYS_ADMIN (the user switch drops it); with noNewPrivileges, as late as possible.
-    if let Some(filter) = plan.seccomp.as_ref().filter(|_| !cfg.process.no_new_privileges) {
-        crate::seccomp::load(filter)?;
+    // CAP_SYS_ADMIN (the user switch drops it); with noNewPrivileges, as late as possible,
+    // except that a filter with a listener must be in place before `create` returns, for the
+    // runtime to hand the listener to the agent.
+    if let Some(filter) = plan.seccomp.as_ref().filter(|f| f.notify || !cfg.process.no_new_privileges) {
+        if let Some(listener) = crate::seccomp::load(filter)? {
+            sync::send(sock, &Message::SeccompFd(listener.as_raw_fd()))?;
+        }
     }
     switch_user(plan)?;
     // Changing credentials cleared PDEATHSIG (credentials(7)); arm it again until Ready.
@@ -176,9 +180,9 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
         .and_then(|()| affinity())
     {
         Err(e) => e,
-        Ok(()) => match plan.seccomp.as_ref().filter(|_| cfg.process.no_new_privileges) {
+        Ok(()) => match plan.seccomp.as_ref().filter(|f| !f.notify && cfg.process.no_new_privileges) {
             Some(filter) => match crate::seccomp::load(filter) {
-                Ok(()) => exec::execve(&exe, &plan.argv, &envp),
+                Ok(_) => exec::execve(&exe, &plan.argv, &envp),
                 Err(e) => e,
             },
             None => exec::execve(&exe, &plan.argv, &envp),

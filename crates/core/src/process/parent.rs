@@ -173,6 +173,12 @@ fn handshake(
                 return Ok((pid, console));
             }
             Message::Log(level, text) => logs.push((level, text)),
+            Message::SeccompFd(fd) => {
+                // SAFETY: the descriptor that came with this message; nobody else owns it.
+                let listener = unsafe { OwnedFd::from_raw_fd(fd) };
+                let pid = started.init.ok_or_else(|| unexpected(&msg, "InitPid"))?;
+                send_seccomp_listener(plan, pid, listener.as_fd())?;
+            }
             Message::Hooks => {
                 let pid = started.init.ok_or_else(|| unexpected(&msg, "InitPid"))?;
                 run_create_hooks(plan, pid, logs)?;
@@ -182,6 +188,25 @@ fn handshake(
             m => return Err(unexpected(&m, "a child message")),
         }
     }
+}
+
+/// SCMP_ACT_NOTIFY: the listener goes to the agent at listenerPath with runc's
+/// ContainerProcessState (the container's state as hooks get it, the metadata, the pid).
+fn send_seccomp_listener(plan: &Plan<'_>, pid: i32, listener: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+    let Some(sec) = &plan.cfg.seccomp else {
+        return Err(InitError::msg("sync", "SeccompFd", "no seccomp config"));
+    };
+    let path = sec.listener_path.as_deref().unwrap_or("");
+    let state = crate::hooks::state_json(plan.opts.hook_state.as_deref().unwrap_or("{}"), "creating", pid);
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap_or(serde_json::Value::Null);
+    let message = serde_json::json!({
+        "ociVersion": state.get("ociVersion").cloned().unwrap_or_default(),
+        "fds": ["seccompFd"],
+        "pid": pid,
+        "metadata": sec.listener_metadata.clone().unwrap_or_default(),
+        "state": state,
+    });
+    crate::seccomp::send_listener(path, &message.to_string(), listener)
 }
 
 /// prestart (deprecated) and createRuntime, in the runtime's namespaces, while the init waits

@@ -99,6 +99,9 @@ pub enum Message {
     /// parent → init: they ran (with the init's pid in the runtime's pid namespace, which they
     /// got in their state).
     HooksDone(i32),
+    /// init → parent, before Ready, with an SCMP_ACT_NOTIFY filter: its listener, as
+    /// SCM_RIGHTS, for the parent to pass on to the seccomp agent at listenerPath.
+    SeccompFd(RawFd),
 }
 
 /// The level of a [`Message::Log`] line.
@@ -129,7 +132,7 @@ const TAG_CONSOLE: u8 = 9;
 const TAG_LOG: u8 = 10;
 const TAG_HOOKS: u8 = 11;
 const TAG_HOOKS_DONE: u8 = 12;
-// Reserved for later: the seccomp notify fd.
+const TAG_SECCOMP_FD: u8 = 13;
 
 /// Largest datagram we accept: an InitError (its fields shortened as its message quotes
 /// them, error.rs) fits many times over.
@@ -151,6 +154,7 @@ impl Message {
             Message::Log(..) => "Log",
             Message::Hooks => "Hooks",
             Message::HooksDone(_) => "HooksDone",
+            Message::SeccompFd(_) => "SeccompFd",
         }
     }
 
@@ -191,6 +195,7 @@ impl Message {
                 b.push(TAG_HOOKS_DONE);
                 b.extend_from_slice(&pid.to_le_bytes());
             }
+            Message::SeccompFd(_) => b.push(TAG_SECCOMP_FD),
         }
         b
     }
@@ -232,6 +237,10 @@ impl Message {
             TAG_CONSOLE => match fd {
                 Some(fd) => return Ok(Message::Console(fd)),
                 None => return Err(malformed("Console message without a descriptor")),
+            },
+            TAG_SECCOMP_FD => match fd {
+                Some(fd) => return Ok(Message::SeccompFd(fd)),
+                None => return Err(malformed("SeccompFd message without a descriptor")),
             },
             t => return Err(malformed(&format!("unknown tag {t}"))),
         };
@@ -290,7 +299,7 @@ pub fn send(sock: RawFd, msg: &Message) -> Result<()> {
     let iov = [IoSlice::new(&bytes)];
     let fds;
     let cmsgs: &[ControlMessage] = match msg {
-        Message::Console(fd) => {
+        Message::Console(fd) | Message::SeccompFd(fd) => {
             fds = [*fd];
             &[ControlMessage::ScmRights(&fds)]
         }
@@ -348,7 +357,7 @@ pub fn recv(sock: RawFd) -> Result<Option<Message>> {
         }
         let msg = Message::decode(&buf[..n], fds.first().copied());
         match &msg {
-            Ok(Message::Console(_)) => close_all(&fds[1..]),
+            Ok(Message::Console(_) | Message::SeccompFd(_)) => close_all(&fds[1..]),
             _ => close_all(&fds),
         }
         return msg.map(Some);
@@ -380,6 +389,8 @@ mod tests {
             Message::Error(InitError::msg("", "", "")),
             Message::Log(LogLevel::Warn, "join session keyring: EDQUOT".into()),
             Message::Log(LogLevel::Debug, String::new()),
+            Message::Hooks,
+            Message::HooksDone(4242),
         ]
     }
 
@@ -391,6 +402,10 @@ mod tests {
         assert_eq!(
             Message::decode(&Message::Console(-1).encode(), Some(7)).unwrap(),
             Message::Console(7)
+        );
+        assert_eq!(
+            Message::decode(&Message::SeccompFd(-1).encode(), Some(8)).unwrap(),
+            Message::SeccompFd(8)
         );
     }
 
