@@ -88,6 +88,11 @@ export interface Config {
   /** `linux.memoryPolicy` (runtime-spec 1.3). */
   memoryPolicy?: MemoryPolicy
   /**
+   * `linux.netDevices` (runtime-spec 1.2): host interfaces moved into the container's new
+   * network namespace.
+   */
+  netDevices: Array<NetDevice>
+  /**
    * The hooks that run while the container is created and started (crate::hooks);
    * poststart and poststop are the runtime's, after `start` and `delete`.
    */
@@ -276,6 +281,13 @@ export interface Namespace {
   nsType: string
   /** Join this namespace (a /proc/<pid>/ns/<x> path) instead of creating one. */
   path?: string
+}
+
+export interface NetDevice {
+  /** The interface's name on the host. */
+  hostName: string
+  /** Its name in the container (the host name when the spec gives none). */
+  name: string
 }
 
 /** `linux.resources.network` (cgroup v1 only: net_cls and net_prio). */

@@ -163,6 +163,7 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     seccomp: linux.seccomp ? seccompOf(linux.seccomp) : undefined,
     hooks: createHooks(spec.hooks),
     personality: linux.personality ? { domain: linux.personality.domain, flags: [...(linux.personality.flags ?? [])] } : undefined,
+    netDevices: Object.entries(linux.netDevices ?? {}).map(([hostName, d]) => ({ hostName, name: d?.name || hostName })),
     memoryPolicy: linux.memoryPolicy ? { mode: linux.memoryPolicy.mode, nodes: linux.memoryPolicy.nodes || undefined, flags: [...(linux.memoryPolicy.flags ?? [])] } : undefined,
   };
 }

@@ -351,6 +351,8 @@ export interface Linux {
   sysctl?: Record<string, string>;
   seccomp?: Seccomp;
   memoryPolicy?: MemoryPolicy;
+  /** runtime-spec 1.2: host interfaces to move into the container's network namespace, by host name. */
+  netDevices?: Record<string, { name?: string }>;
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];

@@ -576,6 +576,26 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
   }
   c.str(linux, 'mountLabel', 'linux.mountLabel');
 
+  const nd = c.obj(linux, 'netDevices', 'linux.netDevices');
+  if (nd) {
+    // An interface name: 1 to 15 bytes, no '/', ':' or whitespace (dev_valid_name).
+    const ifname = (n: string) => n.length > 0 && Buffer.byteLength(n) < 16 && n !== '.' && n !== '..' && !/[/:\s]/.test(n);
+    const net = ns.get('network');
+    if (!net || net.path) c.add('linux.netDevices', 'needs a new network namespace (a {"type": "network"} without a path in linux.namespaces)');
+    const seen = new Map<string, string>();
+    for (const host of Object.keys(nd)) {
+      const p = `linux.netDevices[${quote(host)}]`;
+      if (!ifname(host)) c.add(p, `${quote(host)} is not an interface name`);
+      const o = c.obj(nd, host, p);
+      const name = o ? c.str(o, 'name', `${p}.name`) : undefined;
+      if (name !== undefined && !ifname(name)) c.add(`${p}.name`, `${quote(name)} is not an interface name`);
+      const inside = name || host;
+      const other = seen.get(inside);
+      if (other) c.add(p, `is named ${quote(inside)} in the container, as ${quote(other)} is`);
+      seen.set(inside, host);
+    }
+  }
+
   const mp = c.obj(linux, 'memoryPolicy', 'linux.memoryPolicy');
   if (mp) {
     const mode = c.str(mp, 'mode', 'linux.memoryPolicy.mode', true);
@@ -836,6 +856,12 @@ export function checkHost(files: Files, config: Config, mountLabel?: string): Pr
   }
   if (mountLabel && lsmEnabled(files, 'selinux')) {
     out.push({ path: 'linux.mountLabel', message: 'not supported: SELinux mount labels' });
+  }
+
+  for (const d of config.netDevices) {
+    if (!files.exists(`/sys/class/net/${d.hostName}`)) {
+      out.push({ path: `linux.netDevices[${quote(d.hostName)}]`, message: 'no such network interface on the host' });
+    }
   }
 
   const net = config.namespaces.find((n) => n.nsType === 'network');

@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, lines, run, runScript, setup, shell } from './helpers.ts';
 
 const opts = { timeout: TEST_TIMEOUT_MS };
@@ -52,6 +53,23 @@ describe('process settings: scheduler, I/O priority, personality', { skip: SKIP_
       mutate: (s) => void (s.linux = { ...s.linux, memoryPolicy: { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES'] } }),
     });
     assert.deepEqual(lines(out), ['bind=static:0']);
+  });
+
+  it('linux.netDevices: a host interface is moved into the container, renamed', opts, (t) => {
+    const host = `rts${process.pid % 100000}a`;
+    const peer = `rts${process.pid % 100000}b`;
+    const made = spawnSync('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer], { encoding: 'utf8' });
+    if (made.error || made.status !== 0) return t.skip(`cannot make a veth pair here: ${made.error ?? made.stderr}`);
+    t.after(() => spawnSync('ip', ['link', 'del', peer]));
+    const out = runScript(t, 'ip -o link show | cut -d: -f2 | cut -d@ -f1 | tr -d " "', {
+      mutate: (s) => void (s.linux = { ...s.linux, netDevices: { [host]: { name: 'eth9' } } }),
+    });
+    assert.deepEqual(lines(out), ['lo', 'eth9']);
+    // An interface the host does not have is refused before anything exists.
+    const missing = setup(t, { mutate: (s) => { shell('true')(s); s.linux = { ...s.linux, netDevices: { nosuchif0: {} } }; } });
+    const r = run(missing);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /linux\.netDevices\[\\?"nosuchif0\\?"\]: no such network interface on the host/);
   });
 
   it('what the kernel refuses fails the create, naming the step', opts, (t) => {

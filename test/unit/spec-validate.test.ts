@@ -408,3 +408,14 @@ test('sysctl: user.* only with a user namespace (runc 1.4)', () => {
   assert.match(sysctlProblem('user.max_user_namespaces', new Map([['mount', {}]])) ?? '', /not allowed in the host user namespace/);
   assert.match(sysctlProblem('kernel.core_pattern', userNs) ?? '', /not in a separate kernel namespace/);
 });
+
+test('netDevices: interface names, a new network namespace, distinct names inside', () => {
+  assert.deepEqual(validateSpec(minimal({}, { namespaces: [{ type: 'mount' }, { type: 'network' }], netDevices: { eth1: {}, veth9: { name: 'eth2' } } })), []);
+  const p = validateSpec(minimal({}, { namespaces: [{ type: 'mount' }, { type: 'network', path: '/proc/1/ns/net' }], netDevices: { 'a/b': {}, eth1: { name: 'eth2' }, eth2: {}, x: { name: 'waytoolonginterface' } } }));
+  assert.deepEqual(p.map((x) => `${x.path}: ${x.message}`), [
+    'linux.netDevices: needs a new network namespace (a {"type": "network"} without a path in linux.namespaces)',
+    'linux.netDevices["a/b"]: "a/b" is not an interface name',
+    'linux.netDevices["eth2"]: is named "eth2" in the container, as "eth1" is',
+    'linux.netDevices["x"].name: "waytoolonginterface" is not an interface name',
+  ]);
+});

@@ -54,6 +54,9 @@ pub struct Config {
     pub personality: Option<Personality>,
     /// `linux.memoryPolicy` (runtime-spec 1.3).
     pub memory_policy: Option<MemoryPolicy>,
+    /// `linux.netDevices` (runtime-spec 1.2): host interfaces moved into the container's new
+    /// network namespace.
+    pub net_devices: Vec<NetDevice>,
     /// The hooks that run while the container is created and started (crate::hooks);
     /// poststart and poststop are the runtime's, after `start` and `delete`.
     pub hooks: Option<CreateHooks>,
@@ -85,6 +88,15 @@ pub struct ExecCpuAffinity {
 pub struct IoPriority {
     pub class: String,
     pub priority: i32,
+}
+
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct NetDevice {
+    /// The interface's name on the host.
+    pub host_name: String,
+    /// Its name in the container (the host name when the spec gives none).
+    pub name: String,
 }
 
 #[cfg_attr(feature = "napi", napi(object))]

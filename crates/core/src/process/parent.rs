@@ -147,6 +147,7 @@ fn handshake(
                 for procs in &plan.cgroup_procs {
                     util::write_file("join cgroup", procs, &pid.to_string())?;
                 }
+                move_net_devices(plan, pid)?;
                 sync::send(sock, &Message::Proceed)?;
             }
             Message::Console(fd) => {
@@ -188,6 +189,21 @@ fn handshake(
             m => return Err(unexpected(&m, "a child message")),
         }
     }
+}
+
+/// linux.netDevices: into the init's network namespace (it has its own since stage 1), from
+/// ours, before the init builds the container.
+fn move_net_devices(plan: &Plan<'_>, pid: i32) -> Result<()> {
+    if plan.cfg.net_devices.is_empty() {
+        return Ok(());
+    }
+    let path = format!("/proc/{pid}/ns/net");
+    let ns = nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| InitError::sys("open", &path, e))?;
+    for d in &plan.cfg.net_devices {
+        crate::net::move_device(&d.host_name, &d.name, ns.as_fd())?;
+    }
+    Ok(())
 }
 
 /// SCMP_ACT_NOTIFY: the listener goes to the agent at listenerPath with runc's
