@@ -92,6 +92,8 @@ export interface Config {
    * network namespace.
    */
   netDevices: Array<NetDevice>
+  /** `linux.timeOffsets`: the new time namespace's clock offsets. */
+  timeOffsets: Array<TimeOffset>
   /**
    * The hooks that run while the container is created and started (crate::hooks);
    * poststart and poststop are the runtime's, after `start` and `delete`.
@@ -428,6 +430,13 @@ export interface ThrottleDevice {
   major: number
   minor: number
   rate: number
+}
+
+/** One clock's offset: `clock` is "monotonic" or "boottime". */
+export interface TimeOffset {
+  clock: string
+  secs: number
+  nanosecs: number
 }
 
 /** One `unified` entry: a cgroup v2 file name and the value written to it. */

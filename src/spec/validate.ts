@@ -804,7 +804,6 @@ export function specWarnings(spec: Spec): Problem[] {
   });
   const ignored: Array<[string, unknown]> = [
     ['linux.intelRdt', spec.linux?.intelRdt],
-    ['linux.timeOffsets', spec.linux?.timeOffsets],
   ];
   for (const [path, v] of ignored) {
     if (v != null && v !== '') out.push({ path, message: 'is not supported by runts yet and is ignored' });

@@ -72,6 +72,18 @@ describe('process settings: scheduler, I/O priority, personality', { skip: SKIP_
     assert.match(r.stderr, /linux\.netDevices\[\\?"nosuchif0\\?"\]: no such network interface on the host/);
   });
 
+  it('linux.timeOffsets: the new time namespace\'s clocks are offset', { ...opts, skip: !fs.existsSync('/proc/self/timens_offsets') && 'no time namespaces in this kernel' }, (t) => {
+    const out = runScript(t, 'cut -d" " -f1 /proc/uptime; cat /proc/self/timens_offsets', {
+      mutate: (s) => {
+        s.linux = { ...s.linux, namespaces: [...(s.linux?.namespaces ?? []), { type: 'time' }], timeOffsets: { boottime: { secs: 864000 }, monotonic: { secs: -5, nanosecs: 500 } } };
+      },
+    });
+    const [uptime, ...offsets] = lines(out);
+    const hostUptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    assert.ok(Math.abs(Number(uptime) - hostUptime - 864000) < 60, `${uptime} against the host's ${hostUptime}`);
+    assert.deepEqual(offsets.map((l) => l.replace(/\s+/g, ' ')), ['monotonic -5 500', 'boottime 864000 0']);
+  });
+
   it('what the kernel refuses fails the create, naming the step', opts, (t) => {
     const ctx = setup(t, {
       mutate: (s) => {

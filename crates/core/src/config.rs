@@ -57,6 +57,8 @@ pub struct Config {
     /// `linux.netDevices` (runtime-spec 1.2): host interfaces moved into the container's new
     /// network namespace.
     pub net_devices: Vec<NetDevice>,
+    /// `linux.timeOffsets`: the new time namespace's clock offsets.
+    pub time_offsets: Vec<TimeOffset>,
     /// The hooks that run while the container is created and started (crate::hooks);
     /// poststart and poststop are the runtime's, after `start` and `delete`.
     pub hooks: Option<CreateHooks>,
@@ -88,6 +90,15 @@ pub struct ExecCpuAffinity {
 pub struct IoPriority {
     pub class: String,
     pub priority: i32,
+}
+
+/// One clock's offset: `clock` is "monotonic" or "boottime".
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct TimeOffset {
+    pub clock: String,
+    pub secs: i64,
+    pub nanosecs: u32,
 }
 
 #[cfg_attr(feature = "napi", napi(object))]

@@ -88,6 +88,17 @@ fn stage1(plan: &mut Plan<'_>, sock: RawFd) -> Result<()> {
     if !rest.is_empty() {
         unshare(rest).map_err(|e| InitError::sys("unshare", flag_names(rest), e))?;
     }
+    // The new time namespace's offsets: written before any process enters it (the init, by
+    // the clone below), as time_namespaces(7) requires; through our own /proc, in the host's
+    // mount namespace still.
+    if !cfg.time_offsets.is_empty() {
+        let text: String = cfg
+            .time_offsets
+            .iter()
+            .map(|o| format!("{} {} {}\n", o.clock, o.secs, o.nanosecs))
+            .collect();
+        write_file("write timens_offsets", "/proc/self/timens_offsets", &text)?;
+    }
 
     // clone(2) with fork semantics (no new stack): safe because this process has one thread.
     // CLONE_PARENT makes the init a child of the runtime (runc's nsexec does the same), which
