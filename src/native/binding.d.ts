@@ -94,6 +94,8 @@ export interface Config {
   netDevices: Array<NetDevice>
   /** `linux.timeOffsets`: the new time namespace's clock offsets. */
   timeOffsets: Array<TimeOffset>
+  /** `linux.mountLabel`, when the host has SELinux (rootfs::mounts::labelled). */
+  mountLabel?: string
   /**
    * The hooks that run while the container is created and started (crate::hooks);
    * poststart and poststop are the runtime's, after `start` and `delete`.

@@ -17,7 +17,7 @@ import { laterHooks, resolveBundle, toNativeConfig } from '../spec/convert.ts';
 import { toCgroupSpec } from '../spec/resources.ts';
 import { loadSpec } from '../spec/load.ts';
 import { thaw } from '../spec/numbers.ts';
-import { checkHost, specWarnings, validateSpec } from '../spec/validate.ts';
+import { checkHost, lsmEnabled, specWarnings, validateSpec } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
 import { SPEC_VERSION } from '../version.ts';
 import { PENDING_CGROUP, remove } from '../state/store.ts';
@@ -71,7 +71,9 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
     systemd: g.systemdCgroup,
     rootless: g.rootless,
   });
-  const hostProblems = checkHost(files, config, spec.linux?.mountLabel);
+  const hostProblems = checkHost(files, config);
+  // runc's label.FormatMountLabel: a mount label means nothing without SELinux.
+  if (config.mountLabel && !lsmEnabled(files, 'selinux')) config.mountLabel = undefined;
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
   checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
   const dir = claim(files, g.root, id);

@@ -163,6 +163,7 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     seccomp: linux.seccomp ? seccompOf(linux.seccomp) : undefined,
     hooks: createHooks(spec.hooks),
     personality: linux.personality ? { domain: linux.personality.domain, flags: [...(linux.personality.flags ?? [])] } : undefined,
+    mountLabel: linux.mountLabel || undefined,
     timeOffsets: Object.entries(linux.timeOffsets ?? {}).map(([clock, o]) => ({ clock, secs: o?.secs ?? 0, nanosecs: o?.nanosecs ?? 0 })),
     netDevices: Object.entries(linux.netDevices ?? {}).map(([hostName, d]) => ({ hostName, name: d?.name || hostName })),
     memoryPolicy: linux.memoryPolicy ? { mode: linux.memoryPolicy.mode, nodes: linux.memoryPolicy.nodes || undefined, flags: [...(linux.memoryPolicy.flags ?? [])] } : undefined,

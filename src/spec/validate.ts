@@ -828,7 +828,7 @@ export function lsmEnabled(files: Files, lsm: 'apparmor' | 'selinux'): boolean {
   return files.exists('/sys/fs/selinux/enforce');
 }
 
-export function checkHost(files: Files, config: Config, mountLabel?: string): Problem[] {
+export function checkHost(files: Files, config: Config): Problem[] {
   const out: Problem[] = [];
   try {
     if (!files.stat(config.rootfs).isDir) {
@@ -846,15 +846,12 @@ export function checkHost(files: Files, config: Config, mountLabel?: string): Pr
   }
 
   // The LSMs fail closed: a label the host cannot apply is an error, never ignored (runc's
-  // wording). linux.mountLabel without SELinux is ignored, as runc ignores it.
+  // wording). linux.mountLabel without SELinux is ignored, as runc ignores it (build.ts).
   if (config.process.apparmorProfile && !lsmEnabled(files, 'apparmor')) {
     out.push({ path: 'process.apparmorProfile', message: 'apparmor profile is specified in config, but apparmor is disabled or not supported' });
   }
   if (config.process.selinuxLabel && !lsmEnabled(files, 'selinux')) {
     out.push({ path: 'process.selinuxLabel', message: 'selinux label is specified in config, but selinux is disabled or not supported' });
-  }
-  if (mountLabel && lsmEnabled(files, 'selinux')) {
-    out.push({ path: 'linux.mountLabel', message: 'not supported: SELinux mount labels' });
   }
 
   for (const d of config.netDevices) {

@@ -59,6 +59,8 @@ pub struct Config {
     pub net_devices: Vec<NetDevice>,
     /// `linux.timeOffsets`: the new time namespace's clock offsets.
     pub time_offsets: Vec<TimeOffset>,
+    /// `linux.mountLabel`, when the host has SELinux (rootfs::mounts::labelled).
+    pub mount_label: Option<String>,
     /// The hooks that run while the container is created and started (crate::hooks);
     /// poststart and poststop are the runtime's, after `start` and `delete`.
     pub hooks: Option<CreateHooks>,

@@ -404,12 +404,13 @@ pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config) -> Resu
             }
             "tmpfs" => {
                 check_proc(&dest, source)?;
+                let data = labelled(opts.data(), cfg.mount_label.as_deref());
                 tmpfs(
                     root,
                     &dest,
                     source,
                     opts.flags,
-                    opts.data(),
+                    data.as_deref(),
                     &opts.propagation,
                     // On other filesystems runc ignores it too.
                     opts.tmpcopyup,
@@ -417,13 +418,14 @@ pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config) -> Resu
             }
             _ => {
                 check_proc(&dest, source)?;
+                let data = labelled(opts.data(), cfg.mount_label.as_deref());
                 filesystem(
                     root,
                     &dest,
                     source,
                     fs_type,
                     opts.flags,
-                    opts.data(),
+                    data.as_deref(),
                     &opts.propagation,
                 )?;
             }
@@ -433,4 +435,28 @@ pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config) -> Resu
         set_recursive_attrs(root, &dest, opts.attr_set, opts.attr_clr)?;
     }
     Ok(())
+}/// `linux.mountLabel` as SELinux's `context=` mount option (runc's label.FormatMountLabel):
+/// for the filesystems the runtime makes (tmpfs, devpts, mqueue, ...), not binds, proc,
+/// sysfs or cgroups, which keep their own labels. The TypeScript side passes a label only when
+/// the host has SELinux.
+pub(crate) fn labelled(data: Option<&str>, label: Option<&str>) -> Option<String> {
+    match (data.filter(|d| !d.is_empty()), label.filter(|l| !l.is_empty())) {
+        (d, None) => d.map(str::to_owned),
+        (None, Some(l)) => Some(format!("context=\"{l}\"")),
+        (Some(d), Some(l)) => Some(format!("{d},context=\"{l}\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mount_label_as_a_context_option() {
+        assert_eq!(super::labelled(Some("mode=755"), None).as_deref(), Some("mode=755"));
+        assert_eq!(
+            super::labelled(None, Some("system_u:object_r:container_file_t:s0")).as_deref(),
+            Some("context=\"system_u:object_r:container_file_t:s0\"")
+        );
+        assert_eq!(super::labelled(Some("mode=755,size=65536k"), Some("l")).as_deref(), Some("mode=755,size=65536k,context=\"l\""));
+        assert_eq!(super::labelled(Some(""), None), None);
+    }
 }
