@@ -593,6 +593,12 @@ describe('docker 20.10 with --runtime runts (vs runc)', { skip: SKIP }, () => {
     };
     assert.equal(seccomp([], 'seccomp'), 'Seccomp:\t2\n', 'no seccomp filter (mode 2) on the container process');
     assert.equal(seccomp(['--security-opt', 'seccomp=unconfined'], 'unconfined'), 'Seccomp:\t0\n');
+    // A syscall the profile blocks fails with its errno: without CAP_SYS_ADMIN, unshare(2) is
+    // not in Docker's allow list (defaultErrnoRet EPERM); unconfined, a user namespace is made.
+    const unshare = (flags: string[], n: string) =>
+      docker(['run', '--rm', ...runFlags(rt, names.make(rt, n)), ...flags, IMAGE, 'sh', '-c', 'unshare -U true 2>&1; echo "unshare=$?"']).stdout;
+    assert.match(unshare([], 'unshare'), /Operation not permitted[\s\S]*unshare=1/);
+    assert.match(unshare(['--security-opt', 'seccomp=unconfined'], 'unshare-unconfined'), /^unshare=0$/m);
   });
 
   scenario('--pids-limit 20: pids.max from inside, and a fork loop stops at the limit', (rt, names) => {

@@ -560,6 +560,8 @@ describe('podman 4.3', { skip: SKIP ?? false }, () => {
       assert.deepEqual(st.get('Seccomp'), ['2'], 'Seccomp: 2 is filter mode (proc(5))');
       assert.deepEqual(st.get('Seccomp_filters'), ['1']);
     });
+    // (A syscall blocked by podman's own profile is tried beside runc in seccomp.test.ts, with
+    // that profile's file; through Docker in docker.test.ts.)
   }, { needsSeccomp: true });
 
   scenario('podman exec: joins the container (pid 1, cgroup, user), passes the exit status', async (pm) => {
