@@ -5,8 +5,9 @@
  * SELinux, the rootless systemd driver) is reported absent or disabled.
  */
 import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { CAPABILITIES, MOUNT_OPTIONS, NAMESPACES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../spec/tables.generated.ts';
-import { COMMIT, SPEC_VERSION, VERSION } from '../version.ts';
+import { COMMIT, SPEC_VERSION_MAX, VERSION } from '../version.ts';
 import { HOOK_KINDS } from '../spec/validate.ts';
 
 /** runtime-spec features.md, as far as runts fills it. */
@@ -26,12 +27,18 @@ export interface Features {
   annotations: Record<string, string>;
 }
 
+/** Whether the running kernel is at least major.minor (uname's release). */
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a = 0, b = 0] = release().split('.').map((n) => Number.parseInt(n, 10));
+  return a > major || (a === major && b >= minor);
+}
+
 export function features(): Features {
   // The namespace types this kernel has.
   const namespaces = NAMESPACES.filter((n) => existsSync(`/proc/self/ns/${n.procFile}`)).map((n) => n.type).sort();
   return {
     ociVersionMin: '1.0.0',
-    ociVersionMax: SPEC_VERSION,
+    ociVersionMax: SPEC_VERSION_MAX,
     hooks: [...HOOK_KINDS],
     mountOptions: [...MOUNT_OPTIONS],
     linux: {
@@ -45,7 +52,7 @@ export function features(): Features {
         archs: [...SECCOMP_ARCHES],
         knownFlags: [...SECCOMP_FLAGS],
         // Each applied by seccomp(2) itself; WAIT_KILLABLE_RECV needs Linux 5.19.
-        supportedFlags: [...SECCOMP_FLAGS],
+        supportedFlags: SECCOMP_FLAGS.filter((f) => f !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV' || kernelAtLeast(5, 19)),
       },
       // Supported by this build (features.md); whether the host has them is another matter.
       apparmor: { enabled: true },

@@ -550,6 +550,9 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     }
     for (const k of ['schemata', 'l3CacheSchema', 'memBwSchema']) c.str(rdt, k, `linux.intelRdt.${k}`);
     for (const k of ['enableCMT', 'enableMBM']) c.bool(rdt, k, `linux.intelRdt.${k}`);
+    // Refused rather than ignored: a container that asked for cache or bandwidth limits would
+    // run without them.
+    c.add('linux.intelRdt', 'not supported: Intel RDT (resctrl)');
   }
 
   const sysctl = c.strMap(linux, 'sysctl', 'linux.sysctl');
@@ -802,12 +805,6 @@ export function specWarnings(spec: Spec): Problem[] {
       out.push({ path: `linux.resources.devices[${i}].access`, message: `${quote(d.access)}: letters other than r, w and m are ignored` });
     }
   });
-  const ignored: Array<[string, unknown]> = [
-    ['linux.intelRdt', spec.linux?.intelRdt],
-  ];
-  for (const [path, v] of ignored) {
-    if (v != null && v !== '') out.push({ path, message: 'is not supported by runts yet and is ignored' });
-  }
   return out;
 }
 

@@ -259,6 +259,7 @@ test('mounts, devices, resources, rootfsPropagation, hooks, seccomp', () => {
     'linux.devices[0].type',
     'linux.devices[1].major',
     'linux.devices[1].minor',
+    'linux.intelRdt',
     'linux.intelRdt.closID',
     'linux.personality.domain',
     'linux.resources.blockIO.weight',
@@ -321,11 +322,10 @@ test('without a mount namespace nothing may be mounted: runts never mounts in it
 });
 
 test('specWarnings: relative mount destinations (runc warns) and fields not applied yet', () => {
-  const spec = minimal({ mounts: [{ destination: 'proc', type: 'proc', source: 'proc' }, { destination: '/ok' }] }, { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, intelRdt: { l3CacheSchema: 'L3:0=f' } });
+  const spec = minimal({ mounts: [{ destination: 'proc', type: 'proc', source: 'proc' }, { destination: '/ok' }] }, { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } });
   assert.deepEqual(validateSpec(spec), []);
   assert.deepEqual(specWarnings(spec as Spec), [
     { path: 'mounts[0].destination', message: '"proc" is not absolute; mounted at /proc (deprecated)' },
-    { path: 'linux.intelRdt', message: 'is not supported by runts yet and is ignored' },
   ]);
 });
 
