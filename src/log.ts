@@ -98,6 +98,10 @@ export async function logError(msg: string, fields?: Record<string, unknown>): P
   else (await get()).error(msg);
 }
 
+export async function logInfo(msg: string): Promise<void> {
+  (await get()).info(msg);
+}
+
 export async function logWarn(msg: string): Promise<void> {
   (await get()).warn(msg);
 }

@@ -29,14 +29,14 @@ export const GLOBAL_FLAGS: FlagDef[] = [
 
 /** The library, configured as the global flags say; its warnings go to the CLI's log. */
 export async function runtimeFor(g: GlobalOptions): Promise<Runtime> {
-  const [{ Runtime }, { logDebug, logWarn }] = await Promise.all([import('../runtime/runtime.ts'), import('../log.ts')]);
+  const [{ Runtime }, { logDebug, logInfo, logWarn }] = await Promise.all([import('../runtime/runtime.ts'), import('../log.ts')]);
   const rootless = g.rootless === 'true' ? true : g.rootless === 'false' ? false : g.rootless === 'auto' ? 'auto' : undefined;
   if (rootless === undefined) throw new RuntsError(`invalid value for --rootless: ${JSON.stringify(g.rootless)} (true, false or auto)`);
   return new Runtime({
     root: g.root,
     systemdCgroup: g.systemdCgroup,
     rootless,
-    logger: { warn: logWarn, debug: logDebug },
+    logger: { warn: logWarn, info: logInfo, debug: logDebug },
   });
 }
 

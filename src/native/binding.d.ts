@@ -543,7 +543,7 @@ export interface Exit {
 
 /** A line the init logged while it built the container. */
 export interface InitLog {
-  /** "warning" or "debug". */
+  /** "warning", "info" (what hooks print) or "debug". */
   level: string
   msg: string
 }

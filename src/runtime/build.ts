@@ -103,7 +103,11 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
     cgroupPaths = spawned.cgroupPaths;
     consoleFd = spawned.consoleFd;
     // What the init logged while it built the container (it never prints: crun's model).
-    for (const l of spawned.logs) await (l.level === 'debug' ? g.logger.debug?.(l.msg) : g.logger.warn(l.msg));
+    for (const l of spawned.logs) {
+      if (l.level === 'debug') await g.logger.debug?.(l.msg);
+      else if (l.level === 'info') await (g.logger.info ?? g.logger.debug)?.(l.msg);
+      else await g.logger.warn(l.msg);
+    }
     const state: ContainerState = {
       ociVersion: SPEC_VERSION,
       id,

@@ -25,14 +25,14 @@ export function hookState(s: Pick<ContainerState, 'ociVersion' | 'id' | 'pid' | 
 
 /**
  * poststart or poststop of a recorded container: run in order; a failure is a warning (with
- * the hook's output) and the rest of the lifecycle goes on. What the hooks print is logged.
+ * the hook's output) and the rest of the lifecycle goes on. What the hooks print is logged (info).
  */
 export async function runLaterHooks(kind: 'poststart' | 'poststop', s: ContainerState, status: string, pid: number, logger: Logger): Promise<void> {
   const hooks = s.hooks?.[kind] ?? [];
   if (!hooks.length) return;
   const { runHooks } = await import('../native/index.ts');
   try {
-    for (const line of runHooks(kind, hooks, hookState(s, status, pid))) await logger.debug?.(line);
+    for (const line of runHooks(kind, hooks, hookState(s, status, pid))) await (logger.info ?? logger.debug)?.(line);
   } catch (e) {
     await logger.warn((e as Error).message);
   }

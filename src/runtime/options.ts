@@ -7,6 +7,8 @@
 /** Where the library's warnings and debug lines go. */
 export interface Logger {
   warn(msg: string): void | Promise<void>;
+  /** Lines worth a user's eye that are not warnings (what hooks print). */
+  info?(msg: string): void | Promise<void>;
   debug?(msg: string): void | Promise<void>;
 }
 

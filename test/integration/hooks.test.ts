@@ -100,8 +100,13 @@ describe('hooks', { skip: SKIP_REASON }, () => {
     const { ctx, log } = hookBundle(t, BIN, undefined, (spec) => {
       spec.process.args = ['sleep', '30'];
     });
-    callOk(ctx, ['create', '-b', ctx.bundle, ctx.id]);
+    const created = call(ctx, ['create', '-b', ctx.bundle, ctx.id]);
+    assert.equal(created.status, 0, created.stderr);
     assert.deepEqual(entries(log, ctx).map((e) => e.kind), ['prestart', 'createRuntime', 'createContainer']);
+    // What the hooks print reaches runts's log (stderr here) at level info.
+    for (const kind of ['prestart', 'createRuntime', 'createContainer']) {
+      assert.match(created.stderr, new RegExp(`level=info msg="${kind} hook #0 \\(\\S+\\): ran ${kind}"`));
+    }
     callOk(ctx, ['start', ctx.id]);
     assert.deepEqual(entries(log, ctx).map((e) => e.kind).slice(3), ['startContainer', 'poststart']);
     callOk(ctx, ['delete', '--force', ctx.id]);

@@ -71,7 +71,7 @@ pub struct InitRef {
 /// A line the init logged while it built the container.
 #[napi(object)]
 pub struct InitLog {
-    /// "warning" or "debug".
+    /// "warning", "info" (what hooks print) or "debug".
     pub level: String,
     pub msg: String,
 }

@@ -245,7 +245,7 @@ fn create_hooks(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
     }
     let state = crate::hooks::state_json(hook_state(plan), "creating", nix::unistd::getpid().as_raw());
     for line in crate::hooks::run("createContainer", &hooks.create_container, &state)? {
-        sync::send(sock, &Message::Log(LogLevel::Debug, line))?;
+        sync::send(sock, &Message::Log(LogLevel::Info, line))?;
     }
     Ok(())
 }

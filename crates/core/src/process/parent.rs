@@ -234,7 +234,7 @@ fn run_create_hooks(plan: &Plan<'_>, pid: i32, logs: &mut Vec<(LogLevel, String)
     let state = crate::hooks::state_json(plan.opts.hook_state.as_deref().unwrap_or("{}"), "creating", pid);
     for (kind, list) in [("prestart", &hooks.prestart), ("createRuntime", &hooks.create_runtime)] {
         for line in crate::hooks::run(kind, list, &state)? {
-            logs.push((LogLevel::Debug, line));
+            logs.push((LogLevel::Info, line));
         }
     }
     Ok(())

@@ -108,6 +108,8 @@ pub enum Message {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
     Warn,
+    /// What hooks print.
+    Info,
     Debug,
 }
 
@@ -115,6 +117,7 @@ impl LogLevel {
     pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Warn => "warning",
+            LogLevel::Info => "info",
             LogLevel::Debug => "debug",
         }
     }
@@ -187,6 +190,7 @@ impl Message {
                 b.push(match level {
                     LogLevel::Warn => 1,
                     LogLevel::Debug => 2,
+                    LogLevel::Info => 3,
                 });
                 put_str(&mut b, &shorten(text, DETAIL_MAX));
             }
@@ -228,6 +232,7 @@ impl Message {
                 let level = match r.u8()? {
                     1 => LogLevel::Warn,
                     2 => LogLevel::Debug,
+                    3 => LogLevel::Info,
                     l => return Err(malformed(&format!("unknown log level {l}"))),
                 };
                 Message::Log(level, r.string()?)
@@ -389,6 +394,7 @@ mod tests {
             Message::Error(InitError::msg("", "", "")),
             Message::Log(LogLevel::Warn, "join session keyring: EDQUOT".into()),
             Message::Log(LogLevel::Debug, String::new()),
+            Message::Log(LogLevel::Info, "createContainer hook #0 (/h): ok".into()),
             Message::Hooks,
             Message::HooksDone(4242),
         ]
