@@ -62,6 +62,8 @@ const DEVICE_TYPES = ['c', 'b', 'u', 'p'];
 const CGROUP_DEVICE_TYPES = ['a', 'b', 'c'];
 /** The hook kinds of config.md, in the order the runtime runs them (and `features` lists them). */
 export const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+/** A CPU or NUMA node list as cpuset and the spec write them: "0-3,7". */
+const NUMBER_LIST = /^\s*\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*\s*$/;
 /** Clocks a time namespace can offset (time_namespaces(7)). */
 const TIME_CLOCKS = ['monotonic', 'boottime'];
 
@@ -412,7 +414,7 @@ function checkProcess(c: Checker, proc: Obj): void {
   const aff = c.obj(proc, 'execCPUAffinity', 'process.execCPUAffinity');
   for (const k of ['initial', 'final'] as const) {
     const list = aff ? c.str(aff, k, `process.execCPUAffinity.${k}`) : undefined;
-    if (list !== undefined && !/^\s*\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*\s*$/.test(list)) {
+    if (list !== undefined && !NUMBER_LIST.test(list)) {
       c.add(`process.execCPUAffinity.${k}`, `must be a CPU list like "0-3,7" (got ${quote(list)})`);
     }
   }
@@ -604,7 +606,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     const mode = c.str(mp, 'mode', 'linux.memoryPolicy.mode', true);
     c.oneOf(mode, MEMORY_POLICY_MODES, 'linux.memoryPolicy.mode', 'memory policy mode');
     const nodes = c.str(mp, 'nodes', 'linux.memoryPolicy.nodes');
-    if (nodes && !/^\s*\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*\s*$/.test(nodes)) c.add('linux.memoryPolicy.nodes', `must be a node list like "0-3,7" (got ${quote(nodes)})`);
+    if (nodes && !NUMBER_LIST.test(nodes)) c.add('linux.memoryPolicy.nodes', `must be a node list like "0-3,7" (got ${quote(nodes)})`);
     (c.strs(mp, 'flags', 'linux.memoryPolicy.flags') ?? []).forEach((f, i) => c.oneOf(f, MEMORY_POLICY_FLAGS, `linux.memoryPolicy.flags[${i}]`, 'memory policy flag'));
   }
 

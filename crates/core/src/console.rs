@@ -185,14 +185,19 @@ pub fn send_fd(sock: BorrowedFd<'_>, name: &str, fd: BorrowedFd<'_>) -> Result<(
     if name.len() >= MAX_NAME_LEN {
         return Err(InitError::msg("send console", name, "name too long"));
     }
+    send_with_fd(sock, name.as_bytes(), fd, "send console", name)
+}
+
+/// One message of `payload` with `fd` as SCM_RIGHTS; a failure is `step` on `what`.
+pub fn send_with_fd(sock: BorrowedFd<'_>, payload: &[u8], fd: BorrowedFd<'_>, step: &str, what: &str) -> Result<()> {
     let fds = [fd.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [IoSlice::new(name.as_bytes())];
+    let iov = [IoSlice::new(payload)];
     loop {
         match sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
             Ok(_) => return Ok(()),
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(InitError::sys("send console", name, e)),
+            Err(e) => return Err(InitError::sys(step, what, e)),
         }
     }
 }

@@ -63,17 +63,9 @@ pub fn run(kind: &str, hooks: &[Hook], state: &str) -> Result<Vec<String>> {
     Ok(printed)
 }
 
-fn memfd(step: &str, name: &std::ffi::CStr, bytes: &[u8]) -> Result<std::fs::File> {
-    // SAFETY: memfd_create with a C string name; the descriptor is owned by the File below.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(InitError::sys(step, "memfd_create", Errno::last()));
-    }
-    let mut f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    std::io::Write::write_all(&mut f, bytes)
-        .and_then(|()| f.seek(SeekFrom::Start(0)).map(|_| ()))
-        .map_err(|e| InitError::sys(step, "memfd", io_errno(&e)))?;
-    Ok(f)
+/// A memfd holding `bytes`, at offset 0 (process::program's helper).
+fn memfd(name: &std::ffi::CStr, bytes: &[u8]) -> Result<std::fs::File> {
+    crate::process::program::memfd_with(name, bytes, false).map(std::fs::File::from)
 }
 
 fn io_errno(e: &std::io::Error) -> Errno {
@@ -89,9 +81,9 @@ fn captured(mut f: std::fs::File) -> String {
 }
 
 fn run_one(step: &str, h: &Hook, state: &str) -> Result<String> {
-    let stdin = memfd(step, c"runts-hook-state", state.as_bytes())?;
-    let stdout = memfd(step, c"runts-hook-stdout", b"")?;
-    let stderr = memfd(step, c"runts-hook-stderr", b"")?;
+    let stdin = memfd(c"runts-hook-state", state.as_bytes())?;
+    let stdout = memfd(c"runts-hook-stdout", b"")?;
+    let stderr = memfd(c"runts-hook-stderr", b"")?;
     let mut cmd = Command::new(&h.path);
     if let Some((argv0, rest)) = h.args.split_first() {
         cmd.arg0(argv0).args(rest);

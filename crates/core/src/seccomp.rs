@@ -143,18 +143,14 @@ pub fn load(filter: &Filter) -> Result<Option<std::os::fd::OwnedFd>> {
 /// on a new connection, the container's process state as JSON (`fds` names the descriptor)
 /// with the listener as SCM_RIGHTS.
 pub fn send_listener(listener_path: &str, state: &str, fd: std::os::fd::BorrowedFd<'_>) -> Result<()> {
-    use nix::sys::socket::{connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr};
-    use std::os::fd::AsRawFd;
+    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+    use std::os::fd::{AsFd, AsRawFd};
     let step = "send seccomp listener";
     let sock = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
         .map_err(|e| InitError::sys(step, listener_path, e))?;
     let addr = UnixAddr::new(listener_path).map_err(|e| InitError::sys(step, listener_path, e))?;
     connect(sock.as_raw_fd(), &addr).map_err(|e| InitError::sys(step, listener_path, e))?;
-    let fds = [fd.as_raw_fd()];
-    let iov = [std::io::IoSlice::new(state.as_bytes())];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
-        .map_err(|e| InitError::sys(step, listener_path, e))?;
-    Ok(())
+    crate::console::send_with_fd(sock.as_fd(), state.as_bytes(), fd, step, listener_path)
 }
 
 #[cfg(feature = "libseccomp")]
@@ -313,7 +309,8 @@ mod compile {
         for call in &s.syscalls {
             add_rules(&mut ctx, call, default)?;
         }
-        let mut out = tempfile_memfd()?;
+        // An anonymous file for libseccomp to export the program into.
+        let mut out = std::fs::File::from(crate::process::program::memfd_with(c"runts-seccomp", b"", false)?);
         ctx.export_bpf(&out).map_err(|e| bad("export", e))?;
         let mut program = Vec::new();
         out.rewind()
@@ -325,19 +322,6 @@ mod compile {
         Ok(Filter { program, flags, notify })
     }
 
-    /// An anonymous file for libseccomp to export the program into.
-    fn tempfile_memfd() -> Result<std::fs::File> {
-        // SAFETY: memfd_create with a C string name; the descriptor is owned by the File.
-        let fd = unsafe { libc::memfd_create(c"runts-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(InitError::sys(
-                "memfd_create",
-                "runts-seccomp",
-                nix::errno::Errno::last(),
-            ));
-        }
-        Ok(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) })
-    }
 }
 
 #[cfg(all(test, feature = "libseccomp"))]

@@ -208,23 +208,21 @@ fn write_sysctls(sysctl: &[(String, String)]) -> Result<()> {
     if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
         return Err(InitError::msg("sysctl", "/proc/sys", "not on procfs"));
     }
-    for (path, value) in sysctl {
-        let rel = path.trim_start_matches("/proc/sys/");
+    for (rel, value) in sysctl {
+        let path = format!("/proc/sys/{rel}");
         let how = nix::fcntl::OpenHow::new().flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC).resolve(
             nix::fcntl::ResolveFlag::RESOLVE_BENEATH
                 | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
                 | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS
                 | nix::fcntl::ResolveFlag::RESOLVE_NO_XDEV,
         );
-        let fd = match nix::fcntl::openat2(&dir, rel, how) {
-            Err(Errno::ENOSYS) => nix::fcntl::openat(&dir, rel, OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()),
+        let fd = match nix::fcntl::openat2(&dir, rel.as_str(), how) {
+            Err(Errno::ENOSYS) => nix::fcntl::openat(&dir, rel.as_str(), OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()),
             r => r,
         }
-        .map_err(|e| InitError::sys("sysctl", path, e))?;
-        match nix::unistd::write(&fd, value.as_bytes()) {
-            Ok(_) => {}
-            Err(e) => return Err(InitError::sys("sysctl", path, e).with_detail(format!("write {value:?}"))),
-        }
+        .map_err(|e| InitError::sys("sysctl", &path, e))?;
+        nix::unistd::write(&fd, value.as_bytes())
+            .map_err(|e| InitError::sys("sysctl", &path, e).with_detail(format!("write {value:?}")))?;
     }
     Ok(())
 }
@@ -239,7 +237,7 @@ fn create_hooks(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
     };
     sync::send(sock, &Message::Hooks)?;
     match sync::recv(sock)? {
-        Some(Message::HooksDone(_)) => {}
+        Some(Message::HooksDone) => {}
         Some(m) => return Err(unexpected(&m, "HooksDone")),
         None => exit_now(1),
     }

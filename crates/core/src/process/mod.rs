@@ -21,7 +21,7 @@ mod exec;
 mod init;
 mod parent;
 mod plan;
-mod program;
+pub(crate) mod program;
 mod stage1;
 pub mod sync;
 mod fds;

@@ -183,7 +183,7 @@ fn handshake(
             Message::Hooks => {
                 let pid = started.init.ok_or_else(|| unexpected(&msg, "InitPid"))?;
                 run_create_hooks(plan, pid, logs)?;
-                sync::send(sock, &Message::HooksDone(pid))?;
+                sync::send(sock, &Message::HooksDone)?;
             }
             Message::Error(e) => return Err(e),
             m => return Err(unexpected(&m, "a child message")),

@@ -36,7 +36,7 @@ pub(crate) struct Plan<'a> {
     pub path_env: Option<String>,
     /// "_ses.<id>" (runc's session keyring name).
     pub keyring: CString,
-    /// (/proc/sys/<key with . replaced by />, value).
+    /// (<key with . replaced by />, value): the file under /proc/sys.
     pub sysctl: Vec<(String, String)>,
     /// <cgroup path>/cgroup.procs of each hierarchy the runtime moves the init into as soon as
     /// it knows its pid (only with a new cgroup namespace, which the init unshares afterwards;
@@ -201,10 +201,7 @@ impl<'a> Plan<'a> {
                     return Err(InitError::msg("sysctl", "", "empty key"));
                 }
                 // Dots become slashes, so no key can climb out of /proc/sys with "..".
-                Ok((
-                    format!("/proc/sys/{}", s.key.replace('.', "/")),
-                    s.value.clone(),
-                ))
+                Ok((s.key.replace('.', "/"), s.value.clone()))
             })
             .collect::<Result<Vec<_>>>()?;
 

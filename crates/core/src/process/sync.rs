@@ -24,7 +24,7 @@
 //!  with hooks only:
 //!        <------------------------------- Hooks ----------------------
 //!  prestart, createRuntime hooks
-//!        -------------------------- HooksDone(pid) ----------------->
+//!        ---------------------------- HooksDone ------------------->
 //!                                                                  createContainer hooks
 //!                                                                  (pivot_root)
 //!                                                                  process.terminal only:
@@ -96,9 +96,8 @@ pub enum Message {
     /// init → parent, with hooks, after the rootfs is prepared and before pivot_root: run the
     /// prestart and createRuntime hooks now.
     Hooks,
-    /// parent → init: they ran (with the init's pid in the runtime's pid namespace, which they
-    /// got in their state).
-    HooksDone(i32),
+    /// parent → init: they ran.
+    HooksDone,
     /// init → parent, before Ready, with an SCMP_ACT_NOTIFY filter: its listener, as
     /// SCM_RIGHTS, for the parent to pass on to the seccomp agent at listenerPath.
     SeccompFd(RawFd),
@@ -156,7 +155,7 @@ impl Message {
             Message::Console(_) => "Console",
             Message::Log(..) => "Log",
             Message::Hooks => "Hooks",
-            Message::HooksDone(_) => "HooksDone",
+            Message::HooksDone => "HooksDone",
             Message::SeccompFd(_) => "SeccompFd",
         }
     }
@@ -195,10 +194,7 @@ impl Message {
                 put_str(&mut b, &shorten(text, DETAIL_MAX));
             }
             Message::Hooks => b.push(TAG_HOOKS),
-            Message::HooksDone(pid) => {
-                b.push(TAG_HOOKS_DONE);
-                b.extend_from_slice(&pid.to_le_bytes());
-            }
+            Message::HooksDone => b.push(TAG_HOOKS_DONE),
             Message::SeccompFd(_) => b.push(TAG_SECCOMP_FD),
         }
         b
@@ -238,7 +234,7 @@ impl Message {
                 Message::Log(level, r.string()?)
             }
             TAG_HOOKS => Message::Hooks,
-            TAG_HOOKS_DONE => Message::HooksDone(r.i32()?),
+            TAG_HOOKS_DONE => Message::HooksDone,
             TAG_CONSOLE => match fd {
                 Some(fd) => return Ok(Message::Console(fd)),
                 None => return Err(malformed("Console message without a descriptor")),
@@ -396,7 +392,7 @@ mod tests {
             Message::Log(LogLevel::Debug, String::new()),
             Message::Log(LogLevel::Info, "createContainer hook #0 (/h): ok".into()),
             Message::Hooks,
-            Message::HooksDone(4242),
+            Message::HooksDone,
         ]
     }
 
