@@ -7,7 +7,8 @@
 #   scale_crowded    create/start/delete and state with 1000 other containers under --root
 #   scale_memory     the smallest memory limit (pids.max 1) under which `run /bin/true`
 #                    succeeds 20 times out of 20
-#   scale_floors     the Bun floor (an empty compiled Bun binary beside each `state`), and the
+#   scale_floors     the Bun floor (an empty compiled Bun binary, one with an empty napi module
+#                    and the least `state` through the addon, beside each `state`), and the
 #                    memory floor of a program that only exits
 #
 # Each prints a markdown table with a ratio column per other runtime (the first is the one
@@ -176,10 +177,14 @@ scale_memory() {
 # memory-floor search of scale_memory.
 scale_floors() {
 	local bun=$repo/node_modules/.bin/bun k
-	if [[ -x $bun ]]; then
+	# compile SRC OUT: with scripts/build-bin.sh's flags (less --splitting and --define).
+	compile() {
 		"$bun" build --compile --format=esm --minify --bytecode --no-compile-autoload-dotenv \
 			--no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
-			--compile-jit-policy=1000 "$repo/bench/profile/empty.ts" --outfile "$work/bun-empty" >/dev/null
+			--compile-jit-policy=1000 "$1" --outfile "$2" >/dev/null
+	}
+	if [[ -x $bun ]]; then
+		compile "$repo/bench/profile/empty.ts" "$work/bun-empty"
 		local cmds=("bun-empty=$work/bun-empty")
 		# The napi floor: the same binary requiring a napi module that exports nothing (what
 		# Bun's napi set-up, the module's copy in $TMPDIR and its dlopen cost any addon).
@@ -187,9 +192,7 @@ scale_floors() {
 			printf 'void *napi_register_module_v1(void *env, void *exports) { return exports; }\n' >"$work/napi-empty.c"
 			"${CC:-cc}" -O2 -shared -fPIC -o "$work/napi-empty.node" "$work/napi-empty.c"
 			printf 'declare const require: (id: string) => unknown;\nrequire("./napi-empty.node");\n' >"$work/napi-empty.ts"
-			"$bun" build --compile --format=esm --minify --bytecode --no-compile-autoload-dotenv \
-				--no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
-				--compile-jit-policy=1000 "$work/napi-empty.ts" --outfile "$work/bun-napi-empty" >/dev/null
+			compile "$work/napi-empty.ts" "$work/bun-napi-empty"
 			cmds+=("bun-napi-empty=$work/bun-napi-empty")
 		fi
 		for k in $scale_rts; do
@@ -199,8 +202,16 @@ scale_floors() {
 			cmds+=("$name state=$bin --root $work/floor-$name state $prefix-floor")
 			cmds+=("$name kill=$bin --root $work/floor-$name kill $prefix-floor CONT")
 		done
+		# The state floor (bench/profile/state-floor.ts): the least a Bun binary does for
+		# runts's container's `state` through runts's addon, beside the addon it embeds.
+		if [[ " $scale_rts" == *" runts="* && -e $repo/runts.linux-x64-gnu.node ]]; then
+			cp "$repo/runts.linux-x64-gnu.node" "$work/runts.node"
+			cp "$repo/bench/profile/state-floor.ts" "$work/state-floor.ts"
+			compile "$work/state-floor.ts" "$work/bun-state-floor"
+			cmds+=("bun-state-floor=$work/bun-state-floor $work/floor-runts $prefix-floor")
+		fi
 		echo
-		echo "### The Bun floor: an empty compiled Bun binary (and one loading an empty napi module) next to each runtime's \`state\` and \`kill\`"
+		echo "### The Bun floor: an empty compiled Bun binary (one loading an empty napi module, one doing the least of \`state\` through the addon) next to each runtime's \`state\` and \`kill\`"
 		"$harness" -X -d "$work" -n "${BENCH_N:-50}" -w 5 "${cmds[@]}" 2>/dev/null | sed -n '/^| command/,$p'
 		for k in $scale_rts; do
 			"${k#*=}" --root "$work/floor-${k%%=*}" delete --force "$prefix-floor" >/dev/null 2>&1 || true
