@@ -13,6 +13,8 @@ export type {
   CreateOptions,
   DeleteOptions,
   EventOptions,
+  ExecHandle,
+  ExecOptions,
   Features,
   KillOptions,
   Logger,

@@ -31,6 +31,7 @@ export interface FastCall {
 const FAST: Record<string, () => Promise<{ default: VerbDef }>> = {
   create: () => import('./commands/create.ts'),
   delete: () => import('./commands/delete.ts'),
+  exec: () => import('./commands/exec.ts'),
   kill: () => import('./commands/kill.ts'),
   run: () => import('./commands/run.ts'),
   start: () => import('./commands/start.ts'),
@@ -55,14 +56,15 @@ function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, n
       : a.length === 2
         ? shapes.find((s) => s.shape.short === a[1])
         : undefined;
-    if (!found || seen.has(found.shape.long)) return undefined;
+    if (!found || (seen.has(found.shape.long) && !found.def.repeat)) return undefined;
     seen.add(found.shape.long);
     const { def, shape } = found;
     if (shape.value) {
       const value = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : args[++i];
       if (value === undefined || (eq < 0 && value.startsWith('-'))) return undefined;
       try {
-        out[shape.key] = flagValue(def, value);
+        const v = flagValue(def, value);
+        out[shape.key] = def.repeat ? [...((out[shape.key] as unknown[] | undefined) ?? []), v] : v;
       } catch {
         return undefined; // commander says what is wrong with it
       }
@@ -94,9 +96,16 @@ export async function fastPath(args: string[]): Promise<FastCall | undefined> {
   const [opts, end] = verbFlags;
   const rest = args.slice(end);
   const required = def.args.filter((a) => a.name.startsWith('<')).length;
-  if (rest.length < required || rest.length > def.args.length) return undefined;
-  if (rest.some((a) => a.startsWith('-') && a !== '-')) return undefined;
+  // A variadic last argument ("[command...]") takes the rest as it is, options and all
+  // (passThrough verbs: what follows the first argument is the verb's).
+  const variadic = def.args.at(-1)?.name.endsWith('...]') ?? false;
+  if (rest.length < required || (!variadic && rest.length > def.args.length)) return undefined;
+  const own = variadic ? rest.slice(0, def.args.length - 1) : rest;
+  if (own.some((a) => a.startsWith('-') && a !== '-')) return undefined;
+  if (variadic && !def.passThrough && rest.some((a) => a.startsWith('-') && a !== '-')) return undefined;
   // Optional arguments with a default, as commander fills them in.
-  const full = def.args.map((a, i) => rest[i] ?? a.default).filter((a): a is string => a !== undefined);
+  const full = variadic
+    ? rest
+    : def.args.map((a, i) => rest[i] ?? a.default).filter((a): a is string => a !== undefined);
   return { verb, globals: g as unknown as GlobalOptions, args: full, opts, def };
 }

@@ -14,8 +14,11 @@ import { VERSION_TEXT } from '../version.ts';
 function option(f: FlagDef): Option {
   const o = new Option(f.flags, f.description);
   if (f.choices) o.choices(f.choices);
-  if (f.parse) o.argParser(f.parse);
-  if (f.default !== undefined) o.default(defaultValue(f));
+  if (f.repeat) {
+    const parse = f.parse ?? ((v: string) => v);
+    o.argParser((v: string, previous: unknown[] | undefined) => [...(previous ?? []), parse(v)]);
+  } else if (f.parse) o.argParser(f.parse);
+  if (f.default !== undefined || f.repeat) o.default(defaultValue(f));
   return o;
 }
 

@@ -27,7 +27,9 @@ export async function report(err: unknown, verb?: string): Promise<number> {
     return c.exitCode;
   }
   const message = (verb && PREFIX[verb] || '') + (err instanceof Error ? err.message : String(err));
-  const code = err instanceof RuntsError ? err.exitCode : 1;
+  // runc exec: any failure of the exec itself is 255 (a process's own status is 0-255 too,
+  // and Docker and containerd tell the two apart by it).
+  const code = verb === 'exec' ? 255 : err instanceof RuntsError ? err.exitCode : 1;
   if (!(err instanceof RuntsError) && process.env.RUNTS_DEBUG_STACK) {
     await writeOut(2, `${(err as Error)?.stack}\n`);
   }

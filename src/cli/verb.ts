@@ -23,6 +23,8 @@ export interface FlagDef {
   parse?: (value: string) => unknown;
   /** The values allowed (commander's choices). */
   choices?: string[];
+  /** May be given again: the option is the list of every value (default []). */
+  repeat?: boolean;
 }
 
 export interface ArgDef {
@@ -103,14 +105,15 @@ export function defaults(flags: FlagDef[], given: Options = {}): Options {
   for (const f of flags) {
     const s = flagShape(f);
     if (s.key in given) continue;
-    if (f.default !== undefined) out[s.key] = defaultValue(f);
+    if (f.default !== undefined || f.repeat) out[s.key] = defaultValue(f);
     else if (s.negate) out[s.key] = true;
   }
   return out;
 }
 
 /** A flag's default, the lazy ones computed. */
-export function defaultValue(f: FlagDef): string | number | boolean | undefined {
+export function defaultValue(f: FlagDef): string | number | boolean | unknown[] | undefined {
+  if (f.repeat) return [];
   return typeof f.default === 'function' ? f.default() : f.default;
 }
 

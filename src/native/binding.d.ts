@@ -177,6 +177,17 @@ export interface ExecCpuAffinity {
 }
 
 /**
+ * The container an `exec` process joins: its init (pid and start time, so that a recycled
+ * pid is never joined) and the cgroup directories it enters, one per hierarchy (the
+ * container's, or the sub-cgroups `--cgroup` names).
+ */
+export interface ExecTarget {
+  pid: number
+  startTime: number
+  cgroupDirs: Array<string>
+}
+
+/**
  * A runtime-spec hook: `path` run with `args` (args[0] is its argv[0]) and `env` (the
  * runtime's environment when absent), the container's state JSON on its stdin, killed after
  * `timeout` seconds.
@@ -229,6 +240,11 @@ export interface InitOptions {
    * filled in for each hook): needed when the config has hooks.
    */
   hookState?: string
+  /**
+   * `exec`: the process joins this running container instead of a new one being built
+   * ([`crate::process::exec`]).
+   */
+  exec?: ExecTarget
 }
 
 export interface InterfacePriority {
@@ -533,6 +549,12 @@ export declare function closeFd(fd: number): void
 /** Spawns the container init for `config` and returns once it waits to exec. */
 export declare function create(config: Config, options: InitOptions): Spawned
 
+/**
+ * `exec`: starts `config.process` in the running container `options.exec` names; returns
+ * once it waits to exec (pass `sync_fd` to `start`).
+ */
+export declare function exec(config: Config, options: InitOptions): Spawned
+
 /** How the container's init ended. */
 export interface Exit {
   /** The exit code when it exited, else null. */
@@ -671,9 +693,10 @@ export declare function statPath(path: string): PathStat
 
 /**
  * Waits on a worker thread until `pid` (a child of this process) exits, reaping every other
- * child that exits meanwhile (the runtime is their subreaper).
+ * child that exits meanwhile (the runtime is their subreaper); then, unless `kill_rest` is
+ * false (an exec'd process), SIGKILLs what the container left among our descendants.
  */
-export declare function waitExit(pid: number): Promise<Exit>
+export declare function waitExit(pid: number, killRest?: boolean | undefined | null): Promise<Exit>
 
 /** Waits at most `timeout_ms` for the recorded init to exit; returns whether it did. */
 export declare function waitGone(init: InitRef, timeoutMs: number): boolean

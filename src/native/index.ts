@@ -91,9 +91,17 @@ export function startInit(syncFd: number): void {
   call(() => addon.start(syncFd));
 }
 
-/** Resolves when `pid` exits, reaping every other child meanwhile. */
-export function waitExit(pid: number): Promise<Exit> {
-  return addon.waitExit(pid).catch((e: unknown) => {
+/** Starts a process in a running container (`options.exec`); it waits to exec, as a created init. */
+export function execInit(config: Config, options: InitOptions): Spawned {
+  return call(() => addon.exec(config, options));
+}
+
+/**
+ * Resolves when `pid` exits, reaping every other child meanwhile; then, unless `killRest` is
+ * false, kills what the container left among our descendants.
+ */
+export function waitExit(pid: number, killRest = true): Promise<Exit> {
+  return addon.waitExit(pid, killRest).catch((e: unknown) => {
     throw nativeError(e);
   });
 }

@@ -20,7 +20,8 @@ import { thaw } from '../spec/numbers.ts';
 import { checkHost, lsmEnabled, specWarnings, validateSpec } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
 import { SPEC_VERSION } from '../version.ts';
-import { PENDING_CGROUP, remove } from '../state/store.ts';
+import { EXEC_DEFAULTS, PENDING_CGROUP, remove } from '../state/store.ts';
+import type { ExecDefaults } from '../state/store.ts';
 import { claim, nowRfc3339Nano, writeRecord, writeState } from '../state/write.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
 
@@ -122,6 +123,9 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       hooks: laterHooks(spec.hooks),
     };
     writeState(files, g.root, state);
+    // What `exec` needs of the container as it was created (runc keeps its config in the
+    // state): the process it starts from, the seccomp filter every process gets.
+    writeRecord(files, dir, EXEC_DEFAULTS, { process: spec.process, seccomp: config.seccomp, noNewKeyring: !!o.noNewKeyring } satisfies ExecDefaults);
     if (o.pidFile) {
       writePidFile(files, o.pidFile, pid);
       pidFileWritten = o.pidFile;
@@ -150,7 +154,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
  * Without RLIMIT_NOFILE in the spec the container inherits the runtime's limits; give it the
  * soft limit our caller had, not the one the JavaScript runtime raised itself to.
  */
-function keepCallerNofile(config: Config): void {
+export function keepCallerNofile(config: { process: Config['process'] }): void {
   if (config.process.rlimits.some((r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
   const limit = callerNofile(files);
   if (limit) config.process.rlimits.push({ rlimitType: 'RLIMIT_NOFILE', ...limit });

@@ -20,8 +20,9 @@ import { resolve } from './options.ts';
 import type { RunHandle, RunOptions } from './run.ts';
 import type { StateView } from './state.ts';
 import type { DetachedOptions } from './create.ts';
+import type { ExecHandle, ExecOptions } from './exec.ts';
 
-export type { ContainerEvent, EventOptions, Features, Logger, Resources, RunHandle, RunOptions, RuntimeOptions, Spec, StateView };
+export type { ContainerEvent, EventOptions, ExecHandle, ExecOptions, Features, Logger, Resources, RunHandle, RunOptions, RuntimeOptions, Spec, StateView };
 export type CreateOptions = DetachedOptions;
 
 export interface KillOptions {
@@ -72,6 +73,15 @@ export class Runtime {
     await this.create(id, o);
     await this.start(id);
     return this.state(id);
+  }
+
+  /**
+   * Starts a process in the running container (runc exec): the container's own process with
+   * the changes `o` gives, or `o.process` whole. The handle has its pid, the pty master
+   * (terminal without a console socket) and `wait()` for its exit status.
+   */
+  async exec(id: string, o: ExecOptions): Promise<ExecHandle> {
+    return (await import('./exec.ts')).execProcess(this.options, id, o);
   }
 
   /** The container's state as `runc state` prints it. */

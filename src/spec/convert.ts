@@ -25,7 +25,7 @@ import type {
 } from '../native/binding.js';
 import { isMarked, rawOf } from './numbers.ts';
 import { CAPABILITIES } from './tables.generated.ts';
-import type { Box, Hook, Hooks, IDMapping, Seccomp, Spec } from './types.ts';
+import type { Box, Hook, Hooks, IDMapping, Process as SpecProcess, Seccomp, Spec } from './types.ts';
 import type { ContainerState } from '../state/store.ts';
 import { normalizeSysctlKey } from './validate.ts';
 
@@ -94,39 +94,7 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     };
   });
 
-  const user = proc.user ?? {};
-  const caps = proc.capabilities;
-  const process: Process = {
-    terminal: proc.terminal ?? false,
-    args: [...(proc.args ?? [])],
-    env: [...(proc.env ?? [])],
-    cwd: proc.cwd,
-    uid: user.uid ?? 0,
-    gid: user.gid ?? 0,
-    umask: user.umask ?? undefined,
-    additionalGids: [...(user.additionalGids ?? [])],
-    consoleSize: consoleSize(proc.consoleSize),
-    capabilities:
-      caps == null
-        ? undefined
-        : {
-            bounding: knownCaps(caps.bounding),
-            effective: knownCaps(caps.effective),
-            inheritable: knownCaps(caps.inheritable),
-            permitted: knownCaps(caps.permitted),
-            ambient: knownCaps(caps.ambient),
-          },
-    rlimits: (proc.rlimits ?? []).map(
-      (r): Rlimit => ({ rlimitType: r.type, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }),
-    ),
-    noNewPrivileges: proc.noNewPrivileges ?? false,
-    oomScoreAdj: proc.oomScoreAdj ?? undefined,
-    apparmorProfile: proc.apparmorProfile || undefined,
-    selinuxLabel: proc.selinuxLabel || undefined,
-    scheduler: proc.scheduler ? { ...proc.scheduler, flags: [...(proc.scheduler.flags ?? [])] } : undefined,
-    ioPriority: proc.ioPriority ? { class: proc.ioPriority.class, priority: proc.ioPriority.priority ?? 0 } : undefined,
-    execCpuAffinity: proc.execCPUAffinity ? { initial: proc.execCPUAffinity.initial, finalCpus: proc.execCPUAffinity.final } : undefined,
-  };
+  const process = toNativeProcess(proc);
 
   // The spec's devices only, as runc's specconv.createDevices converts them: fileMode defaults
   // to 0666 and loses its file-type bits, and the path stays as written, because the default
@@ -167,6 +135,43 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     timeOffsets: Object.entries(linux.timeOffsets ?? {}).map(([clock, o]) => ({ clock, secs: o?.secs ?? 0, nanosecs: o?.nanosecs ?? 0 })),
     netDevices: Object.entries(linux.netDevices ?? {}).map(([hostName, d]) => ({ hostName, name: d?.name || hostName })),
     memoryPolicy: linux.memoryPolicy ? { mode: linux.memoryPolicy.mode, nodes: linux.memoryPolicy.nodes || undefined, flags: [...(linux.memoryPolicy.flags ?? [])] } : undefined,
+  };
+}
+
+/** `process` (validated) for the core: the container's, or one `exec` starts in it. */
+export function toNativeProcess(proc: SpecProcess): Process {
+  const user = proc.user ?? {};
+  const caps = proc.capabilities;
+  return {
+    terminal: proc.terminal ?? false,
+    args: [...(proc.args ?? [])],
+    env: [...(proc.env ?? [])],
+    cwd: proc.cwd,
+    uid: user.uid ?? 0,
+    gid: user.gid ?? 0,
+    umask: user.umask ?? undefined,
+    additionalGids: [...(user.additionalGids ?? [])],
+    consoleSize: consoleSize(proc.consoleSize),
+    capabilities:
+      caps == null
+        ? undefined
+        : {
+            bounding: knownCaps(caps.bounding),
+            effective: knownCaps(caps.effective),
+            inheritable: knownCaps(caps.inheritable),
+            permitted: knownCaps(caps.permitted),
+            ambient: knownCaps(caps.ambient),
+          },
+    rlimits: (proc.rlimits ?? []).map(
+      (r): Rlimit => ({ rlimitType: r.type, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }),
+    ),
+    noNewPrivileges: proc.noNewPrivileges ?? false,
+    oomScoreAdj: proc.oomScoreAdj ?? undefined,
+    apparmorProfile: proc.apparmorProfile || undefined,
+    selinuxLabel: proc.selinuxLabel || undefined,
+    scheduler: proc.scheduler ? { ...proc.scheduler, flags: [...(proc.scheduler.flags ?? [])] } : undefined,
+    ioPriority: proc.ioPriority ? { class: proc.ioPriority.class, priority: proc.ioPriority.priority ?? 0 } : undefined,
+    execCpuAffinity: proc.execCPUAffinity ? { initial: proc.execCPUAffinity.initial, finalCpus: proc.execCPUAffinity.final } : undefined,
   };
 }
 

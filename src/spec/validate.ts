@@ -307,6 +307,17 @@ export function validateSpec(spec: unknown): Problem[] {
   return c.problems;
 }
 
+/**
+ * Every problem of a process object (`exec`'s: a --process file, or the container's process
+ * with the command line's changes), each path as in config.json ("process.args").
+ */
+export function validateProcess(proc: unknown): Problem[] {
+  const c = new Checker();
+  if (!isObj(proc)) c.add('process', `must be a JSON object (got ${kindOf(proc)})`);
+  else checkProcess(c, proc);
+  return c.problems;
+}
+
 /** Throws a ValidationError listing every problem of `spec`, naming `file`; else narrows it. */
 export function assertValidSpec(spec: unknown, file: string): asserts spec is Spec {
   const problems = validateSpec(spec);

@@ -13,7 +13,8 @@
 import { BadRecordError, NotFoundError } from '../errors.ts';
 export { BadRecordError } from '../errors.ts';
 import type { Files } from './files.ts';
-import type { CgroupPath, Hook as NativeHook, InitRef, Resources } from '../native/binding.js';
+import type { CgroupPath, Hook as NativeHook, InitRef, Resources, Seccomp as NativeSeccomp } from '../native/binding.js';
+import type { Process as SpecProcess } from '../spec/types.ts';
 
 /** What runts keeps about a container between invocations. */
 export interface ContainerState {
@@ -43,6 +44,31 @@ export interface SavedCgroup {
   paths: CgroupPath[];
   /** The resources in force: the spec's, merged with every `update` since. */
   resources: Resources;
+}
+
+/** Written by `create` with the state: what `exec` starts from (src/runtime/exec.ts). */
+export const EXEC_DEFAULTS = 'exec.json';
+
+export interface ExecDefaults {
+  /** The container's `process`, as config.json had it (runc's exec starts from it). */
+  process?: SpecProcess;
+  /** The container's seccomp filter, converted: every exec'd process gets it too. */
+  seccomp?: NativeSeccomp;
+  noNewKeyring: boolean;
+}
+
+/**
+ * The container's exec defaults; undefined when there are none (a container an older runts
+ * created), BadRecordError when the record is unusable.
+ */
+export function readExecDefaults(files: Files, root: string, id: string): ExecDefaults | undefined {
+  const file = inDir(stateDir(root, id), EXEC_DEFAULTS);
+  const d = readRecord(files, file);
+  if (d === undefined) return undefined;
+  if (!isObject(d) || typeof d.noNewKeyring !== 'boolean' || (d.process !== undefined && !isObject(d.process))) {
+    throw new BadRecordError(file, 'not an exec record');
+  }
+  return d as unknown as ExecDefaults;
 }
 
 /** Written by `create` before it makes the cgroup, for the cleanup of an interrupted create. */

@@ -39,6 +39,9 @@ const ENGINE_SHAPES: string[][] = [
   split('--root /run/containerd/runc/k8s.io --log /b/log.json --log-format json delete c1'),
   split('--root /run/containerd/runc/k8s.io --log /b/log.json --log-format json delete --force c1'),
   split('--root /run/r --systemd-cgroup --log /b/log.json --log-format json create --bundle /b --pid-file /p --no-pivot c1'),
+  // The shim's exec (ctr task exec, docker exec, crictl exec, Kubernetes probes).
+  split('--root /run/containerd/runc/k8s.io --log /b/log.json --log-format json exec --process /tmp/p.json --detach --pid-file /b/e.pid c1'),
+  split('--root /run/containerd/runc/k8s.io --log /b/log.json --log-format json exec --process /tmp/p.json --console-socket /tmp/s --detach --pid-file /b/e.pid c1'),
   // podman 4.3 (conmon and libpod): --log-format=json, --log, --systemd-cgroup.
   ['--log-format=json', '--log', '/x/log', 'create', '--bundle', '/b', '--pid-file', '/p', '--console-socket', '/s', 'c2'],
   split('--root /run/runts --systemd-cgroup --log-format=json start c2'),
@@ -51,6 +54,10 @@ const ENGINE_SHAPES: string[][] = [
   split('create -b /b --preserve-fds=1 --no-new-keyring c3'),
   split('kill -a c3 KILL'),
   split('delete -f c3'),
+  // exec as users type it: the command's own flags are the command's.
+  split('exec -e A=b -e C=d --user 1000:1000 -g 5 -g 6 --cwd /tmp c3 sh -c echo'),
+  split('exec -t --cap CAP_NET_RAW --no-new-privs c3 ls -l /'),
+  split('exec c3 true'),
   split('--debug --rootless true state c3'),
 ];
 
@@ -71,7 +78,7 @@ test('anything else goes to commander', async () => {
     '', '--help', 'state', 'state -h', 'state a b', 'kill', 'kill a b c', 'kill a -9', 'delete --force',
     'delete -x a', '--root', '--bogus state a', 'state --bogus a', 'list', 'run --pidfd-socket /s a', 'spec',
     '--log-format xml state a', 'create --bundle /b', 'create --bundle=/b --bundle=/c a',
-    'delete --force=yes a', 'kill a --all', 'create --preserve-fds x a',
+    'delete --force=yes a', 'kill a --all', 'create --preserve-fds x a', 'exec', 'exec -d', 'exec --bogus c true',
   ]) {
     assert.equal(await fastPath(split(line)), undefined, line);
   }

@@ -332,6 +332,20 @@ pub struct InitOptions {
     /// The container's state as hooks get it (runtime-spec state JSON, `pid` and `status`
     /// filled in for each hook): needed when the config has hooks.
     pub hook_state: Option<String>,
+    /// `exec`: the process joins this running container instead of a new one being built
+    /// ([`crate::process::exec`]).
+    pub exec: Option<ExecTarget>,
+}
+
+/// The container an `exec` process joins: its init (pid and start time, so that a recycled
+/// pid is never joined) and the cgroup directories it enters, one per hierarchy (the
+/// container's, or the sub-cgroups `--cgroup` names).
+#[cfg_attr(feature = "napi", napi(object))]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExecTarget {
+    pub pid: i32,
+    pub start_time: i64,
+    pub cgroup_dirs: Vec<String>,
 }
 
 impl Config {

@@ -98,6 +98,31 @@ pub fn plan(cfg: &Config) -> Result<NsPlan> {
     Ok(NsPlan { joins, create })
 }
 
+/// The namespaces of process `pid` that differ from ours, as joins by path
+/// (`/proc/<pid>/ns/<file>`), in table order: what a process entering its container joins
+/// (nsenter's `--all` rule: a namespace the caller shares is not joined; setns(2) of one's own
+/// user namespace fails with EINVAL). A type this kernel lacks (no ns file) is skipped.
+pub fn of_process(pid: i32) -> Result<Vec<crate::config::Namespace>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    for (name, _, file) in NAMESPACES {
+        let theirs = format!("/proc/{pid}/ns/{file}");
+        let id = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+        let t = match id(&theirs) {
+            Ok(t) => t,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !std::path::Path::new(&format!("/proc/self/ns/{file}")).exists() => continue,
+            Err(e) => {
+                let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+                return Err(InitError::sys("stat", theirs, errno));
+            }
+        };
+        if id(&format!("/proc/self/ns/{file}")).ok() != Some(t) {
+            out.push(crate::config::Namespace { ns_type: name.to_string(), path: Some(theirs) });
+        }
+    }
+    Ok(out)
+}
+
 /// The contents of a uid_map/gid_map file: one "inside outside count" line per mapping,
 /// written in a single write(2) as user_namespaces(7) requires.
 /// The host id that `id` inside the container maps to (itself when there are no mappings, i.e.

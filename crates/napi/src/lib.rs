@@ -112,6 +112,21 @@ pub fn create(config: Config, options: InitOptions) -> Result<Spawned> {
     })
 }
 
+/// `exec`: starts `config.process` in the running container `options.exec` names; returns
+/// once it waits to exec (pass `sync_fd` to `start`).
+#[napi]
+pub fn exec(config: Config, options: InitOptions) -> Result<Spawned> {
+    let s = process::exec(&config, &options, init_program()?).map_err(init_err)?;
+    let logs = s.logs.into_iter().map(|(level, msg)| InitLog { level: level.as_str().into(), msg }).collect();
+    Ok(Spawned {
+        init: InitRef { pid: s.pid, start_time: s.start_time as i64 },
+        sync_fd: s.sync_fd,
+        console_fd: s.console_fd,
+        cgroup_paths: Vec::new(),
+        logs,
+    })
+}
+
 /// Lets a created init exec the user process; returns once execve succeeded.
 #[napi]
 pub fn start(sync_fd: i32) -> Result<()> {
@@ -138,6 +153,7 @@ pub struct Exit {
 
 pub struct WaitTask {
     pid: i32,
+    kill_rest: bool,
 }
 
 impl Task for WaitTask {
@@ -145,7 +161,7 @@ impl Task for WaitTask {
     type JsValue = Exit;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        process::wait_reaping(self.pid).map_err(task_err)
+        process::wait_reaping(self.pid, self.kill_rest).map_err(task_err)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
@@ -157,10 +173,11 @@ impl Task for WaitTask {
 }
 
 /// Waits on a worker thread until `pid` (a child of this process) exits, reaping every other
-/// child that exits meanwhile (the runtime is their subreaper).
+/// child that exits meanwhile (the runtime is their subreaper); then, unless `kill_rest` is
+/// false (an exec'd process), SIGKILLs what the container left among our descendants.
 #[napi(ts_return_type = "Promise<Exit>")]
-pub fn wait_exit(pid: i32) -> AsyncTask<WaitTask> {
-    AsyncTask::new(WaitTask { pid })
+pub fn wait_exit(pid: i32, kill_rest: Option<bool>) -> AsyncTask<WaitTask> {
+    AsyncTask::new(WaitTask { pid, kill_rest: kill_rest.unwrap_or(true) })
 }
 
 /// Sends signal `sig` to `pid`.

@@ -2,6 +2,7 @@
 import create from './create.ts';
 import del from './delete.ts';
 import events from './events.ts';
+import exec from './exec.ts';
 import features from './features.ts';
 import kill from './kill.ts';
 import list from './list.ts';
@@ -16,4 +17,4 @@ import update from './update.ts';
 import version from './version.ts';
 import type { VerbDef } from '../verb.ts';
 
-export const VERBS: VerbDef[] = [create, del, events, features, kill, list, pause, ps, resume, run, spec, start, state, update, version];
+export const VERBS: VerbDef[] = [create, del, events, exec, features, kill, list, pause, ps, resume, run, spec, start, state, update, version];

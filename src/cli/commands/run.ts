@@ -23,34 +23,10 @@ const run: VerbDef = {
       await rt.runDetached(id, buildOptions(o));
       return;
     }
-    const [{ forwardSignals }, { proxyConsole }] = await Promise.all([
-      import('../../process/signals.ts'),
-      import('../../process/console.ts'),
-    ]);
-    let stopForwarding = () => {};
-    let tty: { finish(): void } | undefined;
-    try {
-      const handle = await rt.run(id, {
-        ...buildOptions(o),
-        keep: !!o.keep,
-        subreaper: o.subreaper !== false,
-        // Before the process starts: no signal and no output is missed.
-        onCreated(h) {
-          stopForwarding = forwardSignals(h.pid);
-          // With a terminal and no console socket the pty master is ours: proxy it to our
-          // stdio (runc's tty.recvtty). With a console socket the receiver has it.
-          if (h.consoleFd >= 0) tty = proxyConsole(h.consoleFd);
-        },
-      });
-      const status = await handle.wait();
-      // All the container wrote reaches our stdout before we exit.
-      tty?.finish();
-      process.exitCode = status;
-    } finally {
-      // Restores the host terminal on every path, before the error sink prints anything.
-      tty?.finish();
-      stopForwarding();
-    }
+    const { foreground } = await import('../foreground.ts');
+    process.exitCode = await foreground((onCreated) =>
+      rt.run(id, { ...buildOptions(o), keep: !!o.keep, subreaper: o.subreaper !== false, onCreated }),
+    );
   },
 };
 export default run;

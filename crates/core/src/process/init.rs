@@ -27,7 +27,8 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 pub(super) fn run(plan: &Plan<'_>, sock: RawFd) -> ! {
-    match init(plan, sock) {
+    let result = if plan.opts.exec.is_some() { exec_process(plan, sock) } else { init(plan, sock) };
+    match result {
         Ok(never) => match never {},
         Err(e) => fail(sock, e),
     }
@@ -68,7 +69,7 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     nix::unistd::setsid().map_err(|e| InitError::sys("setsid", "", e))?;
 
     if !opts.no_new_keyring {
-        join_session_keyring(plan, sock)?;
+        join_session_keyring(plan, sock, true)?;
     }
 
     if cfg.creates_ns("network") {
@@ -91,7 +92,7 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // As runc: inside the new root (its /dev/ptmx and /dev/pts), after the spec's mounts and
     // before finalize may make /dev read-only.
     if cfg.process.terminal {
-        setup_console(plan, sock)?;
+        setup_console(plan, sock, cfg.has_ns("mount"))?;
     }
 
     if cfg.has_ns("uts") {
@@ -194,6 +195,69 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     Err(err)
 }
 
+/// Stage 2 of `exec`, `runts:[2:EXEC]`: a process in the namespaces of a running container
+/// (stage 1 joined them; the runtime moved us into its cgroups before Proceed). Nothing is
+/// built: the order is runc's setns_init_linux.go — a session (and keyring), the pty (not
+/// bound onto /dev/console: the container has one), rlimits and scheduling, the seccomp
+/// filter where the init loads it, the user switch, NNP; then Ready, and execve on Start.
+fn exec_process(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
+    let cfg = plan.cfg;
+    set_name(c"runts:[2:EXEC]")?;
+    pdeathsig(true)?;
+    expect(sock, Message::Proceed)?;
+    nix::unistd::setsid().map_err(|e| InitError::sys("setsid", "", e))?;
+    // A keyring of its own, as runc's setns init joins one; its permissions are left as they
+    // are (runc changes them only for the init: in a user namespace the runtime could not).
+    if !plan.opts.no_new_keyring {
+        join_session_keyring(plan, sock, false)?;
+    }
+    if cfg.process.terminal {
+        setup_console(plan, sock, false)?;
+    }
+    rlimits::apply(&plan.rlimits)?;
+    if let Some(s) = &cfg.process.scheduler {
+        crate::sched::set_scheduler(s)?;
+    }
+    if let Some(p) = &cfg.process.io_priority {
+        crate::sched::set_io_priority(p)?;
+    }
+    if let Some(filter) = plan.seccomp.as_ref().filter(|f| f.notify || !cfg.process.no_new_privileges) {
+        if let Some(listener) = crate::seccomp::load(filter)? {
+            sync::send(sock, &Message::SeccompFd(listener.as_raw_fd()))?;
+        }
+    }
+    // The LSM attributes through our procfs, which after the mount namespace's setns is the
+    // container's /proc (runc opens it there too); opened before the user switch.
+    let labels = (cfg.process.apparmor_profile.is_some() || cfg.process.selinux_label.is_some())
+        .then(crate::lsm::AttrDir::open)
+        .transpose()?;
+    switch_user(plan)?;
+    pdeathsig(true)?;
+    if cfg.process.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| InitError::sys("prctl", "PR_SET_NO_NEW_PRIVS", e))?;
+    }
+    let exe = exec::lookup(&cfg.process.args[0], plan.path_env.as_deref())?;
+    exec::prepare_fds(plan.opts.preserve_fds)?;
+    pdeathsig(false)?;
+    sync::send(sock, &Message::Ready)?;
+    expect(sock, Message::Created)?;
+    expect(sock, Message::Start)?;
+    if let Some(dir) = &labels {
+        let p = &cfg.process;
+        crate::lsm::set_exec_labels(dir, p.apparmor_profile.as_deref(), p.selinux_label.as_deref())?;
+    }
+    if let Some(cpus) = cfg.process.exec_cpu_affinity.as_ref().and_then(|a| a.final_cpus.as_deref()) {
+        crate::sched::set_affinity(cpus)?;
+    }
+    let home = super::env::with_home(&plan.envp, cfg.process.uid);
+    let envp: Vec<CString> = plan.envp.iter().cloned().chain(home).collect();
+    if let Some(filter) = plan.seccomp.as_ref().filter(|f| !f.notify && cfg.process.no_new_privileges) {
+        crate::seccomp::load(filter)?;
+    }
+    Err(exec::execve(&exe, &plan.argv, &envp))
+}
+
 /// `linux.sysctl`, written through a descriptor of the runtime's /proc/sys, checked to be
 /// procfs, each file opened beneath it without following a link or crossing a mount
 /// (CVE-2025-52881: not through a /proc that the container's mounts, or a racing container
@@ -266,7 +330,7 @@ fn hook_state<'a>(plan: &'a Plan<'_>) -> &'a str {
 /// from process.consoleSize, its slave bound onto /dev/console (with a mount namespace), the
 /// master sent to the runtime (Message::Console, SCM_RIGHTS) and closed here, the slave on
 /// 0, 1 and 2 and the controlling terminal of this session (setsid above).
-fn setup_console(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
+fn setup_console(plan: &Plan<'_>, sock: RawFd, mount: bool) -> Result<()> {
     let pty = console::open_pty()?;
     if let Some(size) = plan.cfg.process.console_size {
         // runc resizes only when both are set.
@@ -279,7 +343,7 @@ fn setup_console(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
             console::set_size(pty.master.as_fd(), ws)?;
         }
     }
-    if plan.cfg.has_ns("mount") {
+    if mount {
         mount_console(&pty)?;
     }
     sync::send(sock, &Message::Console(pty.master.as_raw_fd()))?;
@@ -442,7 +506,7 @@ fn fix_stdio_owner(uid: u32) {
 /// (runc: best effort when the kernel has no keyrings), and makes it searchable by the
 /// possessor's uid, or by "other" in a user namespace where the uid differs (runc's
 /// getSessionRingParams: keep 0xffffffff, add 0x80000 or 0x8).
-fn join_session_keyring(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
+fn join_session_keyring(plan: &Plan<'_>, sock: RawFd, set_perm: bool) -> Result<()> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     const KEYCTL_SETPERM: libc::c_long = 5;
     const KEYCTL_DESCRIBE: libc::c_long = 6;
@@ -467,6 +531,9 @@ fn join_session_keyring(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
             }
             e => Err(InitError::sys("join session keyring", name, e)),
         };
+    }
+    if !set_perm {
+        return Ok(());
     }
     let mut buf = vec![0u8; 1024];
     // SAFETY: buffer pointer and length of a live Vec.

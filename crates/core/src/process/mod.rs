@@ -136,6 +136,43 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     Ok(Spawned { cgroup_paths: mgr.paths(), ..spawned })
 }
 
+/// `exec`: starts a process in the running container `opts.exec` names, through the same
+/// init program and protocol as [`create`]: stage 1 joins every namespace of the container's
+/// init that differs from ours (the user namespace first), the process is cloned into its pid
+/// namespace as a child of the runtime, moved into the container's cgroups before it runs
+/// (`cgroup_dirs`), and sets itself up (rlimits, the container's seccomp filter, user,
+/// capabilities, cwd, a pty) without building anything; it waits to exec, as a created init
+/// does, for [`start`]. `cfg` carries the process, the container's id and seccomp filter;
+/// its namespaces and cgroup are ignored. Fails (nothing started) when the init is gone.
+pub fn exec(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<Spawned> {
+    let Some(target) = &opts.exec else {
+        return Err(InitError::msg("exec", "", "no container to join"));
+    };
+    if opts.subreaper {
+        set_child_subreaper()?;
+    }
+    let alive = || {
+        crate::control::start_time(target.pid)
+            .is_some_and(|(t, state)| t == target.start_time as u64 && state != 'Z' && state != 'X')
+    };
+    if !alive() {
+        return Err(InitError::msg("exec", format!("pid {}", target.pid), "container not running"));
+    }
+    let mut cfg = cfg.clone();
+    cfg.namespaces = crate::namespaces::of_process(target.pid)?;
+    cfg.cgroup = None;
+    cfg.cgroup_paths.clear();
+    cfg.hooks = None;
+    let mut plan = plan::Plan::new(&cfg, opts)?;
+    // The namespace descriptors are open: if the init is still the same process now, they are
+    // its namespaces (a pid recycled meanwhile would show another start time).
+    if !alive() {
+        return Err(InitError::msg("exec", format!("pid {}", target.pid), "container not running"));
+    }
+    plan.cgroup_procs = target.cgroup_dirs.iter().map(|d| format!("{}/cgroup.procs", d.trim_end_matches('/'))).collect();
+    parent::create(plan, program)
+}
+
 /// Tells a waiting init (created without an exec fifo) to exec; returns once execve succeeded
 /// or with the error the init reported (step "exec"). Closes `sync_fd`. On error the init has
 /// exited; the caller reaps it (e.g. with [`wait_reaping`]).
@@ -168,12 +205,12 @@ impl ExitStatus {
     }
 }
 
-/// Reaps every child with waitpid(-1) until `pid` exits; then SIGKILLs and reaps whatever of
-/// the container is left among our descendants (runc kills what remains of a container whose
+/// Reaps every child with waitpid(-1) until `pid` exits; then, with `kill_rest`, SIGKILLs and
+/// reaps whatever of the container is left among our descendants (runc kills what remains of a container whose
 /// init has exited; with a pid namespace the kernel already has). Blocks: call it from a
 /// worker thread. Meant for a child subreaper, which inherits the container's orphans; their
 /// statuses are discarded.
-pub fn wait_reaping(pid: i32) -> Result<ExitStatus> {
+pub fn wait_reaping(pid: i32, kill_rest: bool) -> Result<ExitStatus> {
     let status = loop {
         let mut st = 0;
         // SAFETY: waitpid with a valid out pointer.
@@ -188,7 +225,16 @@ pub fn wait_reaping(pid: i32) -> Result<ExitStatus> {
             break st;
         }
     };
-    loop {
+    // An exec'd process's orphans are not the container's remains: they stay (runc exec).
+    while !kill_rest {
+        let mut st = 0;
+        // SAFETY: as above; WNOHANG: only what has exited already.
+        let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+        if r <= 0 && !(r < 0 && Errno::last() == Errno::EINTR) {
+            break;
+        }
+    }
+    while kill_rest {
         kill_descendants();
         let mut st = 0;
         // SAFETY: as above.
