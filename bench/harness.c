@@ -21,6 +21,7 @@
  *   cycle   `R create --pid-file F -b BUNDLE ID`, `R start ID`, wait for the init, `R delete ID`
  *   state   `R state ID` of a container created before the loop (status "created"), then
  *           `R kill ID CONT` of the same container (delivered, and harmless to the waiting init)
+ *           and `R exec ID /bin/true` into it (foreground: returns once the process exited)
  *
  * -o OPS (e.g. "run" or "cycle,state") runs only those groups (bench/run.sh's rows with 2000
  * extra processes and with 1000 other containers).
@@ -85,7 +86,7 @@ struct sample {
 	double cpu_ms;
 };
 
-enum op { OP_RUN, OP_CREATE, OP_START, OP_WAIT, OP_DELETE, OP_CYCLE, OP_STATE, OP_KILL, OP_COUNT };
+enum op { OP_RUN, OP_CREATE, OP_START, OP_WAIT, OP_DELETE, OP_CYCLE, OP_STATE, OP_KILL, OP_EXEC, OP_COUNT };
 static const char *const op_label[OP_COUNT] = {
 	[OP_RUN] = "run (/bin/true)",
 	[OP_CREATE] = "cycle: create",
@@ -95,14 +96,15 @@ static const char *const op_label[OP_COUNT] = {
 	[OP_CYCLE] = "create+start+wait+delete",
 	[OP_STATE] = "state (created container)",
 	[OP_KILL] = "kill (created container, SIGCONT)",
+	[OP_EXEC] = "exec /bin/true (created container, foreground)",
 };
 /* Rows of the tables, in print order. */
-static const enum op op_order[] = { OP_RUN, OP_CYCLE, OP_CREATE, OP_START, OP_WAIT, OP_DELETE, OP_STATE, OP_KILL };
-/* -o: which groups of operations run (all by default): run, cycle, state (state and kill). */
+static const enum op op_order[] = { OP_RUN, OP_CYCLE, OP_CREATE, OP_START, OP_WAIT, OP_DELETE, OP_STATE, OP_KILL, OP_EXEC };
+/* -o: which groups of operations run (all by default): run, cycle, state (state, kill, exec). */
 static int do_run = 1, do_cycle = 1, do_state = 1;
 static int op_selected(enum op o)
 {
-	return o == OP_RUN ? do_run : o == OP_STATE || o == OP_KILL ? do_state : do_cycle;
+	return o == OP_RUN ? do_run : o == OP_STATE || o == OP_KILL || o == OP_EXEC ? do_state : do_cycle;
 }
 /* The wait step has no process of its own: no RSS or CPU for it. */
 static int op_has_rusage(enum op o) { return o != OP_WAIT; }
@@ -336,15 +338,20 @@ static int iterate(int it)
 	for (int k = 0; do_state && k < nrt; k++) {
 		struct runtime *rt = &rts[(k + tag) % nrt];
 		int r = rt - rts;
-		struct sample s, sk;
+		struct sample s, sk, se;
 		if (call(rt, &s, 0, "state", rt->state_id, NULL))
 			return -1;
 		/* SIGCONT: delivered to the waiting init, which it does not stop. */
 		if (call(rt, &sk, 0, "kill", rt->state_id, "CONT", NULL))
 			return -1;
+		/* A process joins the created container and exits (an engine's exec probe). */
+		if (call(rt, &se, 0, "exec", rt->state_id, "/bin/true", NULL))
+			return -1;
+		reap_strays();
 		if (rec) {
 			samples[OP_STATE][r][it] = s;
 			samples[OP_KILL][r][it] = sk;
+			samples[OP_EXEC][r][it] = se;
 		}
 	}
 	return 0;
@@ -438,6 +445,7 @@ static void print_targets(void)
 		{ OP_STATE, 0, 1.5, "state ≤ 1.5×" },
 		{ OP_START, 0, 1.5, "start ≤ 1.5×" },
 		{ OP_KILL, 0, 1.5, "kill ≤ 1.5×" },
+		{ OP_EXEC, 0, 1.0, "exec ≤ 1.0× (issue 11)" },
 		{ OP_DELETE, 0, 1.5, "delete ≤ 1.5×" },
 		{ OP_RUN, 2, 1.2, "CPU per run ≤ 1.2×" },
 		{ OP_RUN, 1, 30.0, "peak RSS of run ≤ 30 MB" },

@@ -12,6 +12,9 @@ await rt.start(id);
 const { pid, status } = await rt.state(id);
 console.log(`${id}: ${status}, pid ${pid}`);
 
+const probe = await rt.exec(id, { args: ['sh', '-c', 'echo "exec: pid $$ in the container"; exit 3'] });
+console.log(`exec exited with ${await probe.wait()}`);
+
 let n = 0;
 for await (const ev of rt.stats(id, { intervalMs: 100 })) {
   const pids = (ev.data?.pids as { current?: number } | undefined)?.current;

@@ -39,9 +39,11 @@ describe('the library example', { skip: !root && 'needs root (it runs a containe
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
       const out = r.stdout.split('\n');
       assert.match(out[0], /^example-\d+: running, pid \d+$/);
-      assert.deepEqual(out.slice(1, 4), ['stats: 1 process(es)', 'stats: 1 process(es)', 'stats: 1 process(es)']);
-      assert.match(out[4], /^example-\d+: stopped$/);
-      assert.equal(out[5], 'after delete: container does not exist');
+      assert.match(out[1], /^exec: pid ([2-9]|\d\d+) in the container$/);
+      assert.equal(out[2], 'exec exited with 3');
+      assert.deepEqual(out.slice(3, 6), ['stats: 1 process(es)', 'stats: 1 process(es)', 'stats: 1 process(es)']);
+      assert.match(out[6], /^example-\d+: stopped$/);
+      assert.equal(out[7], 'after delete: container does not exist');
       assert.deepEqual(readdirSync(state), [], 'the example left state behind');
     });
   }

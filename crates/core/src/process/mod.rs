@@ -151,6 +151,11 @@ pub fn exec(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<S
     if opts.subreaper {
         set_child_subreaper()?;
     }
+    if !target.cgroup_dirs.is_empty() {
+        // The cgroup join's RCU grace period (cgroups/warm.rs, ~8 ms after a quiet moment)
+        // runs while stage 1 starts and joins the namespaces. Nothing here makes a cgroup.
+        crate::cgroups::warm_attach();
+    }
     let alive = || {
         crate::control::start_time(target.pid)
             .is_some_and(|(t, state)| t == target.start_time as u64 && state != 'Z' && state != 'X')
