@@ -198,6 +198,22 @@ eq "resume: state" "$(status_of rt v2a)" running
 
 eq "ps -f json: the cgroup's pids" "$(rt ps -f json v2a)" "[$(paste -sd, "$da/cgroup.procs")]"
 
+# exec: the process joins the container's cgroup (the host's view of it), or a sub-cgroup
+exec_cgroup() { # RUNTIME ID [FLAGS...]: the cgroup of a process exec'd into the container
+  local f=$W/exec-$2.pid r=$1 id=$2; shift 2
+  rm -f "$f"; $r exec -d --pid-file "$f" "$@" "$id" sleep 30 || return
+  sed -n 's/^0:://p' "/proc/$(cat "$f")/cgroup"; kill -9 "$(cat "$f")"
+}
+eq "exec: in the init's cgroup" "$(exec_cgroup rt v2a)" "$(sed -n 's/^0:://p' "/proc/$(pid_of rt v2a)/cgroup")"
+eq "exec: as runc's" "$(exec_cgroup rt v2a | sed 's/v2a/ID/')" "$(exec_cgroup rc v2b | sed 's/v2b/ID/')"
+mkdir -p "$da/sub" "$db/sub"
+eq "exec --cgroup sub: in the sub-cgroup, as runc" "$(exec_cgroup rt v2a --cgroup sub | sed 's/v2a/ID/')" "$(exec_cgroup rc v2b --cgroup sub | sed 's/v2b/ID/')"
+eq "exec --cgroup pids:sub: refused on cgroup v2" "$(rt exec --cgroup pids:sub v2a true 2>/dev/null; echo $?)" 255
+for _ in 1 2 3 4 5 6 7 8 9 10; do # the killed processes leave their cgroups once reaped
+  rmdir "$da/sub" 2>/dev/null; rmdir "$db/sub" 2>/dev/null
+  [ -e "$da/sub" ] || [ -e "$db/sub" ] || break; sleep 0.2
+done
+
 ev=$(rt events --stats v2a); evc=$(rc events --stats v2b)
 eq "events --stats: one line" "$(printf '%s\n' "$ev" | wc -l)" 1
 case $ev in '{"type":"stats","id":"v2a","data":{'*) ok "events --stats: type, id, data" ;; *) bad "events --stats: $ev" ;; esac
@@ -253,6 +269,7 @@ rc_sd update --memory 100000000 --pids-limit 77 sd-b
 eq "systemd update: memory.max" "$(val "$sda_dir/memory.max")" 99999744
 eq "systemd update: unit properties as runc's" "$(systemctl show "${props[@]}" runts-sd-a.scope)" "$(systemctl show "${props[@]}" runts-sd-b.scope)"
 eq "systemd update: every setting file equals runc's" "$(knobs_diff "$sda_dir" "$sdb_dir")" ""
+eq "systemd exec: in the scope" "$(exec_cgroup rt_sd sd-a)" /system.slice/runts-sd-a.scope
 rt_sd pause sd-a; eq "systemd pause: cgroup.freeze" "$(val "$sda_dir/cgroup.freeze")" 1
 rt_sd resume sd-a; eq "systemd resume: cgroup.freeze" "$(val "$sda_dir/cgroup.freeze")" 0
 rt_sd delete -f sd-a; eq "systemd delete -f" "$?" 0
