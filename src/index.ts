@@ -23,6 +23,7 @@ export type {
   RunOptions,
   RuntimeOptions,
   Spec,
+  StartOptions,
   StateView,
 } from './runtime/runtime.ts';
 export { defaultRoot } from './runtime/options.ts';

@@ -589,6 +589,24 @@ export declare function lockDir(path: string, timeoutMs: number): ContainerLock
 export declare function makeDir(path: string, mode: number, parents: boolean): void
 
 /**
+ * Binds the container's notify socket (a datagram socket, mode 0777) at `path`; returns its
+ * descriptor (CLOEXEC), for `notifyRelay`.
+ */
+export declare function notifyBind(path: string): number
+
+/**
+ * On a worker thread: waits for the container's READY= on `fd` (notifyBind's, taken over and
+ * closed) and relays it to the host socket `host` with MAINPID= of `init`; resolves when
+ * done or once the init has exited.
+ */
+export declare function notifyRelay(fd: number, host: string, init: InitRef): Promise<NotifyRelayed>
+
+/** How a relay ended: `ready` when READY= reached the host, else the init exited first. */
+export interface NotifyRelayed {
+  ready: boolean
+}
+
+/**
  * Opens the `--log` file for appending (created 0644 if missing); returns the descriptor,
  * close-on-exec, which the caller closes (closeFd).
  */

@@ -10,6 +10,7 @@ import type {
   Exit,
   InitRef,
   InitOptions,
+  NotifyRelayed,
   CgroupPath,
   CgroupSpec,
   Hook as NativeHook,
@@ -89,6 +90,18 @@ export function releaseInit(syncFd: number, init: InitRef, memoryDir?: string): 
 /** Lets a created init exec the user process; returns once execve succeeded. */
 export function startInit(syncFd: number): void {
   call(() => addon.start(syncFd));
+}
+
+/** Binds a container's sd_notify socket at `path` (src/runtime/notify.ts); returns its fd. */
+export function notifyBind(path: string): number {
+  return call(() => addon.notifyBind(path));
+}
+
+/** Relays the container's READY= from `fd` (taken over) to `host`, with MAINPID= of `init`. */
+export function notifyRelay(fd: number, host: string, init: InitRef): Promise<NotifyRelayed> {
+  return addon.notifyRelay(fd, host, init).catch((e: unknown) => {
+    throw nativeError(e);
+  });
 }
 
 /** Starts a process in a running container (`options.exec`); it waits to exec, as a created init. */

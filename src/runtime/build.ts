@@ -11,6 +11,7 @@ import type { Config, InitOptions } from '../native/index.ts';
 import type { CgroupPath, CgroupSpec } from '../native/binding.js';
 import { checkConsole } from '../process/console.ts';
 import { hookState } from './hooks.ts';
+import { notifyDir, withNotifySocket } from './notify.ts';
 import { writePidFile } from '../process/pidfile.ts';
 import { callerNofile } from '../process/procfs.ts';
 import { laterHooks, resolveBundle, toNativeConfig } from '../spec/convert.ts';
@@ -37,6 +38,11 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** Become a child subreaper first, so that the container's orphans are reaped here. */
   subreaper?: boolean;
+  /**
+   * The caller's sd_notify socket ($NOTIFY_SOCKET): the container gets one of its own, whose
+   * READY= `start` (or `run`) relays there (src/runtime/notify.ts).
+   */
+  notifySocket?: string;
 }
 
 export interface Created {
@@ -47,9 +53,13 @@ export interface Created {
   consoleFd: number;
 }
 
-/** $LISTEN_FDS (systemd socket activation) are passed on as runc does, before --preserve-fds. */
+/**
+ * $LISTEN_FDS (systemd socket activation) are passed on as runc does, before --preserve-fds:
+ * only when $LISTEN_PID names this process (sd_listen_fds(3); runc's go-systemd checks it too).
+ */
 function listenFds(): number {
   const n = Number(process.env.LISTEN_FDS ?? 0);
+  if (process.env.LISTEN_PID !== String(process.pid)) return 0;
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
@@ -67,6 +77,10 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
   for (const w of specWarnings(spec)) await g.logger.warn(`${w.path} ${w.message}`);
   const config = toNativeConfig(spec, resolveBundle(files, bundle), id);
   keepCallerNofile(config);
+  if (o.notifySocket) withNotifySocket(config, g.root, id);
+  // runc: socket activation's descriptors follow stdio, and the process is told so (as pid 1).
+  const listening = listenFds();
+  if (listening) config.process.env.push(`LISTEN_FDS=${listening}`, 'LISTEN_PID=1');
   // Every container gets its cgroup, as with runc (linux.cgroupsPath, or one named after the id).
   config.cgroup = toCgroupSpec(spec, id, {
     systemd: g.systemdCgroup,
@@ -78,6 +92,9 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
   checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
   const dir = claim(files, g.root, id);
+  // The notify socket's directory, bound into the container (the socket itself is bound by
+  // `start`, or by `run` before the process runs).
+  if (o.notifySocket) files.mkdir(notifyDir(g.root, id), 0o755);
   // Recorded before the cgroup exists: a create killed half-way leaves the state directory
   // with this and no state.json, and `delete --force` removes the cgroup from it. Atomically:
   // a create killed inside a plain write left an empty file, and no way to find the cgroup.

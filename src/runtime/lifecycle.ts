@@ -12,6 +12,7 @@ import {
   cgroupFreeze,
   cgroupResolve,
   cgroupSignal,
+  closeFd,
   lockDir,
   signal,
   signalInit,
@@ -24,6 +25,7 @@ import { inDir, initOf, readPendingCgroup, readState, remove, stateDir } from '.
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
 import type { CgroupPath } from '../native/binding.js';
 import { runLaterHooks } from './hooks.ts';
+import { bindNotify, notifyDir, relayReady } from './notify.ts';
 import type { Logger } from './options.ts';
 
 /** How long a verb waits for another runts holding the same container. */
@@ -51,15 +53,25 @@ export function locked<T>(root: string, rawId: string, fn: (s: ContainerState) =
   }
 }
 
-/** `start`: the init execs the process; then the poststart hooks run (failures are warnings). */
-export async function startContainer(root: string, id: string, logger: Logger): Promise<void> {
+/**
+ * `start`: the init execs the process; then the poststart hooks run (failures are warnings).
+ * With `notifySocket` (the caller's $NOTIFY_SOCKET) and a container made with one, returns
+ * only once the container's READY= has been relayed there, or its init has exited (runc).
+ */
+export async function startContainer(root: string, id: string, logger: Logger, notifySocket?: string): Promise<void> {
+  let listener = -1;
   const started = locked(root, id, (s) => {
     const status = statusOf(addonFiles, root, s);
     if (status === 'stopped') throw new StateError('cannot start a container that has stopped', status);
     if (status !== 'created') throw new StateError('cannot start an already running container', status);
+    // A container created without a notify socket has no directory for one.
+    if (notifySocket && addonFiles.exists(notifyDir(root, s.id))) listener = bindNotify(root, s.id);
     const fifo = inDir(stateDir(root, s.id), EXEC_FIFO);
     try {
       startFifo(fifo, initOf(s), START_TIMEOUT_MS);
+    } catch (e) {
+      if (listener >= 0) closeFd(listener);
+      throw e;
     } finally {
       // Once opened, the fifo has served: its absence is what marks the container running.
       addonFiles.remove(fifo);
@@ -68,6 +80,7 @@ export async function startContainer(root: string, id: string, logger: Logger): 
   });
   // runc hands poststart the state it had at start: "created".
   await runLaterHooks('poststart', started, 'created', started.pid, logger);
+  if (listener >= 0 && notifySocket) await relayReady(listener, notifySocket, started, logger);
 }
 
 export async function killContainer(root: string, id: string, signalName: string | number, all: boolean): Promise<void> {

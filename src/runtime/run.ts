@@ -7,7 +7,8 @@
  * (the CLI's), as in runc.
  */
 import { runLaterHooks } from './hooks.ts';
-import { startInit, waitExit } from '../native/index.ts';
+import { closeFd, startInit, waitExit } from '../native/index.ts';
+import { bindNotify, relayReady } from './notify.ts';
 import type { ContainerState } from '../state/store.ts';
 import { createContainer, destroyInit, discard } from './build.ts';
 import type { CreateOptions } from './build.ts';
@@ -43,13 +44,20 @@ export async function runForeground(g: Resolved, id: string, o: RunOptions): Pro
     consoleFd,
     wait: () => (waited ??= finish(g, state, !!o.keep)),
   };
+  let listener = -1;
   try {
+    // Bound before the process runs, as runc's run does; relayed in the background.
+    if (o.notifySocket) listener = bindNotify(g.root, state.id);
     o.onCreated?.(handle);
     startInit(syncFd);
   } catch (e) {
+    if (listener >= 0) closeFd(listener);
     await destroyInit(state.pid);
     discard(g.root, state);
     throw e;
+  }
+  if (o.notifySocket) {
+    relayReady(listener, o.notifySocket, state, g.logger).catch((e: unknown) => g.logger.warn(`notify socket: ${(e as Error).message}`));
   }
   await runLaterHooks('poststart', state, 'created', state.pid, g.logger);
   return handle;

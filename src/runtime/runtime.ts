@@ -25,6 +25,11 @@ import type { ExecHandle, ExecOptions } from './exec.ts';
 export type { ContainerEvent, EventOptions, ExecHandle, ExecOptions, Features, Logger, Resources, RunHandle, RunOptions, RuntimeOptions, Spec, StateView };
 export type CreateOptions = DetachedOptions;
 
+export interface StartOptions {
+  /** The caller's sd_notify socket: wait for the container's READY= and relay it there. */
+  notifySocket?: string;
+}
+
 export interface KillOptions {
   /** Every process of the container, not only its init (runc's --all). */
   all?: boolean;
@@ -54,9 +59,12 @@ export class Runtime {
     return this.state(stored.id);
   }
 
-  /** Lets a created container's process run; returns once it has exec'd. */
-  async start(id: string): Promise<void> {
-    await (await import('./lifecycle.ts')).startContainer(this.root, id, this.options.logger);
+  /**
+   * Lets a created container's process run; returns once it has exec'd (with `notifySocket`,
+   * once the container's READY= has been relayed there).
+   */
+  async start(id: string, o: StartOptions = {}): Promise<void> {
+    await (await import('./lifecycle.ts')).startContainer(this.root, id, this.options.logger, o.notifySocket);
   }
 
   /**
@@ -71,7 +79,7 @@ export class Runtime {
   /** `run -d`: create and start, and leave it running. */
   async runDetached(id: string, o: CreateOptions = {}): Promise<StateView> {
     await this.create(id, o);
-    await this.start(id);
+    await this.start(id, { notifySocket: o.notifySocket });
     return this.state(id);
   }
 

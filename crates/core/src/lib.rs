@@ -15,6 +15,7 @@ pub mod files;
 pub mod hooks;
 pub mod lsm;
 pub mod net;
+pub mod notify;
 pub mod namespaces;
 pub mod process;
 pub mod rlimits;

@@ -320,6 +320,56 @@ pub fn close_fd(fd: i32) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// NOTIFY_SOCKET (runtime/notify.ts): the container's sd_notify socket and its relay
+
+/// Binds the container's notify socket (a datagram socket, mode 0777) at `path`; returns its
+/// descriptor (CLOEXEC), for `notifyRelay`.
+#[napi]
+pub fn notify_bind(path: String) -> Result<i32> {
+    use std::os::fd::IntoRawFd;
+    runts_core::notify::bind_socket(&path).map(IntoRawFd::into_raw_fd).map_err(init_err)
+}
+
+/// How a relay ended: `ready` when READY= reached the host, else the init exited first.
+#[napi(object)]
+pub struct NotifyRelayed {
+    pub ready: bool,
+}
+
+pub struct RelayTask {
+    fd: i32,
+    host: String,
+    init: (i32, u64),
+}
+
+impl Task for RelayTask {
+    type Output = runts_core::notify::Relayed;
+    type JsValue = NotifyRelayed;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+        // SAFETY: the caller gave this descriptor (from notifyBind) to the relay; closed here.
+        let listener = unsafe { OwnedFd::from_raw_fd(self.fd) };
+        let (pid, start) = self.init;
+        let alive = || control::start_time(pid).is_some_and(|(t, st)| t == start && st != 'Z' && st != 'X');
+        runts_core::notify::relay(listener.as_fd(), &self.host, pid, alive).map_err(task_err)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        use runts_core::notify::Relayed;
+        Ok(NotifyRelayed { ready: output == Relayed::Ready })
+    }
+}
+
+/// On a worker thread: waits for the container's READY= on `fd` (notifyBind's, taken over and
+/// closed) and relays it to the host socket `host` with MAINPID= of `init`; resolves when
+/// done or once the init has exited.
+#[napi(ts_return_type = "Promise<NotifyRelayed>")]
+pub fn notify_relay(fd: i32, host: String, init: InitRef) -> AsyncTask<RelayTask> {
+    AsyncTask::new(RelayTask { fd, host, init: (init.pid, init.start_time as u64) })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Terminal (process.terminal in a foreground `run`): the proxy between our stdio and the pty
 // master runs on a Rust thread, so the copying never waits on the JavaScript event loop.
 

@@ -21,6 +21,8 @@ export function buildOptions(o: Options) {
     noPivot: o.pivot === false,
     noNewKeyring: o.newKeyring === false,
     preserveFds: (o.preserveFds as number | undefined) ?? 0,
+    // runc: the caller's sd_notify socket gets the container's READY= (src/runtime/notify.ts).
+    notifySocket: process.env.NOTIFY_SOCKET || undefined,
   };
 }
 

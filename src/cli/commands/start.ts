@@ -8,7 +8,8 @@ const start: VerbDef = {
   args: [ID_ARG],
   flags: [],
   async action(ctx, [id]) {
-    await (await ctx.runtime()).start(id);
+    // With $NOTIFY_SOCKET, returns once the container's READY= is relayed there (runc).
+    await (await ctx.runtime()).start(id, { notifySocket: process.env.NOTIFY_SOCKET || undefined });
   },
 };
 export default start;
