@@ -197,12 +197,15 @@ function savedOf(c: CgroupSpec): SavedCgroup {
   };
 }
 
-/** Kills a waiting or running init and reaps it. */
-export async function destroyInit(pid: number): Promise<void> {
+/**
+ * Kills a waiting or running init (or exec'd process) and reaps it; `killRest` as waitExit's
+ * (an exec'd process is not the container's init: what else runs in it is left alone).
+ */
+export async function destroyInit(pid: number, killRest = true): Promise<void> {
   try {
     signal(pid, 9);
   } catch {
     // already gone
   }
-  await waitExit(pid);
+  await waitExit(pid, killRest);
 }

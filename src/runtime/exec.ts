@@ -5,8 +5,8 @@
  * container's namespaces and cgroups and gives the process the container's seccomp filter
  * (crates/core process::exec); the caller forwards signals and the terminal, as with `run`.
  */
-import { BadRecordError, NotSupportedError, RuntsError, StateError, ValidationError } from '../errors.ts';
-import { addonFiles as files, closeFd, execInit, sendPidfd, signal, startInit, waitExit } from '../native/index.ts';
+import { NotSupportedError, RuntsError, StateError, ValidationError } from '../errors.ts';
+import { addonFiles as files, closeFd, execInit, sendPidfd, startInit, waitExit } from '../native/index.ts';
 import type { Config, InitOptions } from '../native/index.ts';
 import { writePidFile } from '../process/pidfile.ts';
 import { toNativeProcess } from '../spec/convert.ts';
@@ -18,7 +18,7 @@ import { statusOf } from '../state/status.ts';
 import { readExecDefaults, readState } from '../state/store.ts';
 import type { ContainerState } from '../state/store.ts';
 import { absolute } from '../paths.ts';
-import { keepCallerNofile } from './build.ts';
+import { destroyInit, keepCallerNofile } from './build.ts';
 import type { Resolved } from './options.ts';
 
 /** What `exec` changes of the container's process (runc exec's flags), or the whole process. */
@@ -130,12 +130,7 @@ export async function execProcess(g: Resolved, rawId: string, o: ExecOptions): P
   } catch (e) {
     if (spawned.consoleFd >= 0 && !o.onCreated) closeFd(spawned.consoleFd);
     if (pidFile) files.remove(absolute(pidFile));
-    try {
-      signal(pid, 9);
-    } catch {
-      // gone already
-    }
-    await waitExit(pid, false);
+    await destroyInit(pid, false);
     throw e;
   }
   return handle;
@@ -240,6 +235,6 @@ export function cgroupDirs(s: ContainerState, specs: string[]): string[] {
       throw new RuntsError(`invalid --cgroup argument: the container has no ${ctrl} cgroup`);
     }
   }
-  if (!paths.length && sub.size) throw new BadRecordError('state.json', 'the container has no cgroup for --cgroup');
+  if (!paths.length && sub.size) throw new RuntsError(`invalid --cgroup argument: the container ${s.id} has no cgroup`);
   return [...new Set(dirs)];
 }

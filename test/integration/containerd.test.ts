@@ -39,6 +39,7 @@ import {
   callRaw,
   describeCall,
   ensureSubreaper,
+  inTerminal,
   mountsUnder,
   poll,
   procCgroups,
@@ -83,11 +84,6 @@ const RUNTIMES: Runtime[] = [{ name: path.basename(BIN), bin: BIN }];
 if (!BIN_IS_RUNC) RUNTIMES.push({ name: 'runc', bin: RUNC });
 
 const SKIP = SKIP_REASON ?? containerdMissing();
-
-/** Single-quotes `s` for sh. */
-function q(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Whitespace-normalized lines (uid_map pads its columns). */
 function squash(s: string): string {
@@ -325,7 +321,7 @@ describe('containerd 1.6: ctr drives the runtime through io.containerd.runc.v2',
         const b = new Box(t, rt, 'tty');
         // ctr -t needs a terminal of its own: script(1) gives it one (of a set size).
         const ctr = [CTR, '--address', cd.socket, '--namespace', NS, ...b.runArgs(['--rm', '-t']), IMAGE, b.id, 'sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-ttys; exit 4'];
-        const r = callRaw('script', ['-qec', `stty rows 24 cols 80; exec ${ctr.map(q).join(' ')}`, '/dev/null']);
+        const r = inTerminal(ctr);
         assert.equal(r.status, 4, describeCall(r));
         assert.match(r.stdout, /\/dev\/pts\/\d+\r+\n/);
         // onlcr: the container's "\n" reaches us as "\r\n" through its pty (and script's).
@@ -499,6 +495,12 @@ describe('containerd 1.6: ctr drives the runtime through io.containerd.runc.v2',
         const u = cd.ctr(NS, ['tasks', 'exec', '--fifo-dir', cd.fifoDir, '--exec-id', `u-${PID}`, '--user', '1000', b.id, 'id', '-u']);
         assert.equal(u.status, 0, describeCall(u));
         assert.equal(u.stdout.trim(), '1000');
+        // -t: the shim hands runts a console socket; ctr needs a terminal of its own (script).
+        const tty = [CTR, '--address', cd.socket, '--namespace', NS, 'tasks', 'exec', '--fifo-dir', cd.fifoDir, '--exec-id', `t-${PID}`, '-t', b.id, 'sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && echo both-ttys; exit 6'];
+        const r2 = inTerminal(tty);
+        assert.equal(r2.status, 6, describeCall(r2));
+        assert.match(r2.stdout, /\/dev\/pts\/\d+\r+\n/);
+        assert.match(r2.stdout, /both-ttys\r+\n/);
         assert.equal(taskRow(b.id)?.pid, pid);
         cd.ctrOk(NS, ['tasks', 'kill', '--signal', 'SIGKILL', b.id]);
         await b.waitStopped();

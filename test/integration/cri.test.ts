@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { BIN, BIN_IS_RUNC, RUNC, SKIP_REASON, assertBinary, callRaw, describeCall, ensureSubreaper, mountsUnder, poll, procCgroups, requireRunc } from './helpers.ts';
+import { BIN, BIN_IS_RUNC, RUNC, SKIP_REASON, assertBinary, callRaw, describeCall, ensureSubreaper, inTerminal, mountsUnder, poll, procCgroups, requireRunc } from './helpers.ts';
 import type { CallResult } from './helpers.ts';
 import {
   CRICTL,
@@ -561,6 +561,12 @@ describe('containerd 1.6 CRI plugin driven by crictl, RuntimeClass handlers runt
         const s = crictl(['exec', '--sync', '--timeout', '10', c.id, 'cat', '/proc/self/status']);
         assert.equal(s.status, 0, describeCall(s));
         assert.match(s.stdout, /^Uid:\t0\t0\t0\t0$/m);
+        // -it: containerd's CRI streams a terminal exec (the shim's console socket) to crictl,
+        // which wants a terminal of its own (script).
+        const tty = inTerminal([CRICTL, '--config', crictlConfig, 'exec', '-it', c.id, 'sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && echo both-ttys']);
+        assert.equal(tty.status, 0, describeCall(tty));
+        assert.match(tty.stdout, /\/dev\/pts\/\d+\r+\n/);
+        assert.match(tty.stdout, /both-ttys\r+\n/);
         assert.equal(c.stopAndRemove(1), 137);
         pod.remove();
         await assertIdle([pod]);

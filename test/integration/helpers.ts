@@ -760,6 +760,38 @@ export function callRaw(bin: string, argv: string[], opts: CallOptions = {}): Ca
   return { status: r.status, signal: r.signal, pid: r.pid, timedOut, argv, ms: Date.now() - t0, ...collect(files) };
 }
 
+const SD_NOTIFY_SRC = path.join(REPO, 'test/fixtures/sd-notify.c');
+const SD_NOTIFY_BIN = path.join(REPO, 'build/test/fixtures/sd-notify');
+
+/**
+ * test/fixtures/sd-notify.c (`send MSG` to $NOTIFY_SOCKET, `listen SOCK N` for the host side),
+ * built static with `cc` unless up to date: it runs inside busybox containers too.
+ */
+export function sdNotifyHelper(): string {
+  if (fs.existsSync(SD_NOTIFY_BIN) && fs.statSync(SD_NOTIFY_BIN).mtimeMs >= fs.statSync(SD_NOTIFY_SRC).mtimeMs) return SD_NOTIFY_BIN;
+  fs.mkdirSync(path.dirname(SD_NOTIFY_BIN), { recursive: true });
+  const tmp = `${SD_NOTIFY_BIN}.${process.pid}`;
+  const r = spawnSync(process.env.CC ?? 'cc', ['-static', '-O2', '-Wall', '-o', tmp, SD_NOTIFY_SRC], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc -static ${SD_NOTIFY_SRC} failed: ${r.error ?? r.stderr}`);
+  fs.renameSync(tmp, SD_NOTIFY_BIN);
+  return SD_NOTIFY_BIN;
+}
+
+/** Single-quotes `s` for sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `argv` with a terminal of its own, 24x80, through script(1): for the engines' `-t`/`-it`
+ * clients, which insist on one. `env` is set for it alone; script's own stdin is /dev/null.
+ */
+export function inTerminal(argv: string[], env: Record<string, string> = {}, opts: CallOptions = {}): CallResult {
+  const sets = Object.entries(env).map(([k, v]) => shellQuote(`${k}=${v}`));
+  const cmd = `stty rows 24 cols 80; exec ${sets.length ? `env ${sets.join(' ')} ` : ''}${argv.map(shellQuote).join(' ')}`;
+  return callRaw('script', ['-qec', cmd, '/dev/null'], opts);
+}
+
 /** `ctx.bin --root ctx.root ...args`. */
 export function call(ctx: Ctx, args: string[], opts: CallOptions = {}): CallResult {
   return callRaw(ctx.bin, ['--root', ctx.root, ...args], opts);

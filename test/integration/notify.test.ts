@@ -11,7 +11,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import {
   BIN,
-  REPO,
   SKIP_REASON,
   TEST_TIMEOUT_MS,
   assertBinary,
@@ -20,6 +19,7 @@ import {
   ensureSubreaper,
   poll,
   requireRunc,
+  sdNotifyHelper,
   setup,
   shell,
 } from './helpers.ts';
@@ -28,25 +28,11 @@ import type { Ctx } from './helpers.ts';
 ensureSubreaper();
 const opts = { timeout: TEST_TIMEOUT_MS };
 
-const SRC = path.join(REPO, 'test/fixtures/sd-notify.c');
-const HELPER = path.join(REPO, 'build/test/fixtures/sd-notify');
-
-/** test/fixtures/sd-notify.c, static (it runs in the busybox container too). */
-function helper(): string {
-  if (fs.existsSync(HELPER) && fs.statSync(HELPER).mtimeMs >= fs.statSync(SRC).mtimeMs) return HELPER;
-  fs.mkdirSync(path.dirname(HELPER), { recursive: true });
-  const tmp = `${HELPER}.${process.pid}`;
-  const r = spawnSync(process.env.CC ?? 'cc', ['-static', '-O2', '-Wall', '-o', tmp, SRC], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cc -static ${SRC} failed: ${r.error ?? r.stderr}`);
-  fs.renameSync(tmp, HELPER);
-  return HELPER;
-}
-
 /** A host socket that prints the first `n` datagrams it gets. */
 function listen(t: TestContext, dir: string, n: number): { path: string; lines: () => string[]; proc: ChildProcess } {
   const sock = path.join(dir, 'host.sock');
   let out = '';
-  const proc = spawn(helper(), ['listen', sock, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(sdNotifyHelper(), ['listen', sock, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   t.after(() => proc.kill('SIGKILL'));
   return { path: sock, lines: () => out.split('\n').filter(Boolean), proc };
@@ -54,7 +40,7 @@ function listen(t: TestContext, dir: string, n: number): { path: string; lines: 
 
 function container(t: TestContext, bin: string, script: string): Ctx {
   const ctx = setup(t, { bin, mutate: (s) => { shell(script)(s); s.process.terminal = false; } });
-  fs.copyFileSync(helper(), path.join(ctx.rootfs, 'sd-notify'));
+  fs.copyFileSync(sdNotifyHelper(), path.join(ctx.rootfs, 'sd-notify'));
   fs.chmodSync(path.join(ctx.rootfs, 'sd-notify'), 0o755);
   t.after(() => {
     callRaw(ctx.bin, ['--root', ctx.root, 'delete', '--force', ctx.id]);

@@ -24,8 +24,8 @@
  * - Scenarios that need `<runtime> exec` (podman exec, podman top with ps(1) options) are
  *   skipped, with the reason, while the runtime has no exec command.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -42,11 +42,14 @@ import {
   assertBinary,
   cgroupDirsFor,
   cgroupDirsOf,
+  describeCall,
   ensureSubreaper,
+  inTerminal,
   mountsUnder,
   parseMountinfo,
   poll,
   requireRunc,
+  sdNotifyHelper,
   sleep,
 } from './helpers.ts';
 
@@ -62,6 +65,8 @@ const NO_NET = ['--network', 'none'];
 const CALL_TIMEOUT_MS = 30_000;
 /** The busybox stand-in for systemd inside the image. */
 const FAKE_INIT = '/usr/local/sbin/init';
+/** test/fixtures/sd-notify.c in the image (static). */
+const SD_NOTIFY = '/usr/local/sbin/sd-notify';
 /** podman's stop signal in systemd mode: SIGRTMIN+3 (glibc's SIGRTMIN is 34), as it annotates
  * org.opencontainers.image.stopSignal=37 and sends `kill <id> 37`. */
 const SIGRTMIN_PLUS_3 = 37;
@@ -139,13 +144,13 @@ class Podman {
   constructor(readonly rt: Runtime) {}
 
   /** `podman <private store> --runtime <bin> ...args`, bounded by CALL_TIMEOUT_MS. */
-  call(args: string[], timeout = CALL_TIMEOUT_MS): PodmanResult {
+  call(args: string[], timeout = CALL_TIMEOUT_MS, env: Record<string, string> = {}): PodmanResult {
     const argv = [...STORE_ARGS, '--runtime', this.rt.bin, ...args];
     const r = spawnSync(PODMAN, argv, {
       encoding: 'utf8',
       timeout,
       killSignal: 'SIGKILL',
-      env: { ...process.env, TMPDIR: STORE.vartmp },
+      env: { ...process.env, TMPDIR: STORE.vartmp, ...env },
     });
     const res = { argv: args, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
     if (r.error) throw new Error(`${r.error.message}\n${describeResult(res)}`);
@@ -325,6 +330,8 @@ function buildImage(): void {
   chmodSync(join(rootfs, 'data'), 0o751);
   mkdirSync(join(rootfs, 'usr/local/sbin'), { recursive: true });
   writeFileSync(join(rootfs, FAKE_INIT), FAKE_INIT_SCRIPT, { mode: 0o755 });
+  copyFileSync(sdNotifyHelper(), join(rootfs, SD_NOTIFY));
+  chmodSync(join(rootfs, SD_NOTIFY), 0o755);
   const tar = spawnSync('tar', ['-C', rootfs, '-cf', join(WORK, 'rootfs.tar'), '.'], { encoding: 'utf8' });
   assert.equal(tar.status, 0, tar.stderr);
   for (const d of Object.values(STORE)) mkdirSync(d, { recursive: true });
@@ -577,8 +584,41 @@ describe('podman 4.3', { skip: SKIP ?? false }, () => {
       assert.equal(pidsLine, initPids);
       assert.equal(uid, '0');
       assert.equal(pm.ok(['exec', '--user', '65534', name, 'id', '-u']).trim(), '65534');
+      // -it: conmon gives `exec` a console socket; podman wants a terminal of its own (script).
+      const tty = inTerminal([PODMAN, ...STORE_ARGS, '--runtime', pm.rt.bin, 'exec', '-it', name, 'sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && echo both-ttys; stty size; exit 7'], { TMPDIR: STORE.vartmp });
+      assert.equal(tty.status, 7, describeCall(tty));
+      assert.match(tty.stdout, /\/dev\/pts\/\d+\r+\n/);
+      assert.match(tty.stdout, /both-ttys\r+\n/);
+      assert.match(tty.stdout, /^24 80\r+$/m, 'the client\'s terminal size reaches the exec\'d pty');
     });
   }, { needsExec: true });
+
+  scenario('--sdnotify=container: the container\'s READY=1 reaches podman\'s NOTIFY_SOCKET (through conmon), after podman\'s MAINPID', async (pm) => {
+    // podman 4.3 sends MAINPID=<conmon> itself and hands the runtime conmon's proxy socket as
+    // NOTIFY_SOCKET; the runtime binds it at /run/notify in the container and relays READY=1
+    // to conmon, which passes READY=1 on (the other fields stay behind, as with runc).
+    const dir = mkdtempSync(join(WORK, 'notify-'));
+    const sock = join(dir, 'host.sock');
+    let out = '';
+    const listener = spawn(sdNotifyHelper(), ['listen', sock, '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    listener.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await poll('listener bound', () => (existsSync(sock) ? true : undefined));
+      const name = uniqueName();
+      const script = `echo "sock $NOTIFY_SOCKET"; sleep 0.5; ${SD_NOTIFY} send "STATUS=going"; ${SD_NOTIFY} send "READY=1"; exec sleep 1000`;
+      const r = pm.call(['run', '-d', '--name', name, '--sdnotify=container', ...ULIMITS, ...NO_NET, IMAGE, 'sh', '-c', script], CALL_TIMEOUT_MS, { NOTIFY_SOCKET: sock });
+      assert.equal(r.status, 0, `${describeResult(r)}${pm.diagnose(name)}`);
+      await pm.withContainer(name, async () => {
+        await poll('READY=1 relayed', () => (/^READY=1$/m.test(out) ? true : undefined));
+        const conmon = pm.ok(['inspect', '--format', '{{.State.ConmonPid}}', name]).trim();
+        assert.deepEqual(out.split('\n').filter(Boolean), [`MAINPID=${conmon}`, 'READY=1']);
+        assert.match(pm.ok(['logs', name]), /^sock \/run\/notify\/notify\.sock$/m);
+      });
+    } finally {
+      listener.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   scenario('podman top with ps(1) options (ps runs inside through exec)', async (pm) => {
     const name = pm.runDetached([...NO_NET], ['sleep', '1000']);

@@ -23,7 +23,7 @@ use nix::sys::stat::Mode;
 use nix::sys::stat::{fstat, stat};
 use nix::unistd::{chdir, setgroups, setresgid, setresuid, Gid, Uid};
 use std::convert::Infallible;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 pub(super) fn run(plan: &Plan<'_>, sock: RawFd) -> ! {
@@ -108,39 +108,17 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     }
     rootfs::finalize(cfg)?;
 
-    rlimits::apply(&plan.rlimits)?;
-    // While the init still has its capabilities (a real-time policy or class needs them).
-    if let Some(s) = &cfg.process.scheduler {
-        crate::sched::set_scheduler(s)?;
-    }
-    if let Some(p) = &cfg.process.io_priority {
-        crate::sched::set_io_priority(p)?;
-    }
+    limits_and_scheduling(plan)?;
     if let Some(p) = &cfg.personality {
         crate::sched::set_personality(p)?;
     }
     if let Some(p) = &cfg.memory_policy {
         crate::sched::set_memory_policy(p)?;
     }
-    // runc's order: a process that may gain privileges gets its filter while it still has
-    // CAP_SYS_ADMIN (the user switch drops it); with noNewPrivileges, as late as possible,
-    // except that a filter with a listener must be in place before `create` returns, for the
-    // runtime to hand the listener to the agent.
-    if let Some(filter) = plan.seccomp.as_ref().filter(|f| f.notify || !cfg.process.no_new_privileges) {
-        if let Some(listener) = crate::seccomp::load(filter)? {
-            sync::send(sock, &Message::SeccompFd(listener.as_raw_fd()))?;
-        }
-    }
-    switch_user(plan)?;
-    // Changing credentials cleared PDEATHSIG (credentials(7)); arm it again until Ready.
-    pdeathsig(true)?;
-
+    load_early_seccomp(plan, sock)?;
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(cfg.process.umask.unwrap_or(0o022) as libc::mode_t) };
-    if cfg.process.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| InitError::sys("prctl", "PR_SET_NO_NEW_PRIVS", e))?;
-    }
+    drop_privileges(plan)?;
 
     let exe = exec::lookup(&cfg.process.args[0], plan.path_env.as_deref())?;
     exec::prepare_fds(opts.preserve_fds)?;
@@ -166,28 +144,10 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // Only returns on failure; the error reaches `start` before the EOF because the socket
     // (or the fifo) closes only when this process exits.
     let envp: Vec<CString> = plan.envp.iter().cloned().chain(home).collect();
-    let labelled = |dir: &crate::lsm::AttrDir| {
-        let p = &cfg.process;
-        crate::lsm::set_exec_labels(dir, p.apparmor_profile.as_deref(), p.selinux_label.as_deref())
-    };
-    // After the hooks (which the init execs, and which must not run under the labels).
-    // execCPUAffinity.final: after the cgroup join (which resets the CPUs to the cpuset's).
-    let affinity = || match cfg.process.exec_cpu_affinity.as_ref().and_then(|a| a.final_cpus.as_deref()) {
-        Some(cpus) => crate::sched::set_affinity(cpus),
-        None => Ok(()),
-    };
-    let err = match start_hooks(plan)
-        .and_then(|()| labels.as_ref().map_or(Ok(()), labelled))
-        .and_then(|()| affinity())
-    {
+    // The labels go on after the hooks, which the init execs and which must not run under them.
+    let err = match start_hooks(plan) {
         Err(e) => e,
-        Ok(()) => match plan.seccomp.as_ref().filter(|f| !f.notify && cfg.process.no_new_privileges) {
-            Some(filter) => match crate::seccomp::load(filter) {
-                Ok(_) => exec::execve(&exe, &plan.argv, &envp),
-                Err(e) => e,
-            },
-            None => exec::execve(&exe, &plan.argv, &envp),
-        },
+        Ok(()) => exec_final(plan, labels.as_ref(), &exe, &envp),
     };
     if let Some(fifo) = started {
         let _ = nix::unistd::write(&fifo, err.to_string().as_bytes());
@@ -214,48 +174,85 @@ fn exec_process(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     if cfg.process.terminal {
         setup_console(plan, sock, false)?;
     }
-    rlimits::apply(&plan.rlimits)?;
-    if let Some(s) = &cfg.process.scheduler {
-        crate::sched::set_scheduler(s)?;
-    }
-    if let Some(p) = &cfg.process.io_priority {
-        crate::sched::set_io_priority(p)?;
-    }
-    if let Some(filter) = plan.seccomp.as_ref().filter(|f| f.notify || !cfg.process.no_new_privileges) {
-        if let Some(listener) = crate::seccomp::load(filter)? {
-            sync::send(sock, &Message::SeccompFd(listener.as_raw_fd()))?;
-        }
-    }
+    limits_and_scheduling(plan)?;
+    load_early_seccomp(plan, sock)?;
     // The LSM attributes through our procfs, which after the mount namespace's setns is the
     // container's /proc (runc opens it there too); opened before the user switch.
     let labels = (cfg.process.apparmor_profile.is_some() || cfg.process.selinux_label.is_some())
         .then(crate::lsm::AttrDir::open)
         .transpose()?;
-    switch_user(plan)?;
-    pdeathsig(true)?;
-    if cfg.process.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| InitError::sys("prctl", "PR_SET_NO_NEW_PRIVS", e))?;
-    }
+    drop_privileges(plan)?;
     let exe = exec::lookup(&cfg.process.args[0], plan.path_env.as_deref())?;
     exec::prepare_fds(plan.opts.preserve_fds)?;
     pdeathsig(false)?;
     sync::send(sock, &Message::Ready)?;
     expect(sock, Message::Created)?;
     expect(sock, Message::Start)?;
-    if let Some(dir) = &labels {
-        let p = &cfg.process;
-        crate::lsm::set_exec_labels(dir, p.apparmor_profile.as_deref(), p.selinux_label.as_deref())?;
-    }
-    if let Some(cpus) = cfg.process.exec_cpu_affinity.as_ref().and_then(|a| a.final_cpus.as_deref()) {
-        crate::sched::set_affinity(cpus)?;
-    }
     let home = super::env::with_home(&plan.envp, cfg.process.uid);
     let envp: Vec<CString> = plan.envp.iter().cloned().chain(home).collect();
-    if let Some(filter) = plan.seccomp.as_ref().filter(|f| !f.notify && cfg.process.no_new_privileges) {
-        crate::seccomp::load(filter)?;
+    Err(exec_final(plan, labels.as_ref(), &exe, &envp))
+}
+
+/// The rlimits, then the scheduler and I/O priority while the process still has its
+/// capabilities (a real-time policy or class needs them).
+fn limits_and_scheduling(plan: &Plan<'_>) -> Result<()> {
+    rlimits::apply(&plan.rlimits)?;
+    if let Some(s) = &plan.cfg.process.scheduler {
+        crate::sched::set_scheduler(s)?;
     }
-    Err(exec::execve(&exe, &plan.argv, &envp))
+    if let Some(p) = &plan.cfg.process.io_priority {
+        crate::sched::set_io_priority(p)?;
+    }
+    Ok(())
+}
+
+/// runc's order: a process that may gain privileges gets its filter while it still has
+/// CAP_SYS_ADMIN (the user switch drops it); with noNewPrivileges, as late as possible (in
+/// exec_final), except that a filter with a listener must be in place before Ready, for the
+/// runtime to hand the listener to the agent.
+fn load_early_seccomp(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
+    let nnp = plan.cfg.process.no_new_privileges;
+    if let Some(filter) = plan.seccomp.as_ref().filter(|f| f.notify || !nnp) {
+        if let Some(listener) = crate::seccomp::load(filter)? {
+            sync::send(sock, &Message::SeccompFd(listener.as_raw_fd()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The user switch, then NNP.
+fn drop_privileges(plan: &Plan<'_>) -> Result<()> {
+    switch_user(plan)?;
+    // Changing credentials cleared PDEATHSIG (credentials(7)); arm it again until Ready.
+    pdeathsig(true)?;
+    if plan.cfg.process.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| InitError::sys("prctl", "PR_SET_NO_NEW_PRIVS", e))?;
+    }
+    Ok(())
+}
+
+/// After Start: the LSM exec labels, execCPUAffinity.final (after the cgroup join, which
+/// resets the CPUs to the cpuset's), the filter left for last under noNewPrivileges, execve.
+/// Returns only the error.
+fn exec_final(plan: &Plan<'_>, labels: Option<&crate::lsm::AttrDir>, exe: &CStr, envp: &[CString]) -> InitError {
+    let p = &plan.cfg.process;
+    let steps = || -> Result<()> {
+        if let Some(dir) = labels {
+            crate::lsm::set_exec_labels(dir, p.apparmor_profile.as_deref(), p.selinux_label.as_deref())?;
+        }
+        if let Some(cpus) = p.exec_cpu_affinity.as_ref().and_then(|a| a.final_cpus.as_deref()) {
+            crate::sched::set_affinity(cpus)?;
+        }
+        if let Some(filter) = plan.seccomp.as_ref().filter(|f| !f.notify && p.no_new_privileges) {
+            crate::seccomp::load(filter)?;
+        }
+        Ok(())
+    };
+    match steps() {
+        Ok(()) => exec::execve(exe, &plan.argv, envp),
+        Err(e) => e,
+    }
 }
 
 /// `linux.sysctl`, written through a descriptor of the runtime's /proc/sys, checked to be
