@@ -35,6 +35,19 @@ bench_enter_namespace() {
 	fi
 }
 
+# bench_evict FILE...: drops each file's pages from the page cache (written back first), so
+# that the warm-up calls fault the binary in from disk, as after a reboot. How a binary got
+# into the page cache moves runts's start-up by 1.5-3 ms a call (a `cp` of it leaves large
+# folios, `bun build` and reads from disk small ones: docs/benchmarks.md, Caveats); without
+# this, an A/B of a copied binary against a freshly built one measures that, not the code.
+bench_evict() {
+	local f
+	for f in "$@"; do
+		sync "$f"
+		dd if="$f" iflag=nocache count=0 status=none
+	done
+}
+
 # bench_make_bundle DIR: the busybox bundle of the tests, running /bin/true without a terminal.
 bench_make_bundle() {
 	command -v jq >/dev/null || { echo "$(basename "$0"): jq is required (apt-get install jq)" >&2; exit 1; }

@@ -69,9 +69,11 @@ out=$repo/bench/out/$(date -u +%Y%m%dT%H%M%SZ).md
 	echo "- runc: $("$runc" --version | head -1 | sed 's/^runc version //'); crun: $("$crun" --version | head -1 | sed 's/^crun version //')"
 	echo "- cgroups: v1 controllers only (/sys/fs/cgroup/unified unmounted in a private mount namespace)"
 	echo "- bundle: busybox (test/fixtures/make-bundle.sh), args [\"/bin/true\"], terminal false"
-	echo "- $n iterations after $warmup warm-up ones, runtimes interleaved in rotating order"
+	echo "- $n iterations after $warmup warm-up ones, runtimes interleaved in rotating order; each binary evicted from the page cache first (bench_evict)"
 } | tee "$out"
 
+# Every binary in the same page-cache state: read back from disk by the warm-up calls.
+bench_evict "$runts" "$runc" "$crun"
 status=0
 "$harness" -b "$work/bundle" -d "$work" -p "$prefix" -n "$n" -w "$warmup" \
 	runts="$runts" runc="$runc" crun="$crun" | tee -a "$out" || status=$?

@@ -5,7 +5,7 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { Resolved } from './options.ts';
-import { addonFiles as files, cgroupDestroy, cgroupResolve, closeFd, createInit, releaseInit, signal, waitExit } from '../native/index.ts';
+import { addonFiles as files, cgroupDestroy, cgroupResolve, closeFd, createInit, releaseInit } from '../native/index.ts';
 import { absolute } from '../paths.ts';
 import type { Config, InitOptions } from '../native/index.ts';
 import type { CgroupPath, CgroupSpec } from '../native/binding.js';
@@ -13,7 +13,7 @@ import { checkConsole } from '../process/console.ts';
 import { hookState } from './hooks.ts';
 import { notifyDir, withNotifySocket } from './notify.ts';
 import { writePidFile } from '../process/pidfile.ts';
-import { callerNofile } from '../process/procfs.ts';
+import { destroyInit, keepCallerNofile } from './spawned.ts';
 import { laterHooks, resolveBundle, toNativeConfig } from '../spec/convert.ts';
 import { toCgroupSpec } from '../spec/resources.ts';
 import { loadSpec } from '../spec/load.ts';
@@ -167,16 +167,6 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
   }
 }
 
-/**
- * Without RLIMIT_NOFILE in the spec the container inherits the runtime's limits; give it the
- * soft limit our caller had, not the one the JavaScript runtime raised itself to.
- */
-export function keepCallerNofile(config: { process: Config['process'] }): void {
-  if (config.process.rlimits.some((r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
-  const limit = callerNofile(files);
-  if (limit) config.process.rlimits.push({ rlimitType: 'RLIMIT_NOFILE', ...limit });
-}
-
 /** Removes a container whose init is gone: what is left of its cgroup, then its state. */
 export function discard(root: string, state: ContainerState): void {
   try {
@@ -197,15 +187,3 @@ function savedOf(c: CgroupSpec): SavedCgroup {
   };
 }
 
-/**
- * Kills a waiting or running init (or exec'd process) and reaps it; `killRest` as waitExit's
- * (an exec'd process is not the container's init: what else runs in it is left alone).
- */
-export async function destroyInit(pid: number, killRest = true): Promise<void> {
-  try {
-    signal(pid, 9);
-  } catch {
-    // already gone
-  }
-  await waitExit(pid, killRest);
-}

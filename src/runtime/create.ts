@@ -7,7 +7,8 @@ import { sendPidfd } from '../native/index.ts';
 import { EXEC_FIFO } from '../state/status.ts';
 import { inDir, initOf, stateDir } from '../state/store.ts';
 import type { ContainerState } from '../state/store.ts';
-import { createContainer, destroyInit, discard } from './build.ts';
+import { createContainer, discard } from './build.ts';
+import { destroyInit } from './spawned.ts';
 import type { CreateOptions } from './build.ts';
 import type { Resolved } from './options.ts';
 

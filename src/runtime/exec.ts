@@ -18,7 +18,7 @@ import { statusOf } from '../state/status.ts';
 import { readExecDefaults, readState } from '../state/store.ts';
 import type { ContainerState } from '../state/store.ts';
 import { absolute } from '../paths.ts';
-import { destroyInit, keepCallerNofile } from './build.ts';
+import { destroyInit, keepCallerNofile } from './spawned.ts';
 import type { Resolved } from './options.ts';
 
 /** What `exec` changes of the container's process (runc exec's flags), or the whole process. */

@@ -10,7 +10,8 @@ import { runLaterHooks } from './hooks.ts';
 import { closeFd, startInit, waitExit } from '../native/index.ts';
 import { bindNotify, relayReady } from './notify.ts';
 import type { ContainerState } from '../state/store.ts';
-import { createContainer, destroyInit, discard } from './build.ts';
+import { createContainer, discard } from './build.ts';
+import { destroyInit } from './spawned.ts';
 import type { CreateOptions } from './build.ts';
 import type { Resolved } from './options.ts';
 
