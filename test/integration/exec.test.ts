@@ -224,6 +224,29 @@ describe('exec', { skip: SKIP_REASON }, () => {
     assert.equal(out[0], out[1]);
   });
 
+  it('the cgroup v2 hierarchy (this host\'s unified one) is joined at birth (CLONE_INTO_CGROUP); the v1 ones by cgroup.procs', opts, (t) => {
+    const unified = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / - cgroup2 /.test(l));
+    if (!unified) {
+      t.skip('no cgroup2 mount on this host (pure v1): nothing is joined by CLONE_INTO_CGROUP');
+      return;
+    }
+    for (const userns of [false, true]) {
+      const { ctx, pid } = running(t, BIN, userns ? (s) => {
+        s.linux = {
+          ...s.linux,
+          namespaces: [...(s.linux?.namespaces ?? []).filter((n) => n.type !== 'user'), { type: 'user' }],
+          uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+          gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        };
+      } : undefined);
+      const r = call(ctx, ['--debug', 'exec', ctx.id, 'cat', '/proc/self/cgroup']);
+      assert.equal(r.status, 0, describeCall(r));
+      assert.match(r.stderr, /level=debug msg="cgroup \S+: spawned into it \(CLONE_INTO_CGROUP\)"/, `userns ${userns}`);
+      // Every hierarchy's line as the init's (the container has no cgroup namespace here).
+      assert.equal(r.stdout, fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'), `userns ${userns}`);
+    }
+  });
+
   it('a user-namespaced container: the exec\'d process is in its user namespace, mapped as the init', opts, (t) => {
     const userns = (s: Spec) => {
       s.linux = {

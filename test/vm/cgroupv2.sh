@@ -209,6 +209,22 @@ eq "exec: as runc's" "$(exec_cgroup rt v2a | sed 's/v2a/ID/')" "$(exec_cgroup rc
 mkdir -p "$da/sub" "$db/sub"
 eq "exec --cgroup sub: in the sub-cgroup, as runc" "$(exec_cgroup rt v2a --cgroup sub | sed 's/v2a/ID/')" "$(exec_cgroup rc v2b --cgroup sub | sed 's/v2b/ID/')"
 eq "exec --cgroup pids:sub: refused on cgroup v2" "$(rt exec --cgroup pids:sub v2a true 2>/dev/null; echo $?)" 255
+eq "exec: born in the cgroup (CLONE_INTO_CGROUP), not moved" "$(rt --debug exec v2a true 2>&1 | grep -c 'spawned into it (CLONE_INTO_CGROUP)')" 1
+# pids.max with room for the process alone: stage 1, born in the cgroup, cannot clone it there
+# (EAGAIN); runts then starts it from outside and moves only the process in. (runc 1.1.5 fails
+# here: its `runc init` joins the cgroup early and its Go threads count.)
+bp2=$(bundle pids2 "$SLEEP" '{"pids": {"limit": 2}}')
+rt run -d -b "$bp2" p2a; rc run -d -b "$bp2" p2b
+eq "exec under a pids.max with room for one more" "$(rt exec p2a true; echo $?)" 0
+echo "# runc exec there: status $(rc exec p2b true >/dev/null 2>&1; echo $?)"
+rt exec -d p2a sleep 30 # pids.current 2: the cgroup is full
+eq "exec into a full pids.max: the process is moved in (migration is not limited)" "$(rt exec p2a true 2>&1; echo $?)" 0
+rt delete -f p2a; rc delete -f p2b
+# --ignore-paused: stage 1 is born frozen in the frozen cgroup; the process runs once thawed
+rt pause v2a
+rt exec --ignore-paused v2a sh -c 'exit 4' & xp=$!
+sleep 1; eq "exec --ignore-paused: waits while frozen" "$(kill -0 $xp 2>/dev/null && echo waiting)" waiting
+rt resume v2a; wait $xp; eq "exec --ignore-paused: runs once thawed" "$?" 4
 for _ in 1 2 3 4 5 6 7 8 9 10; do # the killed processes leave their cgroups once reaped
   rmdir "$da/sub" 2>/dev/null; rmdir "$db/sub" 2>/dev/null
   [ -e "$da/sub" ] || [ -e "$db/sub" ] || break; sleep 0.2
@@ -270,6 +286,7 @@ eq "systemd update: memory.max" "$(val "$sda_dir/memory.max")" 99999744
 eq "systemd update: unit properties as runc's" "$(systemctl show "${props[@]}" runts-sd-a.scope)" "$(systemctl show "${props[@]}" runts-sd-b.scope)"
 eq "systemd update: every setting file equals runc's" "$(knobs_diff "$sda_dir" "$sdb_dir")" ""
 eq "systemd exec: in the scope" "$(exec_cgroup rt_sd sd-a)" /system.slice/runts-sd-a.scope
+eq "systemd exec: born in the scope (CLONE_INTO_CGROUP)" "$(rt_sd --debug exec sd-a true 2>&1 | grep -c 'spawned into it (CLONE_INTO_CGROUP)')" 1
 rt_sd pause sd-a; eq "systemd pause: cgroup.freeze" "$(val "$sda_dir/cgroup.freeze")" 1
 rt_sd resume sd-a; eq "systemd resume: cgroup.freeze" "$(val "$sda_dir/cgroup.freeze")" 0
 rt_sd delete -f sd-a; eq "systemd delete -f" "$?" 0

@@ -281,3 +281,16 @@ mod tests {
         assert_eq!(e.to_string(), "open cgroup file `/nonexistent-cgroup/memory.max` (value \"1\"): ENOENT (No such file or directory)");
     }
 }
+
+/// Whether `dir` is on a cgroup v2 file system (statfs), as a unified hierarchy's are.
+pub fn is_cgroup2_dir(dir: &str) -> bool {
+    nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
+/// A read-only, close-on-exec descriptor of the cgroup directory `dir` (what clone3's
+/// CLONE_INTO_CGROUP takes).
+pub fn open_dir(dir: &str) -> Result<std::os::fd::OwnedFd> {
+    use nix::fcntl::{open, OFlag};
+    open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| InitError::sys("open", dir, e))
+}

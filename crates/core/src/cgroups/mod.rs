@@ -40,6 +40,7 @@ pub use oom::{OomEvent, OomWatcher};
 pub use paths::Layout;
 pub use stats::Stats;
 pub use warm::warm_attach;
+pub use fs::{is_cgroup2_dir, open_dir};
 
 /// The freezer state of a cgroup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

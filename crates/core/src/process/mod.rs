@@ -79,7 +79,7 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     let Some(spec) = &cfg.cgroup else {
         let mut cfg = cfg.clone();
         cfg.cgroup_paths.clear();
-        return parent::create(plan::Plan::new(&cfg, opts)?, program);
+        return parent::create(&plan::Plan::new(&cfg, opts)?, program);
     };
     let mut mgr = Manager::new(spec)?;
     let created = if spec.systemd {
@@ -108,7 +108,7 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
             plan.cgroup_procs = early_joins;
             plan
         })
-        .and_then(|plan| parent::create(plan, program));
+        .and_then(|plan| parent::create(&plan, program));
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
@@ -139,8 +139,9 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
 /// `exec`: starts a process in the running container `opts.exec` names, through the same
 /// init program and protocol as [`create`]: stage 1 joins every namespace of the container's
 /// init that differs from ours (the user namespace first), the process is cloned into its pid
-/// namespace as a child of the runtime, moved into the container's cgroups before it runs
-/// (`cgroup_dirs`), and sets itself up (rlimits, the container's seccomp filter, user,
+/// namespace as a child of the runtime, in the container's cgroups before it runs
+/// (`cgroup_dirs`: the cgroup v2 one from birth, stage 1 being spawned into it, the v1 ones
+/// written), and sets itself up (rlimits, the container's seccomp filter, user,
 /// capabilities, cwd, a pty) without building anything; it waits to exec, as a created init
 /// does, for [`start`]. `cfg` carries the process, the container's id and seccomp filter;
 /// its namespaces and cgroup are ignored. Fails (nothing started) when the init is gone.
@@ -151,7 +152,10 @@ pub fn exec(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<S
     if opts.subreaper {
         set_child_subreaper()?;
     }
-    if !target.cgroup_dirs.is_empty() {
+    // The cgroup v2 directory (the only one on v2, the unified one of a hybrid host) by
+    // CLONE_INTO_CGROUP; the v1 hierarchies by writing the pid.
+    let v2 = target.cgroup_dirs.iter().find(|d| crate::cgroups::is_cgroup2_dir(d));
+    if target.cgroup_dirs.iter().any(|d| Some(d) != v2) {
         // The cgroup join's RCU grace period (cgroups/warm.rs, ~8 ms after a quiet moment)
         // runs while stage 1 starts and joins the namespaces. Nothing here makes a cgroup.
         crate::cgroups::warm_attach();
@@ -174,8 +178,24 @@ pub fn exec(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<S
     if !alive() {
         return Err(InitError::msg("exec", format!("pid {}", target.pid), "container not running"));
     }
-    plan.cgroup_procs = target.cgroup_dirs.iter().map(|d| format!("{}/cgroup.procs", d.trim_end_matches('/'))).collect();
-    parent::create(plan, program)
+    let procs = |d: &str| format!("{}/cgroup.procs", d.trim_end_matches('/'));
+    plan.spawn_cgroup = match v2 {
+        Some(d) => Some((crate::cgroups::open_dir(d)?, procs(d))),
+        None => None,
+    };
+    plan.cgroup_procs = target.cgroup_dirs.iter().filter(|d| Some(*d) != v2).map(|d| procs(d)).collect();
+    match parent::create(&plan, program) {
+        // Born in the cgroup, stage 1 counts under its pids.max, and the process it clones
+        // may not fit: again from outside the cgroup, moving only the process in (runc 1.1's
+        // way), so that an exec needs no more room than the process itself.
+        Err(e) if e.step == "clone" && e.errno == libc::EAGAIN && plan.spawn_cgroup.is_some() => {
+            if let Some((_, p)) = plan.spawn_cgroup.take() {
+                plan.cgroup_procs.push(p);
+            }
+            parent::create(&plan, program)
+        }
+        r => r,
+    }
 }
 
 /// Tells a waiting init (created without an exec fifo) to exec; returns once execve succeeded

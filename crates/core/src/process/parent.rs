@@ -16,7 +16,7 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-pub(super) fn create(plan: Plan<'_>, program: &InitProgram) -> Result<Spawned> {
+pub(super) fn create(plan: &Plan<'_>, program: &InitProgram) -> Result<Spawned> {
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -27,7 +27,7 @@ pub(super) fn create(plan: Plan<'_>, program: &InitProgram) -> Result<Spawned> {
     let ours = fd_at_least(ours, plan.min_fd, "sync socket")?;
     let theirs = fd_at_least(theirs, plan.min_fd, "sync socket")?;
     let inherited = plan.inherited();
-    let boot = fd_at_least(bootstrap::write(&plan, &inherited)?, plan.min_fd, "bootstrap")?;
+    let boot = fd_at_least(bootstrap::write(plan, &inherited)?, plan.min_fd, "bootstrap")?;
 
     // Stage 1 inherits its end of the socket, the bootstrap and the descriptors of the plan;
     // our end stays CLOEXEC, so the init sees EOF when the runtime is gone.
@@ -42,10 +42,22 @@ pub(super) fn create(plan: Plan<'_>, program: &InitProgram) -> Result<Spawned> {
     pass.extend(inherited.fifo);
     let number = |fd: RawFd| CString::new(fd.to_string()).expect("no NUL in a number");
     let argv = [STAGE1_NAME.to_owned(), number(theirs.as_raw_fd()), number(boot.as_raw_fd())];
-    let child = program.spawn(&argv, &pass)?;
+    let mut logs = Vec::new();
+    let (child, in_cgroup) = match &plan.spawn_cgroup {
+        Some((dir, procs)) => {
+            let (pid, refused) = program.spawn_in_cgroup(&argv, &pass, dir.as_raw_fd())?;
+            let dir = procs.trim_end_matches("/cgroup.procs");
+            logs.push((LogLevel::Debug, match refused {
+                None => format!("cgroup {dir}: spawned into it (CLONE_INTO_CGROUP)"),
+                Some(e) => format!("cgroup {dir}: CLONE_INTO_CGROUP refused ({}); joined through cgroup.procs", e.desc()),
+            }));
+            (pid, refused.is_none())
+        }
+        None => (program.spawn(&argv, &pass)?, false),
+    };
     drop(theirs);
     drop(boot);
-    drive(&plan, ours, child)
+    drive(plan, ours, child, in_cgroup, logs)
 }
 
 /// The processes started so far, to clean up on failure.
@@ -88,13 +100,12 @@ impl Started {
     }
 }
 
-fn drive(plan: &Plan<'_>, sock: OwnedFd, stage1_pid: i32) -> Result<Spawned> {
+fn drive(plan: &Plan<'_>, sock: OwnedFd, stage1_pid: i32, in_cgroup: bool, mut logs: Vec<(LogLevel, String)>) -> Result<Spawned> {
     let mut started = Started {
         stage1: Some(stage1_pid),
         init: None,
     };
-    let mut logs = Vec::new();
-    match handshake(plan, sock.as_raw_fd(), &mut started, &mut logs) {
+    match handshake(plan, sock.as_raw_fd(), &mut started, &mut logs, in_cgroup) {
         Ok((pid, console)) => {
             // The init waits for Created: the caller records the container first, then calls
             // `release` (exec fifo) or `start`. Dying before that closes the socket, and the
@@ -126,6 +137,7 @@ fn handshake(
     sock: RawFd,
     started: &mut Started,
     logs: &mut Vec<(LogLevel, String)>,
+    in_cgroup: bool,
 ) -> Result<(i32, Option<OwnedFd>)> {
     let terminal = plan.cfg.process.terminal;
     let mut console: Option<OwnedFd> = None;
@@ -143,8 +155,10 @@ fn handshake(
             Message::InitPid(pid) => {
                 started.init = Some(pid);
                 reap_stage1(started)?;
-                // With a new cgroup namespace the init joins now, before it unshares it.
-                for procs in &plan.cgroup_procs {
+                // What joins now, in each hierarchy it was not spawned into: the init with a
+                // new cgroup namespace (unshared next, rooted there), or an exec'd process.
+                let spawned_procs = plan.spawn_cgroup.iter().filter(|_| !in_cgroup).map(|(_, p)| p);
+                for procs in plan.cgroup_procs.iter().chain(spawned_procs) {
                     util::write_file("join cgroup", procs, &pid.to_string())?;
                 }
                 move_net_devices(plan, pid)?;
@@ -400,7 +414,7 @@ mod tests {
             }
             ForkResult::Parent { child } => {
                 drop(theirs);
-                let e = drive(&plan, ours, child.as_raw()).unwrap_err();
+                let e = drive(&plan, ours, child.as_raw(), false, Vec::new()).unwrap_err();
                 // Reaped: waiting again finds no such child.
                 assert_eq!(wait_for(child.as_raw()), Err(Errno::ECHILD));
                 e

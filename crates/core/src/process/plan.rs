@@ -42,6 +42,10 @@ pub(crate) struct Plan<'a> {
     /// it knows its pid (only with a new cgroup namespace, which the init unshares afterwards;
     /// otherwise the runtime moves the init in once it waits, after Ready).
     pub cgroup_procs: Vec<String>,
+    /// A cgroup v2 directory that stage 1 is spawned into (CLONE_INTO_CGROUP), the init
+    /// inheriting it, with that directory's cgroup.procs, which the runtime writes instead
+    /// where the kernel refuses (parent only: never passed to the children).
+    pub spawn_cgroup: Option<(OwnedFd, String)>,
     /// O_PATH descriptor of the exec fifo, reopened for writing through /proc/self/fd by the
     /// init after pivot_root (the fifo is in the runtime's state directory, outside the rootfs).
     pub fifo: Option<OwnedFd>,
@@ -223,6 +227,7 @@ impl<'a> Plan<'a> {
             sysctl,
             // Set by `process::create` when the init must join early (a new cgroup namespace).
             cgroup_procs: Vec::new(),
+            spawn_cgroup: None,
             fifo: None,
             min_fd,
             console_socket: None,

@@ -49,6 +49,89 @@ impl InitProgram {
         Ok(InitProgram { path, _memfd: Some(fd) })
     }
 
+    /// [`spawn`](Self::spawn), the child born in the cgroup v2 directory `cgroup` (clone3's
+    /// CLONE_INTO_CGROUP, Linux 5.7): no migration afterwards, so none of its cost (the
+    /// cgroup.procs write waits for an RCU grace period). Where the kernel refuses (older, or
+    /// not permitted, or a cgroup that takes no processes) it is spawned as by `spawn`, and the
+    /// second value says so, with the kernel's errno: the caller then writes it into that
+    /// cgroup itself.
+    pub(crate) fn spawn_in_cgroup(&self, argv: &[CString], pass: &[RawFd], cgroup: RawFd) -> Result<(i32, Option<Errno>)> {
+        match self.vfork_into(argv, pass, cgroup) {
+            Ok(pid) => Ok((pid, None)),
+            Err(Spawn::Clone(e)) => self.spawn(argv, pass).map(|pid| (pid, Some(e))),
+            Err(Spawn::Exec(e)) => Err(InitError::sys("spawn the init program", self.path.to_string_lossy(), e)),
+        }
+    }
+
+    /// What posix_spawn does (glibc 2.36 cannot pass a cgroup), through clone3 with
+    /// CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP on this thread's stack: the caller is
+    /// suspended until the child has exec'd or failed. The child only makes system calls on
+    /// values computed before the clone, and reports a failed execve through `failed` (memory
+    /// it shares with us) before _exit. Every signal is blocked on this thread around the clone,
+    /// so no handler of the runtime runs in the child; it resets all dispositions and execs
+    /// with all blocked, as `spawn` does.
+    fn vfork_into(&self, argv: &[CString], pass: &[RawFd], cgroup: RawFd) -> std::result::Result<i32, Spawn> {
+        #[repr(C)]
+        struct CloneArgs {
+            flags: u64,
+            pidfd: u64,
+            child_tid: u64,
+            parent_tid: u64,
+            exit_signal: u64,
+            stack: u64,
+            stack_size: u64,
+            tls: u64,
+            set_tid: u64,
+            set_tid_size: u64,
+            cgroup: u64,
+        }
+        const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+        let mut argp: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        argp.push(std::ptr::null());
+        let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+        let args = CloneArgs {
+            flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+            pidfd: 0,
+            child_tid: 0,
+            parent_tid: 0,
+            exit_signal: libc::SIGCHLD as u64,
+            stack: 0,
+            stack_size: 0,
+            tls: 0,
+            set_tid: 0,
+            set_tid_size: 0,
+            cgroup: cgroup as u64,
+        };
+        let failed = std::sync::atomic::AtomicI32::new(0);
+        let path = self.path.as_ptr();
+        // SAFETY: the sigset calls work on local sets. clone3 without a new stack, with
+        // CLONE_VFORK: the child runs on this stack while we are suspended and never returns
+        // from this function (child_exec execs or _exits); it writes nothing of ours but
+        // `failed`.
+        let pid = unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            let ret = clone3_inline(&args as *const CloneArgs as usize, std::mem::size_of::<CloneArgs>());
+            if ret == 0 {
+                child_exec(path, argp.as_ptr(), envp.as_ptr(), pass, &failed);
+            }
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            if ret < 0 {
+                return Err(Spawn::Clone(Errno::from_raw(-ret as i32)));
+            }
+            ret as i32
+        };
+        match failed.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => Ok(pid),
+            e => {
+                let _ = super::status::wait_for(pid);
+                Err(Spawn::Exec(Errno::from_raw(e)))
+            }
+        }
+    }
+
     /// Starts the program with `argv`, no environment, every signal blocked and at its default
     /// disposition (stage 1 unblocks them: no handler of the runtime can ever run in it), and
     /// the descriptors `pass` inherited (their close-on-exec flag cleared in the child only;
@@ -92,6 +175,76 @@ impl InitProgram {
             result
         }
     }
+}
+
+/// clone3 as an instruction in the caller's frame: a vfork child must not return through a
+/// function of its own (libc's syscall() would), whose frame the parent returns through after
+/// the child has reused that stack. Returns the raw result (-errno on failure).
+///
+/// # Safety
+/// `args` points to a clone_args of `size` bytes; with CLONE_VM | CLONE_VFORK the caller must
+/// make the child exec or _exit without returning.
+#[inline(always)]
+unsafe fn clone3_inline(args: usize, size: usize) -> isize {
+    let ret: isize;
+    #[cfg(target_arch = "x86_64")]
+    std::arch::asm!(
+        "syscall",
+        inlateout("rax") libc::SYS_clone3 as isize => ret,
+        in("rdi") args,
+        in("rsi") size,
+        lateout("rcx") _,
+        lateout("r11") _,
+        options(nostack),
+    );
+    #[cfg(target_arch = "aarch64")]
+    std::arch::asm!(
+        "svc 0",
+        in("x8") libc::SYS_clone3,
+        inlateout("x0") args as isize => ret,
+        in("x1") size,
+        options(nostack),
+    );
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = (args, size);
+        ret = -(libc::ENOSYS as isize);
+    }
+    ret
+}
+
+/// Why [`InitProgram::vfork_into`] failed: no child (clone3 refused), or its execve.
+enum Spawn {
+    Clone(Errno),
+    Exec(Errno),
+}
+
+/// The vfork child of [`InitProgram::vfork_into`]: system calls only, on what the parent
+/// computed. Its descriptor table and signal dispositions are its own (no CLONE_FILES, no
+/// CLONE_SIGHAND), so the parent's stay as they are.
+///
+/// # Safety
+/// Called only in that child, which shares the parent's memory and stack.
+#[inline(never)]
+unsafe fn child_exec(
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    pass: &[RawFd],
+    failed: &std::sync::atomic::AtomicI32,
+) -> ! {
+    let mut dfl: libc::sigaction = std::mem::zeroed();
+    dfl.sa_sigaction = libc::SIG_DFL;
+    for sig in 1..=libc::SIGRTMAX() {
+        // SIGKILL, SIGSTOP and glibc's own two refuse; nothing to do about them.
+        libc::sigaction(sig, &dfl, std::ptr::null_mut());
+    }
+    for fd in pass {
+        libc::fcntl(*fd, libc::F_SETFD, 0);
+    }
+    libc::execve(path, argv, envp);
+    failed.store(*libc::__errno_location(), std::sync::atomic::Ordering::SeqCst);
+    libc::_exit(127)
 }
 
 /// An anonymous file holding `bytes` (written with pwrite, so the offset a reader shares stays
@@ -140,6 +293,47 @@ pub(crate) fn memfd_with(name: &CStr, bytes: &[u8], program: bool) -> Result<Own
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Our own cgroup v2 directory, where the host has one (pure v2, or a hybrid's unified).
+    fn own_v2_dir() -> Option<String> {
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+        ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+            .iter()
+            .map(|m| format!("{m}{path}"))
+            .find(|d| crate::cgroups::is_cgroup2_dir(d))
+    }
+
+    fn sh(script: &str) -> Vec<CString> {
+        ["sh", "-c", script].iter().map(|a| CString::new(*a).unwrap()).collect()
+    }
+
+    #[test]
+    fn spawn_in_cgroup_runs_the_program_in_that_cgroup_or_falls_back() {
+        let Some(dir) = own_v2_dir() else {
+            eprintln!("skipped: no cgroup v2 directory of our own on this host");
+            return;
+        };
+        let out = std::env::temp_dir().join(format!("runts-spawn-cg-{}", std::process::id()));
+        let program = InitProgram::from_path("/bin/sh").unwrap();
+        let cg = crate::cgroups::open_dir(&dir).unwrap();
+        let script = format!("grep ^0:: /proc/self/cgroup > {}", out.display());
+        let (pid, refused) = program.spawn_in_cgroup(&sh(&script), &[], cg.as_raw_fd()).unwrap();
+        assert_eq!(super::super::status::wait_for(pid).map(|st| libc::WEXITSTATUS(st)), Ok(0));
+        assert_eq!(refused, None, "this kernel has CLONE_INTO_CGROUP (5.7+)");
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), own.lines().find(|l| l.starts_with("0::")).unwrap());
+        // Not a cgroup: refused with the kernel's errno, spawned all the same.
+        let tmp = nix::fcntl::open("/tmp", nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY, nix::sys::stat::Mode::empty()).unwrap();
+        let (pid, refused) = program.spawn_in_cgroup(&sh("exit 3"), &[], tmp.as_raw_fd()).unwrap();
+        assert!(refused.is_some());
+        assert_eq!(super::super::status::wait_for(pid).map(|st| libc::WEXITSTATUS(st)), Ok(3));
+        // A program that cannot be executed: its errno (the child reaped by spawn_in_cgroup).
+        let missing = InitProgram::from_path("/nonexistent/runts-init").unwrap();
+        let e = missing.spawn_in_cgroup(&sh("true"), &[], cg.as_raw_fd()).unwrap_err();
+        assert_eq!(e.errno, libc::ENOENT);
+        let _ = std::fs::remove_file(out);
+    }
 
     #[test]
     fn the_memfd_is_sealed_against_every_change() {
