@@ -9,8 +9,8 @@ export const VERSION = '0.1.0';
 export const SPEC_VERSION = '1.0.2-dev';
 /**
  * The newest runtime-spec whose configs runts carries out, as `features` says it (runc 1.4
- * says 1.3.0 too): everything of 1.3.0 but idmapped mounts (issue 12) and Intel RDT, which
- * are refused as not supported rather than ignored.
+ * says 1.3.0 too): everything of 1.3.0 but Intel RDT, which is refused as not supported
+ * rather than ignored.
  */
 export const SPEC_VERSION_MAX = '1.3.0';
 export const COMMIT = typeof RUNTS_COMMIT === 'string' ? RUNTS_COMMIT : 'unknown';

@@ -294,6 +294,9 @@ export interface Mount {
   source?: string
   /** OCI mount options, unparsed ("ro", "rbind", "nosuid", "mode=755", "rro", ...). */
   options: Array<string>
+  /** An idmapped bind mount's mapping of on-disk ids (runtime-spec 1.2; see `idmap`). */
+  uidMappings: Array<IdMapping>
+  gidMappings: Array<IdMapping>
 }
 
 export interface Namespace {

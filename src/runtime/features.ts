@@ -23,6 +23,8 @@ export interface Features {
     seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
+    /** features-linux.md: idmapped mounts (containerd's CRI enables user-namespaced pods on it). */
+    mountExtensions: { idmap: { enabled: boolean } };
   };
   annotations: Record<string, string>;
 }
@@ -57,6 +59,8 @@ export function features(): Features {
       // Supported by this build (features.md); whether the host has them is another matter.
       apparmor: { enabled: true },
       selinux: { enabled: true },
+      // mount_setattr(MOUNT_ATTR_IDMAP) came with Linux 5.12 (crates/core/src/idmap.rs).
+      mountExtensions: { idmap: { enabled: kernelAtLeast(5, 12) } },
     },
     annotations: {
       'org.opencontainers.runts.commit': COMMIT,

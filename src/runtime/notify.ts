@@ -31,7 +31,7 @@ export function notifyDir(root: string, id: string): string {
  */
 export function withNotifySocket(config: Config, root: string, id: string): void {
   if (!config.namespaces.some((n) => n.nsType === 'mount')) return;
-  config.mounts.push({ destination: '/run/notify', mountType: 'bind', source: notifyDir(root, id), options: ['bind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+  config.mounts.push({ destination: '/run/notify', mountType: 'bind', source: notifyDir(root, id), options: ['bind', 'nosuid', 'noexec', 'nodev', 'ro'], uidMappings: [], gidMappings: [] });
   config.process.env.push(`NOTIFY_SOCKET=${NOTIFY_IN_CONTAINER}`);
 }
 

@@ -91,6 +91,8 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
       mountType: bind ? 'bind' : m.type ?? undefined,
       source: bind ? absolute(m.source ?? '', bundle) : m.source ?? undefined,
       options: [...options],
+      uidMappings: mappings(m.uidMappings),
+      gidMappings: mappings(m.gidMappings),
     };
   });
 

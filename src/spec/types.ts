@@ -41,7 +41,7 @@ export interface Mount {
   /** Relative sources of bind mounts are relative to the bundle (runc's specconv). */
   source?: string;
   options?: string[];
-  /** Idmapped mounts (runtime-spec 1.1); not supported by runts. */
+  /** An idmapped bind mount's mapping (runtime-spec 1.2, with the idmap/ridmap options). */
   uidMappings?: IDMapping[];
   gidMappings?: IDMapping[];
 }

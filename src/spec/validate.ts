@@ -257,7 +257,9 @@ export function validateSpec(spec: unknown): Problem[] {
     c.bool(root, 'readonly', 'root.readonly');
   }
 
-  for (const [m, p] of c.objects(spec, 'mounts', 'mounts')) checkMount(c, m, p);
+  const linuxObj = spec.linux as Obj | undefined;
+  const containerMapped = ['uidMappings', 'gidMappings'].every((k) => Array.isArray(linuxObj?.[k]) && (linuxObj[k] as unknown[]).length > 0);
+  for (const [m, p] of c.objects(spec, 'mounts', 'mounts')) checkMount(c, m, p, containerMapped);
 
   // runc: "process property must not be empty" (create and run need one).
   const proc = c.obj(spec, 'process', 'process', true);
@@ -324,7 +326,7 @@ export function assertValidSpec(spec: unknown, file: string): asserts spec is Sp
   if (problems.length > 0) throw new ValidationError(file, problems);
 }
 
-function checkMount(c: Checker, m: Obj, p: string): void {
+function checkMount(c: Checker, m: Obj, p: string, containerMapped: boolean): void {
   const dest = c.str(m, 'destination', `${p}.destination`, true);
   // An empty destination would mount over the rootfs itself (runc 1.1 lets it through).
   if (dest === '') c.add(`${p}.destination`, 'must not be empty');
@@ -335,10 +337,22 @@ function checkMount(c: Checker, m: Obj, p: string): void {
   for (const [k, v] of [['destination', dest], ['type', type], ['source', source]] as const) {
     if (v?.includes('\0')) c.add(`${p}.${k}`, 'must not contain a NUL byte');
   }
-  for (const k of ['uidMappings', 'gidMappings']) {
+  // Idmapped mounts (runtime-spec 1.2): the mount's own mappings, or with the idmap/ridmap
+  // option alone the container's; bind mounts only (runc's words below).
+  const counts = (['uidMappings', 'gidMappings'] as const).map((k) => {
     const maps = c.objects(m, k, `${p}.${k}`);
     for (const [mm, mp] of maps) checkMapping(c, mm, mp);
-    if (maps.length > 0) c.add(`${p}.${k}`, 'idmapped mounts are not supported');
+    return maps.length;
+  });
+  const options = Array.isArray(m.options) ? (m.options as unknown[]) : [];
+  const idmapOption = options.includes('idmap') || options.includes('ridmap');
+  if (counts[0] + counts[1] === 0 && !idmapOption) return;
+  const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
+  if (!bind) c.add(`${p}.options`, "gidMappings/uidMappings is supported only for mounts with the option 'bind' (an idmapped mount)");
+  if ((counts[0] === 0) !== (counts[1] === 0)) {
+    c.add(`${p}.${counts[0] === 0 ? 'uidMappings' : 'gidMappings'}`, 'is required with the other (an idmapped mount maps both uids and gids)');
+  } else if (counts[0] === 0 && !containerMapped) {
+    c.add(`${p}.options`, 'idmap needs mappings: the mount\'s uidMappings and gidMappings, or the container\'s (linux.uidMappings and linux.gidMappings)');
   }
 }
 

@@ -485,6 +485,24 @@ describe('podman 4.3', { skip: SKIP ?? false }, () => {
     );
   });
 
+  scenario('-v VOL:/v:idmap with --uidmap: the volume\'s host-root files are the container root\'s (runc 1.1.5: unmapped, it has no idmapped mounts)', async (pm) => {
+    const vol = mkdtempSync(join(WORK, 'idmap-'));
+    chmodSync(vol, 0o755);
+    writeFileSync(join(vol, 'file'), 'x\n');
+    await pm.runAttached(
+      [...NO_NET, '--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', '-v', `${vol}:/v:idmap`],
+      ['sh', '-c', 'stat -c "%u:%g" /v/file; touch /v/made 2>/dev/null; echo "touch $?"; grep -c " /v .*idmapped" /proc/self/mountinfo; true'],
+      (out) => {
+        if (pm.rt.bin === RUNC) {
+          assert.match(out, /^65534:65534\ntouch 1\n0\n$/);
+          return;
+        }
+        assert.equal(out, '0:0\ntouch 0\n1\n');
+        assert.deepEqual([statSync(join(vol, 'made')).uid, statSync(join(vol, 'made')).gid], [0, 0]);
+      },
+    );
+  });
+
   scenario('--systemd=always: tmpfs on /run /run/lock /tmp /var/log/journal, a writable cgroup, container=podman, stop with SIGRTMIN+3', async (pm) => {
     const name = pm.runDetached([...NO_NET, '--systemd=always'], [FAKE_INIT]);
     await pm.withContainer(name, async () => {

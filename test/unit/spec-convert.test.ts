@@ -40,11 +40,11 @@ test('paths: bundle and rootfs absolute, relative destinations under /, bind sou
     assert.equal(c.rootfs, join(bundle, 'rootfs'));
     assert.equal(c.rootfsReadonly, true);
     assert.deepEqual(c.mounts, [
-      { destination: '/proc', mountType: 'proc', source: 'proc', options: [] },
-      { destination: '/data', mountType: 'bind', source: join(bundle, 'vol'), options: ['rbind', 'ro'] },
-      { destination: '/abs', mountType: 'bind', source: '/srv/x', options: ['bind'] },
-      { destination: '/t', mountType: 'bind', source: join(bundle, 't'), options: [] },
-      { destination: '/tmp', mountType: 'tmpfs', source: 'tmpfs', options: ['mode=1777'] },
+      { destination: '/proc', mountType: 'proc', source: 'proc', options: [], uidMappings: [], gidMappings: [] },
+      { destination: '/data', mountType: 'bind', source: join(bundle, 'vol'), options: ['rbind', 'ro'], uidMappings: [], gidMappings: [] },
+      { destination: '/abs', mountType: 'bind', source: '/srv/x', options: ['bind'], uidMappings: [], gidMappings: [] },
+      { destination: '/t', mountType: 'bind', source: join(bundle, 't'), options: [], uidMappings: [], gidMappings: [] },
+      { destination: '/tmp', mountType: 'tmpfs', source: 'tmpfs', options: ['mode=1777'], uidMappings: [], gidMappings: [] },
     ]);
     assert.equal(toNativeConfig({ ...spec, root: { path: '/srv/root' } }, bundle, 'c1').rootfs, '/srv/root');
     assert.equal(toNativeConfig({ ...spec, root: {} }, bundle, 'c1').rootfs, bundle);

@@ -273,13 +273,32 @@ test('mounts, devices, resources, rootfsPropagation, hooks, seccomp', () => {
     'linux.seccomp.syscalls[0].args[0].op',
     'mounts[0].destination',
     'mounts[1].destination',
-    'mounts[3].uidMappings',
+    'mounts[3].gidMappings',
+    'mounts[3].options',
   ]);
   assert.equal(at(p, 'mounts[0].destination'), 'is required');
   assert.equal(at(p, 'linux.devices[0].type'), 'unknown device type "z" (valid: c, b, u, p)');
   assert.equal(at(p, 'linux.devices[1].major'), 'is required');
   assert.match(at(p, 'linux.rootfsPropagation'), /unknown rootfs propagation "bogus"/);
-  assert.equal(at(p, 'mounts[3].uidMappings'), 'idmapped mounts are not supported');
+  assert.match(at(p, 'mounts[3].options'), /supported only for mounts with the option 'bind'/);
+  assert.match(at(p, 'mounts[3].gidMappings'), /is required with the other/);
+});
+
+test('idmapped mounts: bind only, both mappings or the container\'s, every problem named', () => {
+  const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const userns = { namespaces: [{ type: 'mount' }, { type: 'user' }], uidMappings: map, gidMappings: map };
+  const ok = (mounts: object[], linux: Record<string, unknown> = userns) => assert.deepEqual(paths(validateSpec(minimal({ mounts }, linux))), [], JSON.stringify(mounts));
+  ok([{ destination: '/v', type: 'bind', source: '/s', options: ['rbind', 'idmap'] }]);
+  ok([{ destination: '/v', source: '/s', options: ['bind', 'ridmap'], uidMappings: [{ containerID: 1000, hostID: 100000, size: 1 }], gidMappings: map }]);
+  // Own mappings need no user namespace of the container's.
+  ok([{ destination: '/v', source: '/s', options: ['bind'], uidMappings: map, gidMappings: map }], { namespaces: [{ type: 'mount' }] });
+  const bad = validateSpec(minimal({ mounts: [
+    { destination: '/a', source: '/s', options: ['bind', 'idmap'] },
+    { destination: '/b', type: 'tmpfs', source: 't', options: ['idmap'], uidMappings: map, gidMappings: map },
+    { destination: '/c', source: '/s', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 1, size: 0 }], gidMappings: map },
+  ] }, { namespaces: [{ type: 'mount' }] }));
+  assert.deepEqual(paths(bad).sort(), ['mounts[0].options', 'mounts[1].options', 'mounts[2].uidMappings[0].size']);
+  assert.match(at(bad, 'mounts[0].options'), /idmap needs mappings: the mount's uidMappings and gidMappings, or the container's/);
 });
 
 test('specWarnings: unknown capabilities and device access letters are dropped as runc drops them', () => {

@@ -206,6 +206,11 @@ pub struct Mount {
     pub source: Option<String>,
     /// OCI mount options, unparsed ("ro", "rbind", "nosuid", "mode=755", "rro", ...).
     pub options: Vec<String>,
+    /// An idmapped bind mount's mapping of on-disk ids (runtime-spec 1.2; see `idmap`).
+    #[serde(default)]
+    pub uid_mappings: Vec<IdMapping>,
+    #[serde(default)]
+    pub gid_mappings: Vec<IdMapping>,
 }
 
 #[cfg_attr(feature = "napi", napi(object))]

@@ -13,6 +13,7 @@ pub mod control;
 pub mod error;
 pub mod files;
 pub mod hooks;
+pub mod idmap;
 pub mod lsm;
 pub mod net;
 pub mod notify;

@@ -56,7 +56,17 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // PDEATHSIG is not inherited through clone; arm it again until Ready. Our parent is the
     // runtime thread blocked in create().
     pdeathsig(true)?;
-    expect(sock, Message::Proceed)?;
+    // The idmapped mounts' trees come first (the runtime makes them in our mount namespace).
+    let mut trees: Vec<(usize, std::os::fd::OwnedFd)> = Vec::new();
+    loop {
+        match sync::recv(sock)? {
+            // SAFETY: the descriptor that came with the message; nobody else owns it.
+            Some(Message::MountTree(i, fd)) => trees.push((i as usize, unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })),
+            Some(Message::Proceed) => break,
+            None => exit_now(1),
+            Some(m) => return Err(unexpected(&m, "Proceed")),
+        }
+    }
     // With a new cgroup namespace the runtime has moved us into the container's cgroup before
     // Proceed: unshare it now, so that it is rooted at the container's cgroup.
     if cfg.creates_ns("cgroup") {
@@ -75,7 +85,8 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     if cfg.creates_ns("network") {
         crate::net::loopback_up()?;
     }
-    rootfs::prepare(cfg)?;
+    rootfs::prepare(cfg, &trees)?;
+    drop(trees);
     // Before the pivot, through the runtime's procfs (the sysctls are those of the namespaces
     // the init is in, whichever procfs it opens them on), and before finalize: /proc/sys is
     // usually among the readonlyPaths.

@@ -162,6 +162,10 @@ fn handshake(
                     util::write_file("join cgroup", procs, &pid.to_string())?;
                 }
                 move_net_devices(plan, pid)?;
+                // Made now, in the init's mount namespace, with our privileges (idmap.rs).
+                for (i, tree) in crate::idmap::trees_in(plan.cfg, pid)? {
+                    sync::send(sock, &Message::MountTree(i as u32, tree.as_raw_fd()))?;
+                }
                 sync::send(sock, &Message::Proceed)?;
             }
             Message::Console(fd) => {

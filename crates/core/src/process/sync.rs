@@ -101,6 +101,9 @@ pub enum Message {
     /// init → parent, before Ready, with an SCMP_ACT_NOTIFY filter: its listener, as
     /// SCM_RIGHTS, for the parent to pass on to the seccomp agent at listenerPath.
     SeccompFd(RawFd),
+    /// parent → init, before Proceed: the detached idmapped tree of mount `index` (of
+    /// `mounts`), as SCM_RIGHTS, to move into place instead of a bind mount (idmap.rs).
+    MountTree(u32, RawFd),
 }
 
 /// The level of a [`Message::Log`] line.
@@ -135,6 +138,7 @@ const TAG_LOG: u8 = 10;
 const TAG_HOOKS: u8 = 11;
 const TAG_HOOKS_DONE: u8 = 12;
 const TAG_SECCOMP_FD: u8 = 13;
+const TAG_MOUNT_TREE: u8 = 14;
 
 /// Largest datagram we accept: an InitError (its fields shortened as its message quotes
 /// them, error.rs) fits many times over.
@@ -157,6 +161,7 @@ impl Message {
             Message::Hooks => "Hooks",
             Message::HooksDone => "HooksDone",
             Message::SeccompFd(_) => "SeccompFd",
+            Message::MountTree(..) => "MountTree",
         }
     }
 
@@ -196,6 +201,10 @@ impl Message {
             Message::Hooks => b.push(TAG_HOOKS),
             Message::HooksDone => b.push(TAG_HOOKS_DONE),
             Message::SeccompFd(_) => b.push(TAG_SECCOMP_FD),
+            Message::MountTree(index, _) => {
+                b.push(TAG_MOUNT_TREE);
+                b.extend_from_slice(&index.to_le_bytes());
+            }
         }
         b
     }
@@ -243,6 +252,14 @@ impl Message {
                 Some(fd) => return Ok(Message::SeccompFd(fd)),
                 None => return Err(malformed("SeccompFd message without a descriptor")),
             },
+            TAG_MOUNT_TREE => {
+                let index = r.u32()?;
+                match fd {
+                    Some(fd) if r.pos == bytes.len() => return Ok(Message::MountTree(index, fd)),
+                    Some(_) => return Err(malformed("trailing bytes after MountTree")),
+                    None => return Err(malformed("MountTree message without a descriptor")),
+                }
+            }
             t => return Err(malformed(&format!("unknown tag {t}"))),
         };
         if r.pos != bytes.len() {
@@ -285,6 +302,9 @@ impl Reader<'_> {
         let s = self.take(4)?;
         Ok(i32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
+    fn u32(&mut self) -> Result<u32> {
+        self.i32().map(|v| v as u32)
+    }
     fn string(&mut self) -> Result<String> {
         let s = self.take(4)?;
         let n = u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize;
@@ -300,7 +320,7 @@ pub fn send(sock: RawFd, msg: &Message) -> Result<()> {
     let iov = [IoSlice::new(&bytes)];
     let fds;
     let cmsgs: &[ControlMessage] = match msg {
-        Message::Console(fd) | Message::SeccompFd(fd) => {
+        Message::Console(fd) | Message::SeccompFd(fd) | Message::MountTree(_, fd) => {
             fds = [*fd];
             &[ControlMessage::ScmRights(&fds)]
         }
@@ -358,7 +378,7 @@ pub fn recv(sock: RawFd) -> Result<Option<Message>> {
         }
         let msg = Message::decode(&buf[..n], fds.first().copied());
         match &msg {
-            Ok(Message::Console(_) | Message::SeccompFd(_)) => close_all(&fds[1..]),
+            Ok(Message::Console(_) | Message::SeccompFd(_) | Message::MountTree(..)) => close_all(&fds[1..]),
             _ => close_all(&fds),
         }
         return msg.map(Some);
@@ -409,6 +429,11 @@ mod tests {
             Message::decode(&Message::SeccompFd(-1).encode(), Some(8)).unwrap(),
             Message::SeccompFd(8)
         );
+        assert_eq!(
+            Message::decode(&Message::MountTree(3, -1).encode(), Some(9)).unwrap(),
+            Message::MountTree(3, 9)
+        );
+        assert!(Message::decode(&Message::MountTree(3, -1).encode(), None).is_err());
     }
 
     #[test]

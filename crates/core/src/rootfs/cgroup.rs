@@ -238,7 +238,7 @@ pub(super) fn mount(
                 ));
             };
             let flags = MsFlags::MS_BIND | MsFlags::MS_REC | opts.flags;
-            mounts::bind(root, &sub, source, flags, &opts.propagation)?;
+            mounts::bind(root, &sub, source, flags, &opts.propagation, None)?;
         }
     }
     let comounted: Vec<&V1Hierarchy> = hierarchies.iter().filter(|h| h.dir.contains(',')).collect();
@@ -283,6 +283,7 @@ fn mount_v2(root: BorrowedFd<'_>, dest: &str, source: &str, opts: &MountOptions)
                 &source,
                 MsFlags::MS_BIND | opts.flags,
                 &opts.propagation,
+                None,
             )
         }
         Err(e) => Err(e),

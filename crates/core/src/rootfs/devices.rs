@@ -218,6 +218,7 @@ mod tests {
             mount_type: ty.map(str::to_owned),
             source: Some("/x".to_owned()),
             options: opts.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         }
     }
 

@@ -133,7 +133,8 @@ fn make_parent_private(rootfs: &str) -> Result<()> {
 
 /// Before the pivot: propagation of /, the rootfs bound onto itself (so it is a mount point we
 /// can pivot to), every spec mount in order, then /dev.
-pub fn prepare(cfg: &Config) -> Result<()> {
+/// `idmapped` holds the detached tree of each idmapped mount, by index in `cfg.mounts`.
+pub fn prepare(cfg: &Config, idmapped: &[(usize, std::os::fd::OwnedFd)]) -> Result<()> {
     let _umask = UmaskGuard::set(Mode::empty());
     if !cfg.has_ns("mount") {
         return check_shared_mount_ns(cfg);
@@ -155,8 +156,9 @@ pub fn prepare(cfg: &Config) -> Result<()> {
     .map_err(|e| e.with_detail("bind the rootfs onto itself"))?;
     // Opened after the bind, so it is the root of the new mount that the spec mounts go under.
     let root = open_dir(&rootfs, OFlag::O_PATH)?;
-    for m in &cfg.mounts {
-        mounts::mount_entry(root.as_fd(), m, cfg)?;
+    for (i, m) in cfg.mounts.iter().enumerate() {
+        let tree = idmapped.iter().find(|(n, _)| *n == i).map(|(_, fd)| fd.as_fd());
+        mounts::mount_entry(root.as_fd(), m, cfg, tree)?;
     }
     if devices::needs_setup(cfg) {
         devices::setup(root.as_fd(), cfg)?;

@@ -24,6 +24,17 @@ pub mod attr {
     pub const STRICTATIME: u64 = 0x0000_0020;
     pub const NODIRATIME: u64 = 0x0000_0080;
     pub const NOSYMFOLLOW: u64 = 0x0020_0000;
+    /// An idmapped mount (with `MountAttr::userns_fd`).
+    pub const IDMAP: u64 = 0x0010_0000;
+
+    /// The kernel's mount_attr (linux/mount.h, MOUNT_ATTR_SIZE_VER0).
+    #[repr(C)]
+    pub struct MountAttr {
+        pub attr_set: u64,
+        pub attr_clr: u64,
+        pub propagation: u64,
+        pub userns_fd: u64,
+    }
 }
 
 /// One spec mount's options, parsed.
@@ -170,8 +181,12 @@ fn recursive_option(name: &str) -> Option<(bool, u64)> {
     })
 }
 
+/// runtime-spec 1.2's idmapped-mount options (runc 1.2 and later list them in `features`).
+pub const IDMAP_OPTIONS: [&str; 2] = ["idmap", "ridmap"];
+
 /// The option names runc knows (its `features` list); [`supported`] keeps those we act on.
-const RUNC_OPTION_NAMES: [&str; 63] = [
+const RUNC_OPTION_NAMES: [&str; 65] = [
+    "idmap", "ridmap",
     "acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
     "iversion", "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec",
     "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow",
@@ -187,6 +202,7 @@ const RUNC_OPTION_NAMES: [&str; 63] = [
 pub fn recognized(name: &str) -> bool {
     name == "defaults"
         || name == "tmpcopyup"
+        || IDMAP_OPTIONS.contains(&name)
         || flag_option(name).is_some()
         || propagation(name).is_some()
         || recursive_option(name).is_some()
@@ -209,6 +225,10 @@ pub fn parse<S: AsRef<str>>(options: &[S]) -> MountOptions {
         if o == "defaults" {
             // runc passes "defaults" on as filesystem data, which tmpfs and others then reject;
             // it means "no flags" in fstab(5), so it is a no-op here.
+            continue;
+        }
+        if IDMAP_OPTIONS.contains(&o) {
+            // Acted on by the runtime, which makes the mount (idmap.rs).
             continue;
         }
         if let Some((clear, flag)) = flag_option(o) {

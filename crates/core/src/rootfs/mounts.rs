@@ -6,7 +6,7 @@ use super::cgroup;
 use super::path::{self, InRoot};
 use crate::config::{Config, Mount};
 use crate::error::{InitError, Result};
-use crate::rootfs::mount_opts::{self, MountOptions};
+use crate::rootfs::mount_opts::{self, attr::MountAttr, MountOptions};
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::mount::{mount, MsFlags};
@@ -137,15 +137,6 @@ pub(super) fn propagate(root: BorrowedFd<'_>, dest: &str, changes: &[MsFlags]) -
     Ok(())
 }
 
-/// The kernel's mount_attr (linux/mount.h, MOUNT_ATTR_SIZE_VER0).
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
 /// mount_setattr(fd, "", AT_EMPTY_PATH|AT_RECURSIVE): the `r*` options, on the whole tree.
 fn set_recursive_attrs(root: BorrowedFd<'_>, dest: &str, set: u64, clr: u64) -> Result<()> {
     let target = path::resolve(root, dest)?;
@@ -214,6 +205,7 @@ pub(super) fn bind(
     source: &str,
     flags: MsFlags,
     changes: &[MsFlags],
+    tree: Option<BorrowedFd<'_>>,
 ) -> Result<()> {
     let st = stat(source).map_err(|e| {
         InitError::sys("stat", source, e).with_detail(format!("bind source for {dest}"))
@@ -227,13 +219,36 @@ pub(super) fn bind(
     };
     check_proc(&target.path, source)?;
     let bind_flags = MsFlags::MS_BIND | (flags & MsFlags::MS_REC);
-    mount_at(Some(source), &target, None, bind_flags, None, dest)?;
+    match tree {
+        Some(tree) => move_tree(tree, &target, dest)?,
+        None => mount_at(Some(source), &target, None, bind_flags, None, dest)?,
+    }
     let extra = flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     if !extra.is_empty() {
         let target = path::resolve(root, dest)?;
         remount(&target, dest, extra, "remount")?;
     }
     propagate(root, dest, changes)
+}
+
+/// move_mount(2) of a detached tree (an idmapped mount the runtime made) onto `target`, given
+/// by its descriptor (MOVE_MOUNT_T_EMPTY_PATH: the kernel refuses the /proc/self/fd path of it
+/// with EINVAL).
+fn move_tree(tree: BorrowedFd<'_>, target: &InRoot, dest: &str) -> Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x04;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: move_mount between two descriptors we hold, with empty C strings for the paths.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            target.fd.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    Errno::result(rc).map(drop).map_err(|e| InitError::sys("move_mount", dest, e).with_detail("the idmapped mount"))
 }
 
 /// A tmpfs. As runc: mounted read-write first, its root given the mode the directory had
@@ -362,7 +377,8 @@ fn bind_source(m: &Mount, cfg: &Config, dest: &str) -> Result<String> {
 }
 
 /// Makes one `mounts` entry of the spec, inside the rootfs open at `root`.
-pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config) -> Result<()> {
+/// `tree`: the detached idmapped tree of this mount, moved into place instead of a bind mount.
+pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config, tree: Option<BorrowedFd<'_>>) -> Result<()> {
     let dest = path::clean(&m.destination);
     let opts: MountOptions = mount_opts::parse(&m.options);
     let fs_type = m.mount_type.as_deref().unwrap_or("");
@@ -379,6 +395,7 @@ pub(super) fn mount_entry(root: BorrowedFd<'_>, m: &Mount, cfg: &Config) -> Resu
             &source,
             opts.flags | MsFlags::MS_BIND,
             &opts.propagation,
+            tree,
         )?;
     } else {
         match fs_type {

@@ -51,6 +51,7 @@ fn mnt(dest: &str, ty: &str, source: &str, opts: &[&str]) -> Mount {
         mount_type: Some(ty.into()),
         source: Some(source.into()),
         options: opts.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     }
 }
 
@@ -104,7 +105,7 @@ fn readonly_root_dev_masks_and_readonly_paths() {
     cfg.process.cwd = "/work/dir".into();
     in_child(|| {
         let s = |e: InitError| e.to_string();
-        prepare(&cfg).map_err(s)?;
+        prepare(&cfg, &[]).map_err(s)?;
         enter(&cfg, false).map_err(s)?;
         finalize(&cfg).map_err(s)?;
         let flags = |p: &str| {
@@ -190,7 +191,7 @@ fn destinations_behind_symlinks_stay_inside() {
     let probe = host_etc_probe.clone();
     in_child(|| {
         let s = |e: InitError| e.to_string();
-        prepare(&cfg).map_err(s)?;
+        prepare(&cfg, &[]).map_err(s)?;
         enter(&cfg, false).map_err(s)?;
         finalize(&cfg).map_err(s)?;
         let is_tmpfs = |p: &str| {
@@ -226,7 +227,7 @@ fn errors_name_step_and_destination() {
     let (_tmp, mut cfg) = bundle();
     cfg.mounts = vec![mnt("/data", "bind", "/nonexistent/runts-src", &["rbind"])];
     in_child(|| {
-        let e = prepare(&cfg).expect_err("missing bind source");
+        let e = prepare(&cfg, &[]).expect_err("missing bind source");
         check(
             e.step == "stat" && e.errno == Errno::ENOENT as i32,
             "stat ENOENT",
@@ -251,7 +252,7 @@ fn tmpcopyup_fills_the_tmpfs_with_the_directory() {
     cfg.mounts = vec![mnt("/etc", "tmpfs", "tmpfs", &["tmpcopyup", "size=1m"])];
     in_child(|| {
         let s = |e: InitError| e.to_string();
-        prepare(&cfg).map_err(s)?;
+        prepare(&cfg, &[]).map_err(s)?;
         enter(&cfg, false).map_err(s)?;
         let fs_type = statfs("/etc").map_err(|e| e.to_string())?.filesystem_type();
         check(fs_type == TMPFS_MAGIC, "/etc is a tmpfs")?;
@@ -271,7 +272,7 @@ fn without_a_mount_namespace_nothing_is_mounted() {
     cfg.mounts = vec![mnt("/tmp", "tmpfs", "tmpfs", &[])];
     in_child(|| {
         let before = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
-        let e = prepare(&cfg).expect_err("mounts without a mount namespace");
+        let e = prepare(&cfg, &[]).expect_err("mounts without a mount namespace");
         check(e.path == "mounts" && e.to_string().contains("needs a mount namespace"), "names the field")?;
         let after = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
         check(before == after, "the mount table is unchanged")?;
