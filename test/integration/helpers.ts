@@ -115,7 +115,8 @@ export interface Spec {
 
 let template: string | undefined;
 
-function templateBundle(): string {
+/** The shared busybox bundle the tests copy (made once per test process). */
+export function templateBundle(): string {
   if (template) return template;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-it-template-'));
   const bundle = path.join(dir, 'bundle');

@@ -296,11 +296,47 @@ fn reap_stage1(started: &mut Started) -> Result<()> {
 /// CAP_SETGID over the parent namespace. As root with gid mappings, setgroups stays "allow"
 /// (runc writes "deny" only for rootless containers, which could not map groups otherwise),
 /// so the init can still set supplementary groups.
+/// The init's uid and gid maps. As root, written directly. Run by another user (rootless, as
+/// runc's RootlessEUID): a map of that user's own id alone is written directly (for gids after
+/// "deny" to setgroups, which the kernel requires then); any other goes through the setuid
+/// newuidmap/newgidmap (the uidmap package), which check /etc/subuid and /etc/subgid.
 fn write_id_maps(plan: &Plan<'_>, pid: i32) -> Result<()> {
-    let uid_map = format!("/proc/{pid}/uid_map");
-    util::write_file("write uid_map", &uid_map, &plan.uid_map)?;
-    let gid_map = format!("/proc/{pid}/gid_map");
-    util::write_file("write gid_map", &gid_map, &plan.gid_map)
+    let euid = nix::unistd::geteuid().as_raw();
+    let egid = nix::unistd::getegid().as_raw();
+    let cfg = plan.cfg;
+    let own_only = |maps: &[crate::config::IdMapping], id: u32| maps.len() == 1 && maps[0].size == 1 && maps[0].host_id == id;
+    let rootless = euid != 0;
+    if rootless && !own_only(&cfg.uid_mappings, euid) {
+        map_tool("newuidmap", pid, &cfg.uid_mappings)?;
+    } else {
+        util::write_file("write uid_map", &format!("/proc/{pid}/uid_map"), &plan.uid_map)?;
+    }
+    if rootless && !own_only(&cfg.gid_mappings, egid) {
+        map_tool("newgidmap", pid, &cfg.gid_mappings)
+    } else {
+        if rootless {
+            util::write_file("write setgroups", &format!("/proc/{pid}/setgroups"), "deny")?;
+        }
+        util::write_file("write gid_map", &format!("/proc/{pid}/gid_map"), &plan.gid_map)
+    }
+}
+
+/// `newuidmap PID ID HOST SIZE...` (or newgidmap); its own message on failure.
+fn map_tool(tool: &str, pid: i32, maps: &[crate::config::IdMapping]) -> Result<()> {
+    let mut cmd = std::process::Command::new(tool);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([m.container_id.to_string(), m.host_id.to_string(), m.size.to_string()]);
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).output().map_err(|e| {
+        InitError::sys(tool, pid.to_string(), crate::cgroups::fs::io_errno(&e))
+            .with_detail("mappings beyond the caller's own id need it, from the uidmap package")
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Err(InitError::msg(tool, pid.to_string(), format!("{}: {said}", out.status)))
 }
 
 /// `release` for an exec-fifo init: Created, then our end closes; the init goes on to wait on

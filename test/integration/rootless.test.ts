@@ -1,0 +1,182 @@
+// Rootless: runts run by an unprivileged user (a user this test creates, with the subordinate
+// ids useradd gives it), on a `spec --rootless` bundle: the lifecycle, exec, the state under
+// $XDG_RUNTIME_DIR/runts, the user's own id mapped directly (setgroups denied), more ranges
+// through newuidmap/newgidmap, cgroups skipped on this host's v1 (not writable by the user);
+// compared with Debian's runc run the same way.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { BIN, SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, requireRunc, templateBundle } from './helpers.ts';
+
+const opts = { timeout: TEST_TIMEOUT_MS };
+const USER = 'runts-rootless';
+
+function missingTools(): string | undefined {
+  for (const t of ['useradd', 'userdel', 'runuser', 'newuidmap', 'newgidmap']) {
+    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) return `${t} not installed (passwd, util-linux, uidmap)`;
+  }
+  return undefined;
+}
+const SKIP = SKIP_REASON ?? missingTools();
+
+let uid = -1;
+let gid = -1;
+let sub: { uid: number; gid: number } = { uid: -1, gid: -1 };
+let work = '';
+let createdUser = false;
+
+/** The user's first subordinate range start in /etc/subuid or /etc/subgid. */
+function subStart(file: string): number {
+  const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${USER}:`));
+  assert.ok(line, `${USER} has no range in ${file}`);
+  return Number(line.split(':')[1]);
+}
+
+interface Out {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `bin ...args` as the user, with its own XDG_RUNTIME_DIR (per runtime) and no --root. */
+function as(bin: string, args: string[], cwd = work): Out {
+  const xdg = path.join(work, `xdg-${path.basename(bin)}`);
+  // Output to files, not pipes: a created container's init holds the stdio it was given, and
+  // spawnSync would wait for the pipes to close.
+  const out = path.join(work, '.out');
+  const err = path.join(work, '.err');
+  const fds = [fs.openSync(out, 'w+'), fs.openSync(err, 'w+')];
+  let status: number | null;
+  try {
+    status = spawnSync('runuser', ['-u', USER, '--', 'env', `XDG_RUNTIME_DIR=${xdg}`, 'HOME=/tmp', bin, ...args], {
+      cwd,
+      stdio: ['ignore', fds[0], fds[1]],
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    }).status;
+  } finally {
+    fds.forEach((fd) => fs.closeSync(fd));
+  }
+  return { status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
+}
+
+const show = (r: Out) => `status=${r.status}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+
+/** A bundle (owned by the user) from `spec --rootless`, its process changed by `proc`. */
+function bundle(name: string, proc: Record<string, unknown>, linux: Record<string, unknown> = {}): string {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir);
+  spawnSync('chown', [`${uid}:${gid}`, dir]);
+  const spec = as(BIN, ['spec', '--rootless'], dir);
+  assert.equal(spec.status, 0, show(spec));
+  const file = path.join(dir, 'config.json');
+  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  cfg.root.path = path.join(work, 'rootfs');
+  cfg.process = { ...cfg.process, terminal: false, ...proc };
+  cfg.linux = { ...cfg.linux, ...linux };
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  return dir;
+}
+
+describe('rootless', { skip: SKIP ?? false }, () => {
+  before(() => {
+    assertBinary();
+    if (spawnSync('id', [USER]).status !== 0) {
+      const r = spawnSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', USER], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      createdUser = true;
+    }
+    uid = Number(spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout);
+    gid = Number(spawnSync('id', ['-g', USER], { encoding: 'utf8' }).stdout);
+    sub = { uid: subStart('/etc/subuid'), gid: subStart('/etc/subgid') };
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-rootless-'));
+    fs.chmodSync(work, 0o755);
+    const cp = spawnSync('cp', ['-a', path.join(templateBundle(), 'rootfs'), path.join(work, 'rootfs')], { encoding: 'utf8' });
+    assert.equal(cp.status, 0, cp.stderr);
+    spawnSync('chown', ['-R', `${uid}:${gid}`, path.join(work, 'rootfs')]);
+    // What pam_systemd makes of /run/user/<uid>: the user's own, 0700.
+    for (const name of ['xdg-runts', 'xdg-runc']) {
+      fs.mkdirSync(path.join(work, name), { mode: 0o700 });
+      fs.chownSync(path.join(work, name), uid, gid);
+    }
+  });
+  after(() => {
+    if (work) {
+      for (const bin of [BIN, '/usr/sbin/runc']) {
+        const ids = as(bin, ['list', '-q']).stdout.split('\n').filter(Boolean);
+        for (const id of ids) as(bin, ['delete', '--force', id]);
+      }
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    if (createdUser) spawnSync('userdel', [USER]);
+  });
+
+  it('run: the user\'s own id is root inside (a single mapping, written directly), as runc', opts, () => {
+    const b = bundle('run', { args: ['sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; hostname'] });
+    const out = [BIN, requireRunc()].map((bin) => {
+      const r = as(bin, ['run', '-b', b, 'r1']);
+      assert.equal(r.status, 0, `${bin}: ${show(r)}`);
+      return r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+    });
+    assert.deepEqual(out[0], out[1]);
+    assert.deepEqual(out[0].slice(0, 5), ['0', '0', `0 ${uid} 1`, `0 ${gid} 1`, 'deny']);
+  });
+
+  it('create, start, state, list, exec, kill, delete; the state under $XDG_RUNTIME_DIR/runts; pause refused without cgroups, as runc', opts, () => {
+    const b = bundle('life', { args: ['sleep', '100'] });
+    for (const bin of [BIN, requireRunc()]) {
+      const name = path.basename(bin);
+      const ok = (args: string[]) => {
+        const r = as(bin, args);
+        assert.equal(r.status, 0, `${name} ${args.join(' ')}: ${show(r)}`);
+        return r.stdout;
+      };
+      ok(['create', '-b', b, 'c1']);
+      assert.ok(fs.existsSync(path.join(work, `xdg-${name}`, name, 'c1')), `${name}: no state under $XDG_RUNTIME_DIR/${name}`);
+      assert.equal(JSON.parse(ok(['state', 'c1'])).status, 'created');
+      ok(['start', 'c1']);
+      assert.match(ok(['list']), new RegExp(`^c1 +\\d+ +running +${b} .* ${USER}$`, 'm'));
+      assert.equal(ok(['exec', 'c1', 'sh', '-c', 'id -u; cat /proc/1/cmdline | tr "\\0" " "']), '0\nsleep 100 ');
+      const p = as(bin, ['pause', 'c1']);
+      assert.equal(p.status, 1, `${name}: ${show(p)}`);
+      assert.match(p.stderr, /cgroups not configured for container/);
+      ok(['kill', 'c1', 'KILL']);
+      for (let i = 0; i < 50 && JSON.parse(ok(['state', 'c1'])).status !== 'stopped'; i++) spawnSync('sleep', ['0.1']);
+      assert.equal(JSON.parse(ok(['state', 'c1'])).status, 'stopped');
+      ok(['delete', 'c1']);
+      assert.deepEqual(fs.readdirSync(path.join(work, `xdg-${name}`, name)), [], `${name}: state left`);
+    }
+  });
+
+  it('more than the user\'s own id: newuidmap/newgidmap map the subordinate ranges, as runc', opts, () => {
+    const maps = (own: number, start: number) => [{ containerID: 0, hostID: own, size: 1 }, { containerID: 1, hostID: start, size: 1000 }];
+    // A file of the rootfs owned by the fifth subordinate ids: container ids 5.
+    const owned = path.join(work, 'rootfs/etc/sub-owned');
+    fs.writeFileSync(owned, 'x\n');
+    fs.chownSync(owned, sub.uid + 4, sub.gid + 4);
+    const b = bundle('ranges', { args: ['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; stat -c %u:%g /etc/sub-owned'] }, {
+      uidMappings: maps(uid, sub.uid),
+      gidMappings: maps(gid, sub.gid),
+    });
+    const out = [BIN, requireRunc()].map((bin) => {
+      const r = as(bin, ['run', '-b', b, `m-${path.basename(bin)}`]);
+      assert.equal(r.status, 0, `${bin}: ${show(r)}`);
+      return r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+    });
+    assert.deepEqual(out[0], out[1]);
+    assert.deepEqual(out[0].slice(0, 5), [`0 ${uid} 1`, `1 ${sub.uid} 1000`, `0 ${gid} 1`, `1 ${sub.gid} 1000`, 'allow']);
+    assert.equal(out[0][5], '5:5');
+  });
+
+  it('a mapping the user may not have: newuidmap\'s own words on the last line, nothing left', opts, () => {
+    const b = bundle('denied', { args: ['true'] }, { uidMappings: [{ containerID: 0, hostID: 0, size: 1 }] });
+    const r = as(BIN, ['run', '-b', b, 'd1']);
+    assert.equal(r.status, 1, show(r));
+    assert.match(r.stderr.trim().split('\n').pop() ?? '', /newuidmap/);
+    assert.deepEqual(fs.readdirSync(path.join(work, 'xdg-runts', 'runts')).filter((e) => e === 'd1'), []);
+  });
+});
