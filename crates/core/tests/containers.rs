@@ -144,6 +144,7 @@ fn terminal_master_is_returned_to_the_caller() {
         mount_type: Some("devpts".into()),
         source: Some("devpts".into()),
         options: vec!["newinstance".into(), "ptmxmode=0666".into()],
+        ..Default::default()
     });
     let s = create(&cfg, &InitOptions::default(), &program()).unwrap();
     assert!(s.console_fd >= 0);
