@@ -3,6 +3,7 @@
  * not, and where its warnings go. The library never prints: it hands what runc would log to
  * the logger (the CLI's logs to stderr or --log; the default drops them).
  */
+import { storeFiles } from '../state/files.ts';
 
 /** Where the library's warnings and debug lines go. */
 export interface Logger {
@@ -32,19 +33,39 @@ export interface Resolved {
 
 const SILENT: Logger = { warn() {} };
 
-/** runc's default state root is /run/runc; ours is /run/runts ($XDG_RUNTIME_DIR/runts when not root). */
+/**
+ * runc's userns.RunningInUserNS: our uid_map is not the whole identity map of the initial
+ * namespace (rootless podman runs the runtime as uid 0 of such a namespace).
+ */
+export function inUserNamespace(): boolean {
+  const map = storeFiles().read('/proc/self/uid_map');
+  if (map === undefined) return false;
+  return map.trim().split(/\s+/).join(' ') !== '0 0 4294967295';
+}
+
+/**
+ * runc's default state root is /run/runc; ours is /run/runts, or $XDG_RUNTIME_DIR/runts where
+ * runc would use $XDG_RUNTIME_DIR/runc (shouldHonorXDGRuntimeDir): when not root, or root of
+ * a user namespace unless $USER is root.
+ */
 export function defaultRoot(): string {
   const xdg = process.env.XDG_RUNTIME_DIR;
-  if (process.getuid?.() !== 0 && xdg) return `${xdg}/runts`;
+  if (xdg && (process.getuid?.() !== 0 || (process.env.USER !== 'root' && inUserNamespace()))) return `${xdg}/runts`;
   return '/run/runts';
 }
 
 export function resolve(o: RuntimeOptions = {}): Resolved {
   const rootless = o.rootless ?? 'auto';
+  let auto: boolean | undefined;
   return {
     root: o.root ?? defaultRoot(),
     systemdCgroup: o.systemdCgroup ?? false,
-    rootless: rootless === 'auto' ? process.geteuid?.() !== 0 : rootless,
+    // runc's --rootless auto: not root, or root of a user namespace (then cgroup permission
+    // errors are skipped). Looked up only when a verb asks (create and run do).
+    get rootless() {
+      if (rootless !== 'auto') return rootless;
+      return (auto ??= process.geteuid?.() !== 0 || inUserNamespace());
+    },
     logger: o.logger ?? SILENT,
   };
 }

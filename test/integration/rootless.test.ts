@@ -10,13 +10,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { BIN, SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, requireRunc, templateBundle } from './helpers.ts';
+import { BIN, SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, ensureSubreaper, requireRunc, templateBundle } from './helpers.ts';
+
+ensureSubreaper();
 
 const opts = { timeout: TEST_TIMEOUT_MS };
 const USER = 'runts-rootless';
 
 function missingTools(): string | undefined {
-  for (const t of ['useradd', 'userdel', 'runuser', 'newuidmap', 'newgidmap']) {
+  for (const t of ['useradd', 'userdel', 'runuser', 'newuidmap', 'newgidmap', 'podman']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) return `${t} not installed (passwd, util-linux, uidmap)`;
   }
   return undefined;
@@ -43,8 +45,7 @@ interface Out {
 }
 
 /** `bin ...args` as the user, with its own XDG_RUNTIME_DIR (per runtime) and no --root. */
-function as(bin: string, args: string[], cwd = work): Out {
-  const xdg = path.join(work, `xdg-${path.basename(bin)}`);
+function as(bin: string, args: string[], cwd = work, xdg = path.join(work, `xdg-${path.basename(bin)}`)): Out {
   // Output to files, not pipes: a created container's init holds the stdio it was given, and
   // spawnSync would wait for the pipes to close.
   const out = path.join(work, '.out');
@@ -99,7 +100,7 @@ describe('rootless', { skip: SKIP ?? false }, () => {
     assert.equal(cp.status, 0, cp.stderr);
     spawnSync('chown', ['-R', `${uid}:${gid}`, path.join(work, 'rootfs')]);
     // What pam_systemd makes of /run/user/<uid>: the user's own, 0700.
-    for (const name of ['xdg-runts', 'xdg-runc']) {
+    for (const name of ['xdg-runts', 'xdg-runc', 'xdg-podman']) {
       fs.mkdirSync(path.join(work, name), { mode: 0o700 });
       fs.chownSync(path.join(work, name), uid, gid);
     }
@@ -112,6 +113,8 @@ describe('rootless', { skip: SKIP ?? false }, () => {
       }
       fs.rmSync(work, { recursive: true, force: true });
     }
+    // Rootless podman leaves its pause process (catatonit) holding the user namespace.
+    spawnSync('pkill', ['-KILL', '-u', USER]);
     if (createdUser) spawnSync('userdel', [USER]);
   });
 
@@ -170,6 +173,35 @@ describe('rootless', { skip: SKIP ?? false }, () => {
     assert.deepEqual(out[0], out[1]);
     assert.deepEqual(out[0].slice(0, 5), [`0 ${uid} 1`, `1 ${sub.uid} 1000`, `0 ${gid} 1`, `1 ${sub.gid} 1000`, 'allow']);
     assert.equal(out[0][5], '5:5');
+  });
+
+  it('podman run by the user (rootless, the runtime as root of podman\'s user namespace): run, -d, exec, stop, rm, as with runc', opts, () => {
+    const tar = path.join(work, 'rootfs.tar');
+    assert.equal(spawnSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', path.join(work, 'rootfs'), '-cf', tar, '.']).status, 0);
+    spawnSync('chown', [`${uid}:${gid}`, tar]);
+    const store = path.join(work, 'podman');
+    fs.mkdirSync(store);
+    spawnSync('chown', [`${uid}:${gid}`, store]);
+    const podman = (rt: string, args: string[]) =>
+      as('/usr/bin/podman', ['--root', `${store}/root`, '--runroot', `${store}/run`, '--tmpdir', `${store}/tmp`, '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', rt, ...args], work, path.join(work, 'xdg-podman'));
+    const imp = podman(BIN, ['import', tar, 'localhost/runts-rootless:1']);
+    assert.equal(imp.status, 0, show(imp));
+    for (const rt of [BIN, requireRunc()]) {
+      const name = `p-${path.basename(rt)}`;
+      const ok = (args: string[]) => {
+        const r = podman(rt, args);
+        assert.equal(r.status, 0, `${rt}: podman ${args.join(' ')}: ${show(r)}`);
+        return r.stdout;
+      };
+      // podman's default for a rootless user: its own id as root, the subordinate ids after.
+      assert.deepEqual(ok(['run', '--rm', '--network', 'none', 'localhost/runts-rootless:1', 'sh', '-c', 'id -u; cat /proc/self/uid_map']).split('\n').map((l) => l.trim().split(/\s+/).join(' ')),
+        ['0', `0 ${uid} 1`, `1 ${sub.uid} 65536`, '']);
+      ok(['run', '-d', '--name', name, '--network', 'none', 'localhost/runts-rootless:1', 'sleep', '1000']);
+      assert.equal(ok(['exec', name, 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; id -u']), 'sleep 1000 0\n');
+      ok(['stop', '-t', '1', name]);
+      assert.equal(ok(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name]).trim(), 'exited 137');
+      ok(['rm', name]);
+    }
   });
 
   it('a mapping the user may not have: newuidmap\'s own words on the last line, nothing left', opts, () => {
