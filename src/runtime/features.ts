@@ -2,7 +2,7 @@
  * The runtime-spec features document (features.md), truthful to this build: mount options,
  * capabilities and namespaces are the Rust core's own tables (generated into
  * src/spec/tables.generated.ts, so no addon load); what runts does not do yet (AppArmor,
- * SELinux, the rootless systemd driver) is reported absent or disabled.
+ * SELinux) is reported absent or disabled.
  */
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
@@ -46,7 +46,7 @@ export function features(): Features {
     linux: {
       namespaces,
       capabilities: [...CAPABILITIES],
-      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: true },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS],

@@ -296,6 +296,49 @@ eq "systemd delete: the scope is gone (as runc's)" \
   "$(systemctl show -p LoadState -p ActiveState runts-sd-a.scope)" "$(systemctl show -p LoadState -p ActiveState runts-sd-b.scope)"
 eq "systemd delete: not active" "$(systemctl is-active runts-sd-a.scope)" inactive
 
+# ---------------------------------------------------------------- rootless, the user's systemd
+echo "# rootless: a user with a lingering systemd instance (its delegated cgroup v2 subtree)"
+RL=runts-vm-rl
+id "$RL" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$RL"
+RLU=$(id -u "$RL")
+loginctl enable-linger "$RL"
+for _ in $(seq 100); do [ -S "/run/user/$RLU/bus" ] && break; sleep 0.2; done
+check "rootless: the user's bus is up" test -S "/run/user/$RLU/bus"
+RLW=$W/rootless; mkdir -p "$RLW/b"; cp -a "$W/rootfs" "$RLW/rootfs"; chown -R "$RL:" "$RLW"; chmod 755 "$W"
+# as_rl CMD...: as the user, in a scope of its own systemd (as from its session)
+as_rl() {
+  runuser -u "$RL" -- env XDG_RUNTIME_DIR="/run/user/$RLU" DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$RLU/bus" \
+    systemd-run --user --scope --quiet "$@"
+}
+(cd "$RLW/b" && runuser -u "$RL" -- "$RUNTS" spec --rootless)
+sed -i "s#\"path\": \"rootfs\"#\"path\": \"$RLW/rootfs\"#; s#\"sh\"#\"sleep\", \"1000\"#; s#\"terminal\": true#\"terminal\": false#" "$RLW/b/config.json"
+sed -i 's#"linux": {#"linux": {"resources": {"pids": {"limit": 20}},#' "$RLW/b/config.json"
+rl_cg() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
+as_rl "$RUNTS" --systemd-cgroup run -d -b "$RLW/b" rl-a; eq "rootless --systemd-cgroup run -d" "$?" 0
+as_rl "$RUNC" --systemd-cgroup run -d -b "$RLW/b" rl-b >/dev/null 2>&1 || echo "# runc rootless --systemd-cgroup run -d failed"
+rla=$(as_rl "$RUNTS" state rl-a | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p')
+rlb=$(as_rl "$RUNC" state rl-b 2>/dev/null | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p')
+# (No cgroupsPath: runc's default unit name, runc-<id>.scope, as for root.)
+eq "rootless systemd: the scope is below the user's manager" "$(rl_cg "$rla")" "/user.slice/user-$RLU.slice/user@$RLU.service/user.slice/runc-rl-a.scope"
+[ -n "$rlb" ] && eq "rootless systemd: as runc's" "$(rl_cg "$rla" | sed 's/rl-a/X/')" "$(rl_cg "$rlb" | sed 's/rl-b/X/')"
+eq "rootless systemd: pids.max" "$(val "/sys/fs/cgroup$(rl_cg "$rla")/pids.max")" 20
+eq "rootless systemd: exec into the scope" "$(as_rl "$RUNTS" exec rl-a sh -c 'sed -n "s/^0:://p" /proc/self/cgroup' | sed 's#.*/##')" "runc-rl-a.scope"
+as_rl "$RUNTS" pause rl-a; eq "rootless systemd: pause" "$(val "/sys/fs/cgroup$(rl_cg "$rla")/cgroup.freeze")" 1
+as_rl "$RUNTS" resume rl-a; eq "rootless systemd: resume" "$(val "/sys/fs/cgroup$(rl_cg "$rla")/cgroup.freeze")" 0
+rl_dir="/sys/fs/cgroup$(rl_cg "$rla")"
+as_rl "$RUNTS" --systemd-cgroup delete -f rl-a; eq "rootless systemd: delete -f" "$?" 0
+check "rootless systemd: the scope's cgroup is gone" test ! -e "$rl_dir"
+[ -n "$rlb" ] && as_rl "$RUNC" --systemd-cgroup delete -f rl-b
+# cgroupfs in the delegated subtree: a cgroupsPath below the user's manager
+sed -i "s#\"linux\": {#\"linux\": {\"cgroupsPath\": \"/user.slice/user-$RLU.slice/user@$RLU.service/rl-c\",#" "$RLW/b/config.json"
+as_rl "$RUNTS" run -d -b "$RLW/b" rl-c; eq "rootless cgroupfs in the delegated subtree: run -d" "$?" 0
+rlc=$(as_rl "$RUNTS" state rl-c | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p')
+eq "rootless cgroupfs: the cgroup" "$(rl_cg "$rlc")" "/user.slice/user-$RLU.slice/user@$RLU.service/rl-c"
+eq "rootless cgroupfs: pids.max" "$(val "/sys/fs/cgroup/user.slice/user-$RLU.slice/user@$RLU.service/rl-c/pids.max")" 20
+as_rl "$RUNTS" delete -f rl-c; eq "rootless cgroupfs: delete -f" "$?" 0
+check "rootless cgroupfs: the cgroup is gone" test ! -e "/sys/fs/cgroup/user.slice/user-$RLU.slice/user@$RLU.service/rl-c"
+loginctl disable-linger "$RL"
+
 # ---------------------------------------------------------------- runts-core's Rust tests
 echo "# runts-core cgroups::tests (Rust, built on the host): the v2 and systemd cases"
 if [ -z "${RUNTS_CORE_TESTS:-}" ] || [ ! -x "$RUNTS_CORE_TESTS" ]; then

@@ -38,7 +38,8 @@ esac
 
 t0=$SECONDS
 echo "== cgroup v2 VM: build (if needed)"
-bash "$vm/build.sh"
+# dbus-user-session: the user bus of a lingering user's systemd (the rootless systemd driver).
+EXTRA_PKGS="${EXTRA_PKGS:-} dbus-user-session" bash "$vm/build.sh"
 t_build=$((SECONDS - t0))
 
 echo "== cgroup v2 VM: busybox bundle"

@@ -442,6 +442,26 @@ impl Conn {
         Err(first_err.unwrap())
     }
 
+    /// The user's own bus (its systemd instance, for the rootless driver):
+    /// $DBUS_SESSION_BUS_ADDRESS (unix:path=...) or $XDG_RUNTIME_DIR/bus.
+    pub fn user() -> Result<Conn> {
+        let path = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+            .ok()
+            .and_then(|a| a.split(';').find_map(|p| p.strip_prefix("unix:path=").map(|s| s.split(',').next().unwrap_or("").to_string())))
+            .or_else(|| std::env::var("XDG_RUNTIME_DIR").ok().map(|d| format!("{d}/bus")))
+            .ok_or_else(|| err("no user bus: neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR is set"))?;
+        Self::open(&path, true).map_err(|e| Error { name: e.name, message: format!("{path}: {}", e.message) })
+    }
+
+    /// The system bus, or the user's for the rootless driver.
+    pub fn for_manager(rootless: bool) -> Result<Conn> {
+        if rootless {
+            Self::user()
+        } else {
+            Self::system()
+        }
+    }
+
     fn open(path: &str, via_bus: bool) -> Result<Conn> {
         let sock = UnixStream::connect(path).map_err(|e| err(format!("connect: {e}")))?;
         sock.set_read_timeout(Some(CALL_TIMEOUT)).ok();

@@ -199,6 +199,17 @@ pub fn resource_properties(r: &Resources, v2: bool, version: u32) -> Result<Vec<
     Ok(props)
 }
 
+/// The manager's own cgroup (its ControlGroup property): "/user.slice/user-1000.slice/
+/// user@1000.service" for a user's instance.
+fn manager_control_group(c: &mut dbus::Conn) -> std::result::Result<String, dbus::Error> {
+    let reply = c.call(DEST, PATH, "org.freedesktop.DBus.Properties", "Get", &[Value::Str(IFACE.into()), Value::Str("ControlGroup".into())])?;
+    reply
+        .first()
+        .and_then(|v| v.as_str().map(String::from))
+        .filter(|s| s.starts_with('/'))
+        .ok_or_else(|| dbus::Error { name: "runts.NoControlGroup".into(), message: "the manager reports no ControlGroup".into() })
+}
+
 impl SystemdManager {
     pub fn new(spec: &CgroupSpec, layout: Layout) -> Result<SystemdManager> {
         if !is_running() {
@@ -208,16 +219,36 @@ impl SystemdManager {
                 "systemd is not running (no /run/systemd/system)",
             ));
         }
-        if spec.rootless {
-            return Err(InitError::msg(
-                "systemd cgroup",
-                "",
-                "the rootless systemd driver (the user's systemd instance) is not supported",
-            ));
-        }
         let unit = SystemdUnit::parse(&spec.cgroups_path, &spec.id)?;
-        let rel = unit.cgroup_path(false)?;
         let res = spec.resources.clone().unwrap_or_default();
+        if spec.rootless {
+            // The user's systemd instance, which owns a delegated cgroup v2 subtree (runc's
+            // rootless systemd driver): the unit's cgroup is below the manager's own.
+            if layout != Layout::Unified {
+                return Err(InitError::msg(
+                    "systemd cgroup",
+                    "",
+                    "the rootless systemd driver needs cgroup v2 (a user's systemd instance has no delegated v1 hierarchy)",
+                ));
+            }
+            let mut c = dbus::Conn::user().map_err(|e| err("connect to the user's systemd", "", e))?;
+            let base = manager_control_group(&mut c).map_err(|e| err("the user's systemd ControlGroup", "", e))?;
+            let rel = paths::join(&base, &unit.cgroup_path(true)?);
+            return Ok(SystemdManager {
+                unit,
+                rootless: true,
+                fs: Fs::V2(V2Manager {
+                    root: paths::CGROUP_ROOT.into(),
+                    path: paths::join(paths::CGROUP_ROOT, &rel),
+                    rootless: true,
+                    explicit_path: true,
+                    create_resources: res.clone(),
+                }),
+                create_resources: res,
+                version: None,
+            });
+        }
+        let rel = unit.cgroup_path(false)?;
         let fs = match layout {
             Layout::Unified => Fs::V2(V2Manager {
                 root: paths::CGROUP_ROOT.into(),
@@ -432,7 +463,7 @@ impl CgroupManager for SystemdManager {
                 "a scope unit needs a pid to start (create it with the init's pid)",
             )
         })?;
-        let mut c = dbus::Conn::system().map_err(|e| err("connect to systemd", &unit, e))?;
+        let mut c = dbus::Conn::for_manager(self.rootless).map_err(|e| err("connect to systemd", &unit, e))?;
         let version = self.version(&mut c);
         let props = self.start_properties(pid, version)?;
         let args = [
@@ -476,7 +507,7 @@ impl CgroupManager for SystemdManager {
             // Before systemd sets a limit below the usage and the OOM killer acts.
             v2::memory::check_usage(&self.fs().paths()[0].1, r)?;
         }
-        let mut c = dbus::Conn::system().map_err(|e| err("connect to systemd", &unit, e))?;
+        let mut c = dbus::Conn::for_manager(self.rootless).map_err(|e| err("connect to systemd", &unit, e))?;
         let version = self.version(&mut c);
         let props = resource_properties(r, v2, version)?;
         if !props.is_empty() {
@@ -528,7 +559,7 @@ impl CgroupManager for SystemdManager {
 
     fn destroy(&mut self) -> Result<()> {
         let unit = self.unit_name();
-        if let Ok(mut c) = dbus::Conn::system() {
+        if let Ok(mut c) = dbus::Conn::for_manager(self.rootless) {
             match Self::run_job(
                 &mut c,
                 &unit,
