@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in busybox-static runc crun libseccomp-dev jq podman; do
+# uidmap: newuidmap/newgidmap, for the rootless tests (test/integration/rootless.test.ts).
+for pkg in busybox-static runc crun libseccomp-dev jq podman uidmap; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
