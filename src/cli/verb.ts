@@ -135,3 +135,11 @@ export function parseCount(flag: string): (v: string) => number {
 }
 
 export const ID_ARG: ArgDef = { name: '<container-id>', description: 'the container instance name' };
+
+/**
+ * runc's warning before a verb that needs the container's cgroups, when the cgroup manager is
+ * rootless (runc pause/resume/ps: "may fail if you don't have the full access to cgroups").
+ */
+export async function warnRootlessCgroups(rt: Runtime, verb: string): Promise<void> {
+  if (rt.options.rootless) await rt.options.logger.warn(`runts ${verb} may fail if you don't have the full access to cgroups`);
+}

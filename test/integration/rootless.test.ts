@@ -147,6 +147,7 @@ describe('rootless', { skip: SKIP ?? false }, () => {
       const p = as(bin, ['pause', 'c1']);
       assert.equal(p.status, 1, `${name}: ${show(p)}`);
       assert.match(p.stderr, /cgroups not configured for container/);
+      assert.match(p.stderr, new RegExp(`level=warning msg="${name} pause may fail if you don't have the full access to cgroups"`));
       ok(['kill', 'c1', 'KILL']);
       for (let i = 0; i < 50 && JSON.parse(ok(['state', 'c1'])).status !== 'stopped'; i++) spawnSync('sleep', ['0.1']);
       assert.equal(JSON.parse(ok(['state', 'c1'])).status, 'stopped');

@@ -1,5 +1,5 @@
 /** `runts pause <id>`: as `runc pause` (v1 freezer, v2 cgroup.freeze). */
-import { ID_ARG } from '../verb.ts';
+import { ID_ARG, warnRootlessCgroups } from '../verb.ts';
 import type { VerbDef } from '../verb.ts';
 
 const pause: VerbDef = {
@@ -8,7 +8,9 @@ const pause: VerbDef = {
   args: [ID_ARG],
   flags: [],
   async action(ctx, [id]) {
-    await (await ctx.runtime()).pause(id);
+    const rt = await ctx.runtime();
+    await warnRootlessCgroups(rt, 'pause');
+    await rt.pause(id);
   },
 };
 export default pause;

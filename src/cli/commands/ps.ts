@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { RuntsError } from '../../errors.ts';
-import { ID_ARG } from '../verb.ts';
+import { ID_ARG, warnRootlessCgroups } from '../verb.ts';
 import type { VerbDef } from '../verb.ts';
 
 const ps: VerbDef = {
@@ -16,7 +16,9 @@ const ps: VerbDef = {
   flags: [{ flags: '-f, --format <format>', description: 'select one of: table or json', choices: ['table', 'json'], default: 'table' }],
   passThrough: true,
   async action(ctx, [id, ...psArgs], o) {
-    const pids = await (await ctx.runtime()).ps(id);
+    const rt = await ctx.runtime();
+    await warnRootlessCgroups(rt, 'ps');
+    const pids = await rt.ps(id);
     const { print } = await import('../output.ts');
     if (o.format === 'json') {
       await print(`${JSON.stringify(pids)}\n`);

@@ -1,5 +1,5 @@
 /** `runts resume <id>`: as `runc resume`. */
-import { ID_ARG } from '../verb.ts';
+import { ID_ARG, warnRootlessCgroups } from '../verb.ts';
 import type { VerbDef } from '../verb.ts';
 
 const resume: VerbDef = {
@@ -8,7 +8,9 @@ const resume: VerbDef = {
   args: [ID_ARG],
   flags: [],
   async action(ctx, [id]) {
-    await (await ctx.runtime()).resume(id);
+    const rt = await ctx.runtime();
+    await warnRootlessCgroups(rt, 'resume');
+    await rt.resume(id);
   },
 };
 export default resume;
