@@ -10,6 +10,7 @@ pub mod cgroups;
 pub mod config;
 pub mod console;
 pub mod control;
+pub mod criu;
 pub mod error;
 pub mod files;
 pub mod hooks;
