@@ -340,18 +340,18 @@ check "rootless cgroupfs: the cgroup is gone" test ! -e "/sys/fs/cgroup/user.sli
 loginctl disable-linger "$RL"
 
 # ---------------------------------------------------------------- runts-core's Rust tests
-echo "# runts-core cgroups::tests (Rust, built on the host): the v2 and systemd cases"
+echo "# runts-core cgroups::tests and criu::tests (Rust, built on the host): the v2 and systemd cases, CRIU's RPC where CRIU works"
 if [ -z "${RUNTS_CORE_TESTS:-}" ] || [ ! -x "$RUNTS_CORE_TESTS" ]; then
   bad "no runts-core test binary (RUNTS_CORE_TESTS='${RUNTS_CORE_TESTS:-}'; run-vm-tests.sh builds it)"
 else
   # As root with --include-ignored, every test of the module runs; each result is one check.
-  "$RUNTS_CORE_TESTS" --include-ignored --test-threads=1 cgroups::tests > "$W/core-tests.log" 2>&1
+  RUNTS_EXPECT_CRIU=1 "$RUNTS_CORE_TESTS" --include-ignored --test-threads=1 cgroups::tests criu::tests > "$W/core-tests.log" 2>&1
   core_rc=$?
   n=0
   while read -r _ name _ result; do
     n=$((n + 1))
     if [ "$result" = ok ]; then ok "rust $name"; else bad "rust $name: $result"; fi
-  done < <(grep -E '^test cgroups::tests::[a-z0-9_]+ \.\.\. ' "$W/core-tests.log")
+  done < <(grep -E '^test (cgroups|criu)::tests::[a-z0-9_]+ \.\.\. ' "$W/core-tests.log")
   if [ "$core_rc" != 0 ] || [ "$n" = 0 ]; then
     bad "runts-core cgroups::tests: exit $core_rc, $n test(s):"
     sed 's/^/#   /' "$W/core-tests.log"

@@ -38,8 +38,9 @@ esac
 
 t0=$SECONDS
 echo "== cgroup v2 VM: build (if needed)"
-# dbus-user-session: the user bus of a lingering user's systemd (the rootless systemd driver).
-EXTRA_PKGS="${EXTRA_PKGS:-} dbus-user-session" bash "$vm/build.sh"
+# dbus-user-session: the user bus of a lingering user's systemd (the rootless systemd driver);
+# criu: CRIU works on the guest's 6.1 kernel (not on the host's), for runts-core's criu tests.
+EXTRA_PKGS="${EXTRA_PKGS:-} dbus-user-session criu" bash "$vm/build.sh"
 t_build=$((SECONDS - t0))
 
 echo "== cgroup v2 VM: busybox bundle"
