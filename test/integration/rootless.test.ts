@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { BIN, SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, ensureSubreaper, requireRunc, templateBundle } from './helpers.ts';
+import { BIN, SKIP_REASON, TEST_TIMEOUT_MS, assertBinary, callRaw, ensureSubreaper, requireRunc, templateBundle } from './helpers.ts';
 
 ensureSubreaper();
 
@@ -44,25 +44,10 @@ interface Out {
   stderr: string;
 }
 
-/** `bin ...args` as the user, with its own XDG_RUNTIME_DIR (per runtime) and no --root. */
+/** `bin ...args` as the user, with its own XDG_RUNTIME_DIR (per runtime) and no --root
+ * (callRaw: output through files, which a created container's init may hold open). */
 function as(bin: string, args: string[], cwd = work, xdg = path.join(work, `xdg-${path.basename(bin)}`)): Out {
-  // Output to files, not pipes: a created container's init holds the stdio it was given, and
-  // spawnSync would wait for the pipes to close.
-  const out = path.join(work, '.out');
-  const err = path.join(work, '.err');
-  const fds = [fs.openSync(out, 'w+'), fs.openSync(err, 'w+')];
-  let status: number | null;
-  try {
-    status = spawnSync('runuser', ['-u', USER, '--', 'env', `XDG_RUNTIME_DIR=${xdg}`, 'HOME=/tmp', bin, ...args], {
-      cwd,
-      stdio: ['ignore', fds[0], fds[1]],
-      timeout: 60_000,
-      killSignal: 'SIGKILL',
-    }).status;
-  } finally {
-    fds.forEach((fd) => fs.closeSync(fd));
-  }
-  return { status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
+  return callRaw('runuser', ['-u', USER, '--', 'env', `XDG_RUNTIME_DIR=${xdg}`, `HOME=${path.join(work, 'home')}`, bin, ...args], { cwd, timeoutMs: 60_000 });
 }
 
 const show = (r: Out) => `status=${r.status}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
@@ -100,7 +85,8 @@ describe('rootless', { skip: SKIP ?? false }, () => {
     assert.equal(cp.status, 0, cp.stderr);
     spawnSync('chown', ['-R', `${uid}:${gid}`, path.join(work, 'rootfs')]);
     // What pam_systemd makes of /run/user/<uid>: the user's own, 0700.
-    for (const name of ['xdg-runts', 'xdg-runc', 'xdg-podman']) {
+    // A home of its own (podman reads ~/.config/containers; a shared /tmp may hold another's).
+    for (const name of ['xdg-runts', 'xdg-runc', 'xdg-podman', 'home']) {
       fs.mkdirSync(path.join(work, name), { mode: 0o700 });
       fs.chownSync(path.join(work, name), uid, gid);
     }

@@ -59,7 +59,8 @@ pub fn trees_in(cfg: &Config, pid: i32) -> Result<Vec<(usize, OwnedFd)>> {
         return Ok(Vec::new());
     }
     let mut userns: Vec<((Vec<IdMapping>, Vec<IdMapping>), OwnedFd)> = Vec::new();
-    let mut jobs: Vec<(usize, String, String, bool, bool, usize)> = Vec::new();
+    // (mount index, mount, ridmap, which user namespace)
+    let mut jobs: Vec<(usize, &Mount, bool, usize)> = Vec::new();
     for (i, m, map) in wanted {
         let dest = m.destination.as_str();
         if map.uid.is_empty() || map.gid.is_empty() {
@@ -77,8 +78,7 @@ pub fn trees_in(cfg: &Config, pid: i32) -> Result<Vec<(usize, OwnedFd)>> {
                 userns.len() - 1
             }
         };
-        let rbind = m.options.iter().any(|o| o == "rbind");
-        jobs.push((i, m.source.clone().unwrap_or_default(), dest.to_owned(), rbind, map.recursive, ns));
+        jobs.push((i, m, map.recursive, ns));
     }
     let ns_fds: Vec<RawFd> = userns.iter().map(|(_, fd)| fd.as_raw_fd()).collect();
     let mnt_path = format!("/proc/{pid}/ns/mnt");
@@ -89,7 +89,11 @@ pub fn trees_in(cfg: &Config, pid: i32) -> Result<Vec<(usize, OwnedFd)>> {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS).map_err(|e| InitError::sys("unshare", "CLONE_FS", e))?;
             nix::sched::setns(&mnt, nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| InitError::sys("setns", &mnt_path, e))?;
             jobs.iter()
-                .map(|(i, source, dest, rbind, recursive, ns)| Ok((*i, idmapped_tree(source, dest, *rbind, *recursive, ns_fds[*ns])?)))
+                .map(|&(i, m, recursive, ns)| {
+                    let rbind = m.options.iter().any(|o| o == "rbind");
+                    let source = m.source.as_deref().unwrap_or("");
+                    Ok((i, idmapped_tree(source, &m.destination, rbind, recursive, ns_fds[ns])?))
+                })
                 .collect()
         })
         .join()

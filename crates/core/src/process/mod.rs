@@ -178,19 +178,18 @@ pub fn exec(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<S
     if !alive() {
         return Err(InitError::msg("exec", format!("pid {}", target.pid), "container not running"));
     }
-    let procs = |d: &str| format!("{}/cgroup.procs", d.trim_end_matches('/'));
     plan.spawn_cgroup = match v2 {
-        Some(d) => Some((crate::cgroups::open_dir(d)?, procs(d))),
+        Some(d) => Some((crate::cgroups::open_dir(d)?, d.clone())),
         None => None,
     };
-    plan.cgroup_procs = target.cgroup_dirs.iter().filter(|d| Some(*d) != v2).map(|d| procs(d)).collect();
+    plan.cgroup_procs = target.cgroup_dirs.iter().filter(|d| Some(*d) != v2).map(|d| plan::procs_file(d)).collect();
     match parent::create(&plan, program) {
         // Born in the cgroup, stage 1 counts under its pids.max, and the process it clones
         // may not fit: again from outside the cgroup, moving only the process in (runc 1.1's
         // way), so that an exec needs no more room than the process itself.
         Err(e) if e.step == "clone" && e.errno == libc::EAGAIN && plan.spawn_cgroup.is_some() => {
-            if let Some((_, p)) = plan.spawn_cgroup.take() {
-                plan.cgroup_procs.push(p);
+            if let Some((_, dir)) = plan.spawn_cgroup.take() {
+                plan.cgroup_procs.push(plan::procs_file(&dir));
             }
             parent::create(&plan, program)
         }

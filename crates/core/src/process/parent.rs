@@ -44,9 +44,8 @@ pub(super) fn create(plan: &Plan<'_>, program: &InitProgram) -> Result<Spawned> 
     let argv = [STAGE1_NAME.to_owned(), number(theirs.as_raw_fd()), number(boot.as_raw_fd())];
     let mut logs = Vec::new();
     let (child, in_cgroup) = match &plan.spawn_cgroup {
-        Some((dir, procs)) => {
-            let (pid, refused) = program.spawn_in_cgroup(&argv, &pass, dir.as_raw_fd())?;
-            let dir = procs.trim_end_matches("/cgroup.procs");
+        Some((fd, dir)) => {
+            let (pid, refused) = program.spawn_in_cgroup(&argv, &pass, fd.as_raw_fd())?;
             logs.push((LogLevel::Debug, match refused {
                 None => format!("cgroup {dir}: spawned into it (CLONE_INTO_CGROUP)"),
                 Some(e) => format!("cgroup {dir}: CLONE_INTO_CGROUP refused ({}); joined through cgroup.procs", e.desc()),
@@ -157,9 +156,9 @@ fn handshake(
                 reap_stage1(started)?;
                 // What joins now, in each hierarchy it was not spawned into: the init with a
                 // new cgroup namespace (unshared next, rooted there), or an exec'd process.
-                let spawned_procs = plan.spawn_cgroup.iter().filter(|_| !in_cgroup).map(|(_, p)| p);
-                for procs in plan.cgroup_procs.iter().chain(spawned_procs) {
-                    util::write_file("join cgroup", procs, &pid.to_string())?;
+                let spawned = plan.spawn_cgroup.iter().filter(|_| !in_cgroup).map(|(_, dir)| super::plan::procs_file(dir));
+                for procs in plan.cgroup_procs.iter().cloned().chain(spawned) {
+                    util::write_file("join cgroup", &procs, &pid.to_string())?;
                 }
                 move_net_devices(plan, pid)?;
                 // Made now, in the init's mount namespace, with our privileges (idmap.rs).
@@ -292,14 +291,12 @@ fn reap_stage1(started: &mut Started) -> Result<()> {
     }
 }
 
-/// Writes the maps of the new user namespace from outside it, where we hold CAP_SETUID and
-/// CAP_SETGID over the parent namespace. As root with gid mappings, setgroups stays "allow"
-/// (runc writes "deny" only for rootless containers, which could not map groups otherwise),
-/// so the init can still set supplementary groups.
-/// The init's uid and gid maps. As root, written directly. Run by another user (rootless, as
-/// runc's RootlessEUID): a map of that user's own id alone is written directly (for gids after
-/// "deny" to setgroups, which the kernel requires then); any other goes through the setuid
-/// newuidmap/newgidmap (the uidmap package), which check /etc/subuid and /etc/subgid.
+/// Writes the maps of the new user namespace from outside it. As root (CAP_SETUID and
+/// CAP_SETGID over the parent namespace) directly, setgroups left "allow" so the init can
+/// still set supplementary groups. Run by another user (rootless, as runc's RootlessEUID): a
+/// map of that user's own id alone is written directly (for gids after "deny" to setgroups,
+/// which the kernel requires then); any other goes through the setuid newuidmap/newgidmap
+/// (the uidmap package), which check /etc/subuid and /etc/subgid.
 fn write_id_maps(plan: &Plan<'_>, pid: i32) -> Result<()> {
     let euid = nix::unistd::geteuid().as_raw();
     let egid = nix::unistd::getegid().as_raw();

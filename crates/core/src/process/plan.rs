@@ -43,8 +43,8 @@ pub(crate) struct Plan<'a> {
     /// otherwise the runtime moves the init in once it waits, after Ready).
     pub cgroup_procs: Vec<String>,
     /// A cgroup v2 directory that stage 1 is spawned into (CLONE_INTO_CGROUP), the init
-    /// inheriting it, with that directory's cgroup.procs, which the runtime writes instead
-    /// where the kernel refuses (parent only: never passed to the children).
+    /// inheriting it: its descriptor and path (the runtime writes its cgroup.procs instead
+    /// where the kernel refuses; parent only: never passed to the children).
     pub spawn_cgroup: Option<(OwnedFd, String)>,
     /// O_PATH descriptor of the exec fifo, reopened for writing through /proc/self/fd by the
     /// init after pivot_root (the fifo is in the runtime's state directory, outside the rootfs).
@@ -56,6 +56,11 @@ pub(crate) struct Plan<'a> {
     pub console_socket: Option<OwnedFd>,
     /// `linux.seccomp` compiled by the runtime (libseccomp is linked there, not in the init).
     pub seccomp: Option<seccomp::Filter>,
+}
+
+/// `<dir>/cgroup.procs`.
+pub(crate) fn procs_file(dir: &str) -> String {
+    format!("{}/cgroup.procs", dir.trim_end_matches('/'))
 }
 
 fn cstring(step: &str, s: &str) -> Result<CString> {

@@ -252,14 +252,10 @@ impl Message {
                 Some(fd) => return Ok(Message::SeccompFd(fd)),
                 None => return Err(malformed("SeccompFd message without a descriptor")),
             },
-            TAG_MOUNT_TREE => {
-                let index = r.u32()?;
-                match fd {
-                    Some(fd) if r.pos == bytes.len() => return Ok(Message::MountTree(index, fd)),
-                    Some(_) => return Err(malformed("trailing bytes after MountTree")),
-                    None => return Err(malformed("MountTree message without a descriptor")),
-                }
-            }
+            TAG_MOUNT_TREE => match fd {
+                Some(fd) => Message::MountTree(r.u32()?, fd),
+                None => return Err(malformed("MountTree message without a descriptor")),
+            },
             t => return Err(malformed(&format!("unknown tag {t}"))),
         };
         if r.pos != bytes.len() {
