@@ -9,6 +9,7 @@
  */
 export { Runtime } from './runtime/runtime.ts';
 export type {
+  CheckpointOptions,
   ContainerEvent,
   CreateOptions,
   DeleteOptions,
@@ -19,6 +20,7 @@ export type {
   KillOptions,
   Logger,
   Resources,
+  RestoreOptions,
   RunHandle,
   RunOptions,
   RuntimeOptions,

@@ -36,6 +36,7 @@ export async function runtimeFor(g: GlobalOptions): Promise<Runtime> {
     root: g.root,
     systemdCgroup: g.systemdCgroup,
     rootless,
+    criu: g.criu,
     logger: { warn: logWarn, info: logInfo, debug: logDebug },
   });
 }

@@ -43,6 +43,41 @@ export interface CgroupSpec {
   resources?: Resources
 }
 
+/** `runts checkpoint`'s flags (runc's), resolved by the caller. */
+export interface CheckpointOptions {
+  /** The criu binary (`--criu`). */
+  criu: string
+  /** The container's init. */
+  pid: number
+  startTime: number
+  /** `--image-path` (absolute). */
+  imagesDir: string
+  /** `--work-path` (absolute); CRIU's log goes there, else to the images dir. */
+  workDir?: string
+  /** `--parent-path`, relative to the images dir (a previous pre-dump). */
+  parentPath?: string
+  leaveRunning: boolean
+  tcpEstablished: boolean
+  extUnixSk: boolean
+  shellJob: boolean
+  fileLocks: boolean
+  preDump: boolean
+  autoDedup: boolean
+  lazyPages: boolean
+  /** `--status-fd` (with lazy pages); -1 when not given. */
+  statusFd: number
+  /** `--page-server ADDRESS:PORT`, split. */
+  pageServerAddress?: string
+  pageServerPort?: number
+  manageCgroupsMode?: string
+  /** CLONE_NEW* bits of `--empty-ns` (runc always adds CLONE_NEWNET). */
+  emptyNs: number
+  /** The cgroup CRIU freezes the container with (v1 freezer, or the v2 cgroup). */
+  freezeCgroup?: string
+  /** CRIU's configuration file (the `org.criu.config` annotation, else the runtime's). */
+  configFile?: string
+}
+
 /** Everything the container init needs to build the container and exec its process. */
 export interface Config {
   /** The container id (used for the session keyring name and for process titles). */
@@ -392,6 +427,31 @@ export interface Resources {
   unified?: Array<UnifiedEntry>
 }
 
+/** `runts restore`'s CRIU flags (runc's), resolved by the caller. */
+export interface RestoreOptions {
+  /** The criu binary (`--criu`). */
+  criu: string
+  /** `--image-path` (absolute). */
+  imagesDir: string
+  /** `--work-path` (absolute); CRIU's log goes there, else to the images dir. */
+  workDir?: string
+  /** The new container's state directory: CRIU's root is bound on `criu-root` in it. */
+  stateDir: string
+  tcpEstablished: boolean
+  extUnixSk: boolean
+  shellJob: boolean
+  fileLocks: boolean
+  autoDedup: boolean
+  lazyPages: boolean
+  manageCgroupsMode?: string
+  /** CLONE_NEW* bits of `--empty-ns` (runc always adds CLONE_NEWNET). */
+  emptyNs: number
+  lsmProfile?: string
+  lsmMountContext?: string
+  /** CRIU's configuration file (the `org.criu.config` annotation, else the runtime's). */
+  configFile?: string
+}
+
 /**
  * One `process.rlimits` entry. Limits are i64 across the JS boundary: -1 is RLIM_INFINITY
  * (the TypeScript side maps any value of 2^63 or more to -1).
@@ -544,6 +604,12 @@ export declare function cgroupStats(id: string, saved: SavedCgroup): string
 export declare function cgroupUpdate(id: string, saved: SavedCgroup, current: Resources, update: Resources): Resources
 
 /**
+ * `checkpoint`: CRIU dumps the running container `config` describes into
+ * `options.imagesDir`; returns once the dump is complete.
+ */
+export declare function checkpoint(config: Config, options: CheckpointOptions): void
+
+/**
  * Closes a descriptor the addon handed over (a console fd nobody will proxy): JavaScript
  * runtimes do not all close raw descriptors they did not open themselves (Deno).
  */
@@ -652,6 +718,12 @@ export declare function release(syncFd: number, init: InitRef, memoryDir?: strin
 
 /** Removes a file, or with `tree` a directory and all it holds; an absent one is fine. */
 export declare function removePath(path: string, tree: boolean): void
+
+/**
+ * `restore`: CRIU restores a checkpoint into the new container `config` describes (its
+ * cgroup made, its create hooks run); the restored init runs already (`syncFd` is -1).
+ */
+export declare function restore(config: Config, init: InitOptions, options: RestoreOptions): Spawned
 
 /**
  * Runs `hooks` of `kind` (poststart, poststop: the runtime's own) in order, `state` (the

@@ -13,8 +13,10 @@ import type {
   NotifyRelayed,
   CgroupPath,
   CgroupSpec,
+  CheckpointOptions,
   Hook as NativeHook,
   Resources,
+  RestoreOptions,
   SavedCgroup as NativeSavedCgroup,
   Spawned,
 } from './binding.js';
@@ -22,7 +24,7 @@ import { useAddonFiles } from '../state/files.ts';
 import type { Files } from '../state/files.ts';
 import type { SavedCgroup } from '../state/store.ts';
 
-export type { Config, Exit, InitOptions, InitRef, Spawned } from './binding.js';
+export type { CheckpointOptions, Config, Exit, InitOptions, InitRef, RestoreOptions, Spawned } from './binding.js';
 
 /**
  * The core's errors cross napi as JSON in the message (crates/napi init_err): the one-line
@@ -102,6 +104,19 @@ export function notifyRelay(fd: number, host: string, init: InitRef): Promise<No
   return addon.notifyRelay(fd, host, init).catch((e: unknown) => {
     throw nativeError(e);
   });
+}
+
+/** CRIU dumps the running container `config` describes (crates/core/src/criu/dump.rs). */
+export function checkpointInit(config: Config, options: CheckpointOptions): void {
+  call(() => addon.checkpoint(config, options));
+}
+
+/**
+ * CRIU restores a checkpoint into the new container `config` describes (its cgroup made, its
+ * create hooks run); the restored init runs already (`syncFd` is -1).
+ */
+export function restoreInit(config: Config, init: InitOptions, options: RestoreOptions): Spawned {
+  return call(() => addon.restore(config, init, options));
 }
 
 /** Starts a process in a running container (`options.exec`); it waits to exec, as a created init. */

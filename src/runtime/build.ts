@@ -5,11 +5,13 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { Resolved } from './options.ts';
-import { addonFiles as files, cgroupDestroy, cgroupResolve, closeFd, createInit, releaseInit } from '../native/index.ts';
+import { addonFiles as files, cgroupDestroy, cgroupResolve, closeFd, createInit, releaseInit, restoreInit } from '../native/index.ts';
 import { absolute } from '../paths.ts';
-import type { Config, InitOptions } from '../native/index.ts';
+import type { Config, InitOptions, RestoreOptions } from '../native/index.ts';
+import type { Spec } from '../spec/types.ts';
 import type { CgroupPath, CgroupSpec } from '../native/binding.js';
 import { checkConsole } from '../process/console.ts';
+import { configFile } from './criu.ts';
 import { hookState } from './hooks.ts';
 import { notifyDir, withNotifySocket } from './notify.ts';
 import { writePidFile } from '../process/pidfile.ts';
@@ -43,6 +45,11 @@ export interface CreateOptions {
    * READY= `start` (or `run`) relays there (src/runtime/notify.ts).
    */
   notifySocket?: string;
+  /**
+   * Restore a checkpoint (`runts restore`) instead of spawning the init: CRIU's options, and
+   * whether the caller detaches (a terminal then needs the console socket).
+   */
+  restore?: { criu: Omit<RestoreOptions, 'stateDir' | 'configFile'>; detach: boolean };
 }
 
 export interface Created {
@@ -63,9 +70,22 @@ function listenFds(): number {
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
-export async function createContainer(g: Resolved, rawId: string, o: CreateOptions): Promise<Created> {
-  const id = validateId(rawId);
-  const bundle = absolute(o.bundle || '.');
+/** The bundle's config.json loaded, validated and converted for the core. */
+export interface BundleConfig {
+  /** The spec as validated, its numbers plain (seccomp's argument values as written). */
+  spec: Spec;
+  /** The config.json it came from (for error messages). */
+  path: string;
+  config: Config;
+  /** What runts does not apply (AppArmor, ...), as "<field> <message>" for the caller to log. */
+  warnings: string[];
+}
+
+/**
+ * load → validate → convert of a bundle's config.json for container `id` (create, run,
+ * restore, and checkpoint, which describes the container to CRIU from it).
+ */
+export function bundleConfig(id: string, bundle: string): BundleConfig {
   const { spec: parsed, path } = loadSpec(files, bundle);
   const problems = validateSpec(parsed);
   if (problems.length) throw new ValidationError(path, problems);
@@ -73,9 +93,16 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
   // values: u64s, which convert passes on as written.
   const spec = thaw(parsed);
   if (spec.linux?.seccomp) spec.linux.seccomp = parsed.linux?.seccomp;
+  const warnings = specWarnings(spec).map((w) => `${w.path} ${w.message}`);
+  return { spec, path, config: toNativeConfig(spec, resolveBundle(files, bundle), id), warnings };
+}
+
+export async function createContainer(g: Resolved, rawId: string, o: CreateOptions): Promise<Created> {
+  const id = validateId(rawId);
+  const bundle = absolute(o.bundle || '.');
+  const { spec, path, config, warnings } = bundleConfig(id, bundle);
   // What runts does not apply yet (AppArmor, ...) is said, not silently dropped.
-  for (const w of specWarnings(spec)) await g.logger.warn(`${w.path} ${w.message}`);
-  const config = toNativeConfig(spec, resolveBundle(files, bundle), id);
+  for (const w of warnings) await g.logger.warn(w);
   keepCallerNofile(config);
   if (o.notifySocket) withNotifySocket(config, g.root, id);
   // runc: socket activation's descriptors follow stdio, and the process is told so (as pid 1).
@@ -90,7 +117,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
   // runc's label.FormatMountLabel: a mount label means nothing without SELinux.
   if (config.mountLabel && !lsmEnabled(files, 'selinux')) config.mountLabel = undefined;
   if (hostProblems.length) throw new ValidationError(path, hostProblems);
-  checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo);
+  checkConsole(config.process.terminal, o.consoleSocket, !!o.execFifo || !!o.restore?.detach);
   const dir = claim(files, g.root, id);
   // The notify socket's directory, bound into the container (the socket itself is bound by
   // `start`, or by `run` before the process runs).
@@ -116,7 +143,10 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
       hookState: config.hooks || config.seccomp?.listenerPath ? hookState({ ociVersion: SPEC_VERSION, id, pid: 0, bundle, annotations: spec.annotations }, 'creating') : undefined,
     };
     await g.logger.debug?.(`creating container ${id} from ${path}`);
-    const spawned = createInit(config, options);
+    // A restore's init is CRIU's restored process, running already, a child of ours.
+    const spawned = o.restore
+      ? restoreInit(config, options, { ...o.restore.criu, configFile: configFile(spec.annotations), stateDir: dir })
+      : createInit(config, options);
     pid = spawned.init.pid;
     cgroupPaths = spawned.cgroupPaths;
     consoleFd = spawned.consoleFd;

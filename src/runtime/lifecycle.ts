@@ -177,7 +177,7 @@ function deleteLocked(root: string, rawId: string, force: boolean): ContainerSta
 }
 
 /** delete of a container whose state is recorded; the caller holds its lock. */
-function deleteRecorded(root: string, s: ContainerState, force: boolean): ContainerState {
+export function deleteRecorded(root: string, s: ContainerState, force: boolean): ContainerState {
   const status = statusOf(addonFiles, root, s);
   if (status === 'running' || status === 'paused') {
     if (!force) throw new StateError(`cannot delete container ${s.id} that is not stopped: ${status}`, status);

@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   systemdCgroup?: boolean;
   /** Ignore cgroup permission errors; 'auto' (the default): when not running as root. */
   rootless?: boolean | 'auto';
+  /** The criu binary checkpoint and restore drive (runc's --criu): default "criu" on PATH. */
+  criu?: string;
   logger?: Logger;
 }
 
@@ -28,6 +30,7 @@ export interface Resolved {
   root: string;
   systemdCgroup: boolean;
   rootless: boolean;
+  criu: string;
   logger: Logger;
 }
 
@@ -66,6 +69,7 @@ export function resolve(o: RuntimeOptions = {}): Resolved {
       if (rootless !== 'auto') return rootless;
       return (auto ??= process.geteuid?.() !== 0 || inUserNamespace());
     },
+    criu: o.criu || 'criu',
     logger: o.logger ?? SILENT,
   };
 }

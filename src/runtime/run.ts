@@ -50,7 +50,8 @@ export async function runForeground(g: Resolved, id: string, o: RunOptions): Pro
     // Bound before the process runs, as runc's run does; relayed in the background.
     if (o.notifySocket) listener = bindNotify(g.root, state.id);
     o.onCreated?.(handle);
-    startInit(syncFd);
+    // A restored container runs already (CRIU's restored process).
+    if (!o.restore) startInit(syncFd);
   } catch (e) {
     if (listener >= 0) closeFd(listener);
     await destroyInit(state.pid);
@@ -60,7 +61,7 @@ export async function runForeground(g: Resolved, id: string, o: RunOptions): Pro
   if (o.notifySocket) {
     relayReady(listener, o.notifySocket, state, g.logger).catch((e: unknown) => g.logger.warn(`notify socket: ${(e as Error).message}`));
   }
-  await runLaterHooks('poststart', state, 'created', state.pid, g.logger);
+  if (!o.restore) await runLaterHooks('poststart', state, 'created', state.pid, g.logger);
   return handle;
 }
 

@@ -21,8 +21,25 @@ import type { RunHandle, RunOptions } from './run.ts';
 import type { StateView } from './state.ts';
 import type { DetachedOptions } from './create.ts';
 import type { ExecHandle, ExecOptions } from './exec.ts';
+import type { CheckpointOptions } from './checkpoint.ts';
+import type { RestoreOptions } from './restore.ts';
 
-export type { ContainerEvent, EventOptions, ExecHandle, ExecOptions, Features, Logger, Resources, RunHandle, RunOptions, RuntimeOptions, Spec, StateView };
+export type {
+  CheckpointOptions,
+  ContainerEvent,
+  EventOptions,
+  ExecHandle,
+  ExecOptions,
+  Features,
+  Logger,
+  Resources,
+  RestoreOptions,
+  RunHandle,
+  RunOptions,
+  RuntimeOptions,
+  Spec,
+  StateView,
+};
 export type CreateOptions = DetachedOptions;
 
 export interface StartOptions {
@@ -90,6 +107,28 @@ export class Runtime {
    */
   async exec(id: string, o: ExecOptions): Promise<ExecHandle> {
     return (await import('./exec.ts')).execProcess(this.options, id, o);
+  }
+
+  /**
+   * CRIU dumps the running (or paused) container into `o.imagePath` (default ./checkpoint);
+   * unless `leaveRunning` or `preDump`, the container is then gone (deleted as runc does).
+   */
+  async checkpoint(id: string, o: CheckpointOptions = {}): Promise<void> {
+    await (await import('./checkpoint.ts')).checkpointContainer(this.options, id, o);
+  }
+
+  /**
+   * A new container `id` from the bundle `o.bundle`, its process restored from a checkpoint
+   * by CRIU, in this process: `run`'s handle (deleted once it exits unless `keep`).
+   */
+  async restore(id: string, o: RestoreOptions = {}): Promise<RunHandle> {
+    return (await import('./restore.ts')).restoreForeground(this.options, id, o);
+  }
+
+  /** `restore -d`: the restored container is left running. */
+  async restoreDetached(id: string, o: Omit<RestoreOptions, 'keep' | 'onCreated' | 'subreaper'> = {}): Promise<StateView> {
+    await (await import('./restore.ts')).restoreDetached(this.options, id, o);
+    return this.state(id);
   }
 
   /** The container's state as `runc state` prints it. */

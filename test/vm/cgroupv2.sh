@@ -15,6 +15,7 @@
 #   RUNTS_BIN  the runtime under test (default <repo>/dist/runts; /usr/sbin/runc validates
 #              this script against runc itself: the runts-only checks are skipped)
 #   RUNC_BIN   the runc to compare with (default /usr/sbin/runc)
+#   RECVTTY    test/fixtures/recvtty (a console socket's receiving end, for criu.sh)
 #   RUNTS_CORE_TESTS  runts-core's Rust test binary, built on the host by run-vm-tests.sh: its
 #              cgroups::tests run here too, where their v2 and systemd cases apply (one check
 #              each; on the v1 host those tests exercise the v1 cases and the refusal without
@@ -338,6 +339,9 @@ eq "rootless cgroupfs: pids.max" "$(val "/sys/fs/cgroup/user.slice/user-$RLU.sli
 as_rl "$RUNTS" delete -f rl-c; eq "rootless cgroupfs: delete -f" "$?" 0
 check "rootless cgroupfs: the cgroup is gone" test ! -e "/sys/fs/cgroup/user.slice/user-$RLU.slice/user@$RLU.service/rl-c"
 loginctl disable-linger "$RL"
+
+# ---------------------------------------------------------------- checkpoint and restore
+. "$HERE/criu.sh"
 
 # ---------------------------------------------------------------- runts-core's Rust tests
 echo "# runts-core cgroups::tests and criu::tests (Rust, built on the host): the v2 and systemd cases, CRIU's RPC where CRIU works"

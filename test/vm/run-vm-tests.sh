@@ -39,14 +39,18 @@ esac
 t0=$SECONDS
 echo "== cgroup v2 VM: build (if needed)"
 # dbus-user-session: the user bus of a lingering user's systemd (the rootless systemd driver);
-# criu: CRIU works on the guest's 6.1 kernel (not on the host's), for runts-core's criu tests.
-EXTRA_PKGS="${EXTRA_PKGS:-} dbus-user-session criu" bash "$vm/build.sh"
+# criu: CRIU works on the guest's 6.1 kernel (not on the host's), for checkpoint and restore
+# (test/vm/criu.sh) and runts-core's criu tests; podman: its checkpoint/restore through runts.
+EXTRA_PKGS="${EXTRA_PKGS:-} dbus-user-session criu podman" bash "$vm/build.sh"
 t_build=$((SECONDS - t0))
 
 echo "== cgroup v2 VM: busybox bundle"
 rm -rf "$repo/build/vm/bundle"
 mkdir -p "$repo/build/vm"
 bash "$repo/test/fixtures/make-bundle.sh" "$repo/build/vm/bundle" 2>/dev/null
+
+echo "== cgroup v2 VM: test/fixtures/recvtty (static: the guest has no compiler)"
+cc -static -O2 -Wall -o "$repo/build/vm/recvtty" "$repo/test/fixtures/recvtty.c"
 
 echo "== cgroup v2 VM: runts-core's Rust test binary"
 # crates/core/src/cgroups/tests.rs finds its bundle here (the guest cannot make it: no busybox).

@@ -13,6 +13,7 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use runts_core::config::{Config, InitOptions};
 use runts_core::control;
+use runts_core::criu::{dump::CheckpointOptions, restore::RestoreOptions};
 use runts_core::process::{self, ExitStatus};
 use runts_core::InitError;
 
@@ -96,35 +97,43 @@ fn init_program() -> Result<&'static process::InitProgram> {
     Ok(PROGRAM.get_or_init(|| p))
 }
 
+impl From<process::Spawned> for Spawned {
+    fn from(s: process::Spawned) -> Self {
+        Spawned {
+            init: InitRef { pid: s.pid, start_time: s.start_time as i64 },
+            sync_fd: s.sync_fd,
+            console_fd: s.console_fd,
+            cgroup_paths: s.cgroup_paths.into_iter().map(|(subsystem, path)| CgroupPath { subsystem, path }).collect(),
+            logs: s.logs.into_iter().map(|(level, msg)| InitLog { level: level.as_str().into(), msg }).collect(),
+        }
+    }
+}
+
 /// Spawns the container init for `config` and returns once it waits to exec.
 #[napi]
 pub fn create(config: Config, options: InitOptions) -> Result<Spawned> {
-    let s = process::create(&config, &options, init_program()?).map_err(init_err)?;
-    let cgroup_paths =
-        s.cgroup_paths.into_iter().map(|(subsystem, path)| CgroupPath { subsystem, path }).collect();
-    let logs = s.logs.into_iter().map(|(level, msg)| InitLog { level: level.as_str().into(), msg }).collect();
-    Ok(Spawned {
-        init: InitRef { pid: s.pid, start_time: s.start_time as i64 },
-        sync_fd: s.sync_fd,
-        console_fd: s.console_fd,
-        cgroup_paths,
-        logs,
-    })
+    process::create(&config, &options, init_program()?).map(Spawned::from).map_err(init_err)
 }
 
 /// `exec`: starts `config.process` in the running container `options.exec` names; returns
 /// once it waits to exec (pass `sync_fd` to `start`).
 #[napi]
 pub fn exec(config: Config, options: InitOptions) -> Result<Spawned> {
-    let s = process::exec(&config, &options, init_program()?).map_err(init_err)?;
-    let logs = s.logs.into_iter().map(|(level, msg)| InitLog { level: level.as_str().into(), msg }).collect();
-    Ok(Spawned {
-        init: InitRef { pid: s.pid, start_time: s.start_time as i64 },
-        sync_fd: s.sync_fd,
-        console_fd: s.console_fd,
-        cgroup_paths: Vec::new(),
-        logs,
-    })
+    process::exec(&config, &options, init_program()?).map(Spawned::from).map_err(init_err)
+}
+
+/// `checkpoint`: CRIU dumps the running container `config` describes into
+/// `options.imagesDir`; returns once the dump is complete.
+#[napi]
+pub fn checkpoint(config: Config, options: CheckpointOptions) -> Result<()> {
+    runts_core::criu::dump::checkpoint(&config, &options).map_err(init_err)
+}
+
+/// `restore`: CRIU restores a checkpoint into the new container `config` describes (its
+/// cgroup made, its create hooks run); the restored init runs already (`syncFd` is -1).
+#[napi]
+pub fn restore(config: Config, init: InitOptions, options: RestoreOptions) -> Result<Spawned> {
+    runts_core::criu::restore::restore(&config, &init, &options).map(Spawned::from).map_err(init_err)
 }
 
 /// Lets a created init exec the user process; returns once execve succeeded.

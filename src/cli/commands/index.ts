@@ -1,4 +1,5 @@
 /** Every verb, in the order `--help` lists them. */
+import checkpoint from './checkpoint.ts';
 import create from './create.ts';
 import del from './delete.ts';
 import events from './events.ts';
@@ -8,6 +9,7 @@ import kill from './kill.ts';
 import list from './list.ts';
 import pause from './pause.ts';
 import ps from './ps.ts';
+import restore from './restore.ts';
 import resume from './resume.ts';
 import run from './run.ts';
 import spec from './spec.ts';
@@ -17,4 +19,4 @@ import update from './update.ts';
 import version from './version.ts';
 import type { VerbDef } from '../verb.ts';
 
-export const VERBS: VerbDef[] = [create, del, events, exec, features, kill, list, pause, ps, resume, run, spec, start, state, update, version];
+export const VERBS: VerbDef[] = [checkpoint, create, del, events, exec, features, kill, list, pause, ps, restore, resume, run, spec, start, state, update, version];

@@ -74,6 +74,8 @@ pub struct Opts {
     pub ext_unix_sk: Option<bool>,
     #[prost(bool, optional, tag = "5")]
     pub tcp_established: Option<bool>,
+    #[prost(bool, optional, tag = "6")]
+    pub evasive_devices: Option<bool>,
     #[prost(bool, optional, tag = "7")]
     pub shell_job: Option<bool>,
     #[prost(bool, optional, tag = "8")]
@@ -110,6 +112,8 @@ pub struct Opts {
     pub inherit_fd: Vec<InheritFd>,
     #[prost(enumeration = "CgMode", optional, tag = "34")]
     pub manage_cgroups_mode: Option<i32>,
+    #[prost(string, optional, tag = "44")]
+    pub freeze_cgroup: Option<String>,
     #[prost(string, repeated, tag = "37")]
     pub external: Vec<String>,
     #[prost(uint32, optional, tag = "38")]
@@ -122,8 +126,13 @@ pub struct Opts {
     pub status_fd: Option<i32>,
     #[prost(bool, optional, tag = "50")]
     pub orphan_pts_master: Option<bool>,
+    #[prost(string, optional, tag = "51")]
+    pub config_file: Option<String>,
     #[prost(string, optional, tag = "53")]
     pub lsm_profile: Option<String>,
+    /// CRIU 3.16.
+    #[prost(string, optional, tag = "56")]
+    pub lsm_mount_context: Option<String>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -61,7 +61,7 @@ pub(super) fn needs_setup(cfg: &Config) -> bool {
 /// spec device names a default node another way ("/dev//null", "dev/null"), the default, made
 /// first, is the one the container gets. Checked with runc 1.1.5 (Debian 1.1.5+ds1-1+deb12u1):
 /// inode numbers on the /dev tmpfs follow the creation order.
-pub(super) fn device_list(cfg: &Config) -> Vec<Device> {
+pub fn device_list(cfg: &Config) -> Vec<Device> {
     let mut out: Vec<Device> = default_devices()
         .filter(|d| !cfg.devices.iter().any(|s| s.path == d.path))
         .collect();

@@ -27,6 +27,7 @@ pub mod mount_opts;
 pub mod mountinfo;
 mod mounts;
 pub mod path;
+pub use devices::device_list;
 #[cfg(test)]
 mod root_tests;
 

@@ -1,0 +1,151 @@
+# criu.sh — checkpoint and restore with CRIU, in the guest of ../shared/cgroupv2-vm, where
+# Debian's CRIU 3.17.1 works (Debian kernel 6.1; on the hosts' 6.18 kernel it cannot start).
+# Sourced by cgroupv2.sh before it finishes: its helpers (rt, rc, bundle, eq, check, ...),
+# its work directory $W and its pass/fail counts.
+#
+# A busybox container counts on its stdout (pipes, as engines give; or a terminal through a
+# console socket): checkpoint stops it and deletes it, restore into a new id from the same
+# bundle runs it on from the next number, in the container's cgroup with its limits;
+# --leave-running, --pre-dump + --parent-path, a foreground restore, a failed restore; then
+# the same flow with runc, and runc's images compared with runts'. Then podman's
+# `container checkpoint` / `container restore` with --runtime runts.
+#
+#   RECVTTY  test/fixtures/recvtty.c built static (run-vm-tests.sh builds it under build/vm)
+
+echo "# checkpoint/restore with CRIU $(criu --version 2>/dev/null | sed -n 's/^Version: //p')"
+RECVTTY=${RECVTTY:-$REPO/build/vm/recvtty}
+COUNTER='["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.3; done"]'
+
+# with_pipes OUT CMD...: CMD with stdin a pipe from a sleeping process and stdout and stderr
+# one pipe into `cat >> OUT` (a detached container keeps them; restore hands on new ones).
+with_pipes() { local out=$1; shift; "$@" < <(exec sleep 100000) > >(exec cat >> "$out") 2>&1; }
+# wait_lines FILE N: until FILE has N lines (30 s at most)
+wait_lines() { local i; for i in $(seq 150); do [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0; sleep 0.2; done; return 1; }
+# first/last FILE: its first/last line, without a terminal's \r
+first() { head -n 1 "$1" | tr -d '\r'; }
+last() { tail -n 1 "$1" | tr -d '\r'; }
+# gone RUNTIME_FN ID: the runtime has no such container
+gone() { ! "$1" state "$2" >/dev/null 2>&1; }
+# log_tail FILE: CRIU's log, for a failure's diagnosis
+log_tail() { [ -f "$1" ] && tail -n 15 "$1" | sed 's/^/#   /'; }
+# wait_file FILE: until it exists (30 s at most)
+wait_file() { local i; for i in $(seq 150); do [ -e "$1" ] && return 0; sleep 0.2; done; return 1; }
+
+if ! command -v criu >/dev/null; then
+  bad "criu: not installed in the guest (run-vm-tests.sh adds it with EXTRA_PKGS)"
+  return 0
+fi
+
+crb=$(bundle criu "$COUNTER" '{"pids": {"limit": 50}, "memory": {"limit": 67108864}}')
+
+# ---- checkpoint: the container is stopped and deleted, its images hold what restore needs
+with_pipes "$W/cr1.out" rt run -d -b "$crb" cr1
+eq "criu: run -d the counter" "$?" 0
+wait_lines "$W/cr1.out" 3
+cg1=$(cgdir "$(pid_of rt cr1)")
+rt checkpoint --image-path "$W/img1" --work-path "$W/work1" cr1
+r=$?; eq "checkpoint" "$r" 0; [ "$r" = 0 ] || log_tail "$W/work1/dump.log"
+check "checkpoint: the container is deleted" gone rt cr1
+check "checkpoint: its cgroup is removed" test ! -e "$cg1"
+n1=$(last "$W/cr1.out"); sleep 1
+eq "checkpoint: the counter has stopped" "$(last "$W/cr1.out")" "$n1"
+check "checkpoint: the images (inventory.img, descriptors.json)" test -f "$W/img1/inventory.img" -a -f "$W/img1/descriptors.json"
+
+# ---- restore -d into a new id: the counter goes on, in the new container's cgroup
+with_pipes "$W/cr2.out" rt restore -d --image-path "$W/img1" --work-path "$W/work2" -b "$crb" cr2
+r=$?; eq "restore -d" "$r" 0; [ "$r" = 0 ] || log_tail "$W/work2/restore.log"
+eq "restore: the container runs" "$(status_of rt cr2)" running
+wait_lines "$W/cr2.out" 2
+eq "restore: the counter goes on from where it was" "$(first "$W/cr2.out")" "$((n1 + 1))"
+p2=$(pid_of rt cr2)
+cg2=$(cgdir "$p2")
+eq "restore: in the new container's cgroup" "$(basename "$cg2")" cr2
+eq "restore: pids.max kept" "$(val "$cg2/pids.max")" 50
+eq "restore: memory.max kept" "$(val "$cg2/memory.max")" 67108864
+eq "restore: exec into the restored container" "$(rt exec cr2 sh -c 'echo $$ in $(hostname)' 2>&1 | sed 's/^[0-9]* //')" "in vm"
+
+# ---- --leave-running: the dump is taken and the container counts on
+rt checkpoint --leave-running --image-path "$W/img2" cr2
+eq "checkpoint --leave-running" "$?" 0
+eq "checkpoint --leave-running: still running" "$(status_of rt cr2)" running
+n=$(wc -l < "$W/cr2.out"); sleep 1.5
+check "checkpoint --leave-running: still counting" test "$(wc -l < "$W/cr2.out")" -gt "$n"
+
+# ---- --pre-dump, then a dump on top of it (--parent-path)
+rt checkpoint --pre-dump --image-path "$W/pre" cr2
+r=$?; eq "checkpoint --pre-dump" "$r" 0; [ "$r" = 0 ] || log_tail "$W/pre/dump.log"
+eq "checkpoint --pre-dump: still running" "$(status_of rt cr2)" running
+rt checkpoint --image-path "$W/img3" --parent-path ../pre cr2
+r=$?; eq "checkpoint --parent-path ../pre" "$r" 0; [ "$r" = 0 ] || log_tail "$W/img3/dump.log"
+check "checkpoint --parent-path: the images link their parent" test -L "$W/img3/parent"
+check "checkpoint --parent-path: the container is deleted" gone rt cr2
+n3=$(last "$W/cr2.out")
+with_pipes "$W/cr3.out" rt restore -d --image-path "$W/img3" -b "$crb" cr3
+r=$?; eq "restore of a dump on a pre-dump" "$r" 0; [ "$r" = 0 ] || log_tail "$W/img3/restore.log"
+wait_lines "$W/cr3.out" 1
+eq "restore of a dump on a pre-dump: the counter goes on" "$(first "$W/cr3.out")" "$((n3 + 1))"
+rt delete -f cr3
+
+# ---- a foreground restore: runts waits, exits with the status, deletes the container
+(with_pipes "$W/cr4.out" rt restore --image-path "$W/img2" --work-path "$W/work4" -b "$crb" cr4; echo $? > "$W/cr4.rc") &
+wait_lines "$W/cr4.out" 2
+eq "foreground restore: running" "$(status_of rt cr4)" running
+rt kill cr4 KILL
+wait_file "$W/cr4.rc"
+eq "foreground restore: exit status 128+9" "$(cat "$W/cr4.rc" 2>/dev/null)" 137
+[ "$(cat "$W/cr4.rc" 2>/dev/null)" = 137 ] || log_tail "$W/work4/restore.log"
+check "foreground restore: deleted after the exit" gone rt cr4
+
+# ---- a restore that fails leaves nothing behind
+mkdir -p "$W/empty"; cp "$W/img1/descriptors.json" "$W/empty/"
+out=$(rt restore -d --image-path "$W/empty" -b "$crb" cr5 </dev/null 2>&1)
+eq "restore from a directory without images fails" "$?" 1
+echo "$out" | sed 's/^/# /'
+check "failed restore: the error names CRIU's log" grep -q "restore.log" <<< "$out"
+check "failed restore: no state" gone rt cr5
+eq "failed restore: no cgroup" "$(find /sys/fs/cgroup -name cr5 | wc -l)" 0
+eq "failed restore: nothing restored" "$(pgrep -c -f 'sleep 0.3' 2>/dev/null || true)" 0
+
+# ---- a terminal container: the restored pty's master goes to the console socket
+if [ -x "$RECVTTY" ]; then
+  ttyb=$(bundle criu-tty "$COUNTER" '{}')
+  sed -i 's/"terminal": false/"terminal": true/' "$ttyb/config.json"
+  "$RECVTTY" "$W/tty1.sock" "$W/tty1.out" & wait_file "$W/tty1.sock"
+  rt run -d --console-socket "$W/tty1.sock" -b "$ttyb" crt1 </dev/null >/dev/null 2>&1
+  eq "terminal: run -d --console-socket" "$?" 0
+  wait_lines "$W/tty1.out" 3
+  rt checkpoint --image-path "$W/imgt" crt1
+  r=$?; eq "terminal: checkpoint" "$r" 0; [ "$r" = 0 ] || log_tail "$W/imgt/dump.log"
+  nt=$(last "$W/tty1.out")
+  "$RECVTTY" "$W/tty2.sock" "$W/tty2.out" & wait_file "$W/tty2.sock"
+  rt restore -d --console-socket "$W/tty2.sock" --image-path "$W/imgt" -b "$ttyb" crt2 </dev/null >/dev/null 2>&1
+  r=$?; eq "terminal: restore -d --console-socket" "$r" 0; [ "$r" = 0 ] || log_tail "$W/imgt/restore.log"
+  wait_lines "$W/tty2.out" 2
+  ft=$(first "$W/tty2.out")
+  # What the pty held unread at the dump may be lost: the next number, or one or two later.
+  check "terminal: the counter goes on through the new pty ($nt, then $ft)" test "${ft:-0}" -gt "$nt" -a "${ft:-0}" -le "$((nt + 3))"
+  rt delete -f crt2
+else
+  bad "terminal: no recvtty at $RECVTTY (run-vm-tests.sh builds it)"
+fi
+
+# ---- runc on the same bundle: the same flow, and its images described alike
+if [ "$IS_RUNC" = 0 ]; then
+  with_pipes "$W/rc1.out" rc run -d -b "$crb" rc1
+  wait_lines "$W/rc1.out" 3
+  rc checkpoint --image-path "$W/rimg" rc1
+  eq "runc: checkpoint of the same bundle" "$?" 0
+  m1=$(last "$W/rc1.out")
+  with_pipes "$W/rc2.out" rc restore -d --image-path "$W/rimg" -b "$crb" rc2
+  eq "runc: restore" "$?" 0
+  wait_lines "$W/rc2.out" 1
+  eq "runc: the counter goes on, as with runts" "$(first "$W/rc2.out")" "$((m1 + 1))"
+  echo "# runc: the restored container's cgroup $(cgdir "$(pid_of rc rc2)"), pids.max $(val "$(cgdir "$(pid_of rc rc2)")/pids.max")"
+  shape() { sed 's/[0-9][0-9]*/N/g' "$1"; }
+  eq "descriptors.json as runc's" "$(shape "$W/img1/descriptors.json")" "$(shape "$W/rimg/descriptors.json")"
+  # The images of one process tree dumped alike: the same kinds of image files.
+  kinds() { ls "$1" | grep '\.img$' | sed 's/-[0-9]*\.img$//; s/\.img$//' | sort -u | tr '\n' ' '; }
+  eq "the image files are of the kinds runc's are" "$(kinds "$W/img1")" "$(kinds "$W/rimg")"
+  rc delete -f rc2
+fi
+pkill -f 'sleep 100000' 2>/dev/null
