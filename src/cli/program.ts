@@ -10,6 +10,7 @@ import { VERBS } from './commands/index.ts';
 import { defaultValue } from './verb.ts';
 import type { FlagDef, VerbContext, VerbDef } from './verb.ts';
 import { VERSION_TEXT } from '../version.ts';
+import { usageMessage } from './sink.ts';
 
 function option(f: FlagDef): Option {
   const o = new Option(f.flags, f.description);
@@ -51,7 +52,11 @@ export function buildProgram(): Command {
     .exitOverride()
     // commander prints help and errors through process.stdout/stderr: their first use costs
     // ~10 ms of startup under Bun, so write to the descriptors directly.
-    .configureOutput({ writeOut: (s) => writeSync(1, s), writeErr: (s) => writeSync(2, s) })
+    .configureOutput({
+      writeOut: (s) => writeSync(1, s),
+      writeErr: (s) => writeSync(2, s),
+      outputError: (s, write) => write(usageMessage(s)),
+    })
     .showSuggestionAfterError(false)
     // Global flags go before the verb, as runc's; a verb may reuse a global name (spec --rootless).
     .enablePositionalOptions();

@@ -14,6 +14,15 @@ const PREFIX: Record<string, string> = {
 };
 
 /**
+ * commander's usage error in runc's words where tools match them: podman decides whether a
+ * runtime can restore into a pod by `restore --lsm-mount-context` saying "flag needs an
+ * argument" (runc's Go flag package).
+ */
+export function usageMessage(msg: string): string {
+  return msg.replace(/^(error: )?option '(?:-\w, )?--([\w-]+)[^']*' argument missing/, '$1flag needs an argument: -$2');
+}
+
+/**
  * Reports `err` as runc does and returns the exit code the process must end with.
  * `verb` is the command that was running, when one was.
  */
@@ -23,7 +32,7 @@ export async function report(err: unknown, verb?: string): Promise<number> {
   const c = err as { code?: unknown; exitCode?: unknown; message?: unknown };
   if (typeof c?.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number') {
     // The usage error is on stderr already; engines read it from the log file.
-    if (c.exitCode !== 0 && logsToFile()) await logError(String(c.message).replace(/^error: /, ''));
+    if (c.exitCode !== 0 && logsToFile()) await logError(usageMessage(String(c.message)).replace(/^error: /, ''));
     return c.exitCode;
   }
   const message = (verb && PREFIX[verb] || '') + (err instanceof Error ? err.message : String(err));

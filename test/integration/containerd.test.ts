@@ -15,8 +15,9 @@
  *
  * What ctr 1.6 cannot do is a visible skip: it has no `--user` flag (the non-root test uses an
  * image whose config says User 1000:1000, which is what engines do with USER) and no `task
- * update` (the update path is tested through the CRI in cri.test.ts). Scenarios that need a
- * runtime command runts does not have yet (exec, checkpoint) skip and name it.
+ * update` (the update path is tested through the CRI in cri.test.ts). `ctr tasks checkpoint`
+ * needs a CRIU that works here: where `criu check` fails (this host's 6.18 kernel) it skips and
+ * says so (checkpoint/restore are tested in the cgroup v2 VM, test/vm/criu.sh).
  *
  * The shim is a subreaper and reaps the container's processes, but the shim itself is
  * reparented when it daemonizes, and PID 1 here never reaps: ensureSubreaper() puts a reaper

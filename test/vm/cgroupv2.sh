@@ -267,6 +267,8 @@ pa=$(pid_of rt sd-a); pb=$(pid_of rc sd-b)
 eq "the init is in the scope (as runc names it: <prefix>-<name>.scope)" \
   "$(sed -n 's/^0:://p' "/proc/$pa/cgroup")" "$(sed -n 's/^0:://p' "/proc/$pb/cgroup" | sed 's/sd-b/sd-a/')"
 eq "scope's cgroup" "$(sed -n 's/^0:://p' "/proc/$pa/cgroup")" /system.slice/runts-sd-a.scope
+# The init joins the scope before it unshares its cgroup namespace: rooted there, as runc's.
+eq "systemd + cgroup namespace: the init sees its scope as / (as runc's)" "$(rt_sd exec sd-a cat /proc/1/cgroup)" "$(rc_sd exec sd-b cat /proc/1/cgroup)"
 eq "systemctl is-active runts-sd-a.scope" "$(systemctl is-active runts-sd-a.scope)" active
 eq "Delegate=yes" "$(systemctl show -p Delegate --value runts-sd-a.scope)" yes
 props=(-p Slice -p MemoryMax -p TasksMax -p CPUWeight -p CPUQuotaPerSecUSec -p CPUQuotaPeriodUSec -p Delegate -p DelegateControllers)

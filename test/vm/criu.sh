@@ -149,3 +149,54 @@ if [ "$IS_RUNC" = 0 ]; then
   rc delete -f rc2
 fi
 pkill -f 'sleep 100000' 2>/dev/null
+
+# ---- the create hooks runc runs at restore (prestart, createRuntime: at CRIU's
+# setup-namespaces, with the restored init's pid), and poststop when checkpoint destroys
+hkb=$(bundle criu-hooks "$COUNTER" '{}')
+hook() { printf '{"path": "/bin/sh", "args": ["sh", "-c", "cat > %s"]}' "$1"; }
+sed -i "s#\"linux\": {#\"hooks\": {\"prestart\": [$(hook "$W/hk.prestart")], \"createRuntime\": [$(hook "$W/hk.createRuntime")], \"poststop\": [$(hook "$W/hk.poststop")]}, \"linux\": {#" "$hkb/config.json"
+with_pipes "$W/hk1.out" rt run -d -b "$hkb" crh1
+wait_lines "$W/hk1.out" 2
+rm -f "$W"/hk.*
+rt checkpoint --image-path "$W/imgh" crh1
+eq "hooks: checkpoint" "$?" 0
+check "hooks: poststop ran when checkpoint destroyed the container" grep -q '"id":"crh1","status":"stopped"' "$W/hk.poststop"
+with_pipes "$W/hk2.out" rt restore -d --image-path "$W/imgh" -b "$hkb" crh2
+r=$?; eq "hooks: restore" "$r" 0; [ "$r" = 0 ] || log_tail "$W/imgh/restore.log"
+ph=$(pid_of rt crh2)
+for k in prestart createRuntime; do
+  eq "hooks: $k ran at restore with the restored init's pid" "$(grep -o '"pid":[0-9]*' "$W/hk.$k" 2>/dev/null)" "\"pid\":$ph"
+  check "hooks: $k's state says creating, id crh2" grep -q '"id":"crh2","status":"creating"' "$W/hk.$k"
+done
+rt delete -f crh2
+pkill -f 'sleep 100000' 2>/dev/null
+
+# ---- podman: container checkpoint / restore with --runtime runts (conmon runs the restore)
+if command -v podman >/dev/null; then
+  tar -C "$W/rootfs" -c . | podman import -q - localhost/runts-cr:latest >/dev/null
+  # pm_flow NAME RUNTIME: run -d a counter, checkpoint, restore; "<name>: ..." checks
+  pm_flow() {
+    local name=$1 runtime=$2 pn
+    pm() { podman --runtime "$runtime" "$@"; }
+    pm run -d --name "cr-$name" --network none localhost/runts-cr:latest sh -c 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.3; done' >/dev/null
+    eq "podman $name: run -d" "$?" 0
+    for _ in $(seq 100); do [ "$(podman logs "cr-$name" 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.2; done
+    pm container checkpoint "cr-$name" > "$W/pm.out" 2>&1
+    r=$?; eq "podman $name: container checkpoint" "$r" 0; [ "$r" = 0 ] || sed 's/^/#   /' "$W/pm.out"
+    eq "podman $name: checkpointed, the container has exited" "$(podman inspect -f '{{.State.Status}}' "cr-$name" 2>&1)" exited
+    pn=$(podman logs "cr-$name" 2>/dev/null | tail -n 1)
+    pm container restore "cr-$name" > "$W/pm.out" 2>&1
+    r=$?; eq "podman $name: container restore" "$r" 0; [ "$r" = 0 ] || sed 's/^/#   /' "$W/pm.out"
+    eq "podman $name: restored, running" "$(podman inspect -f '{{.State.Status}}' "cr-$name" 2>&1)" running
+    for _ in $(seq 100); do [ "$(podman logs "cr-$name" 2>/dev/null | tail -n 1)" -gt "$((pn + 1))" ] 2>/dev/null && break; sleep 0.2; done
+    eq "podman $name: the counter goes on after restore" "$(podman logs "cr-$name" 2>/dev/null | grep -A1 -x "$pn" | sed -n 2p)" "$((pn + 1))"
+    eq "podman $name: exec into the restored container" "$(pm exec "cr-$name" cat /proc/1/cgroup 2>&1)" "0::/"
+    pm rm -f "cr-$name" >/dev/null 2>&1
+  }
+  # As runc does it under podman, then runts (podman's --runtime: conmon runs the restore).
+  [ "$IS_RUNC" = 0 ] && pm_flow runc "$RUNC"
+  pm_flow runts "$RUNTS"
+  podman rmi -f localhost/runts-cr:latest >/dev/null 2>&1
+else
+  bad "podman: not installed in the guest (run-vm-tests.sh adds it with EXTRA_PKGS)"
+fi

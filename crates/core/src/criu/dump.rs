@@ -163,12 +163,18 @@ fn descriptors(pid: i32) -> String {
 }
 
 /// Checks a feature CRIU must have for this request (runc's checkCriuFeatures).
-fn require_feature(criu: &str, features: rpc::Features, what: &str) -> Result<()> {
+fn require_feature(criu: &str, features: rpc::Features, what: &str, log_dir: &str) -> Result<()> {
     let mut s = Swrk::start(criu, Setup::default())?;
     let resp = s.call(&rpc::Req { r#type: rpc::ReqType::FeatureCheck as i32, features: Some(features.clone()), ..Default::default() })?;
+    if !resp.success {
+        // CRIU could not even look (it cannot start on this kernel, ...): its CHECK says why,
+        // in check.log beside where dump.log would be.
+        super::check(criu, std::path::Path::new(log_dir))?;
+        return Err(InitError::msg("criu feature check", criu, format!("CRIU failed to check for {what}")));
+    }
     let got = resp.features.unwrap_or_default();
     let missing = (features.mem_track == Some(true) && got.mem_track != Some(true)) || (features.lazy_pages == Some(true) && got.lazy_pages != Some(true));
-    if !resp.success || missing {
+    if missing {
         return Err(InitError::msg("criu feature check", criu, format!("criu is missing features: {what}")));
     }
     Ok(())
@@ -181,11 +187,14 @@ pub fn checkpoint(cfg: &Config, o: &CheckpointOptions) -> Result<()> {
     if !crate::control::init_alive(o.pid, o.start_time as u64) {
         return Err(InitError::msg("checkpoint", format!("pid {}", o.pid), "the container's init is not running"));
     }
+    let images = open_dir(&o.images_dir, true)?;
+    let work = o.work_dir.as_deref().map(|w| open_dir(w, true)).transpose()?;
+    let log_dir = o.work_dir.clone().unwrap_or_else(|| o.images_dir.clone());
     if o.pre_dump {
-        require_feature(&o.criu, rpc::Features { mem_track: Some(true), ..Default::default() }, "MemTrack")?;
+        require_feature(&o.criu, rpc::Features { mem_track: Some(true), ..Default::default() }, "MemTrack", &log_dir)?;
     }
     if o.lazy_pages {
-        require_feature(&o.criu, rpc::Features { lazy_pages: Some(true), ..Default::default() }, "LazyPages")?;
+        require_feature(&o.criu, rpc::Features { lazy_pages: Some(true), ..Default::default() }, "LazyPages", &log_dir)?;
         if o.status_fd >= 0 {
             // SAFETY: F_GETFL on a number; an invalid one fails with EBADF.
             let flags = unsafe { libc::fcntl(o.status_fd, libc::F_GETFL) };
@@ -197,9 +206,6 @@ pub fn checkpoint(cfg: &Config, o: &CheckpointOptions) -> Result<()> {
             }
         }
     }
-    let images = open_dir(&o.images_dir, true)?;
-    let work = o.work_dir.as_deref().map(|w| open_dir(w, true)).transpose()?;
-    let log_dir = o.work_dir.clone().unwrap_or_else(|| o.images_dir.clone());
     let mut inodes = Vec::new();
     for ns in &cfg.namespaces {
         if let (Some(path), Some(_)) = (&ns.path, ns_key(&ns.ns_type)) {

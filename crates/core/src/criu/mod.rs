@@ -184,7 +184,7 @@ impl Swrk {
         }
         let child = cmd.spawn().map_err(|e| {
             let step = if setup.root_bind.is_some() { "exec (in a mount namespace with the rootfs bound on criu-root)" } else { "exec" };
-            InitError::sys(step, criu, crate::cgroups::fs::io_errno(&e)).with_detail("criu swrk (is criu installed? --criu PATH)")
+            InitError::sys(step, criu, crate::cgroups::fs::io_errno(&e)).with_detail("criu swrk: is criu installed? --criu gives its path")
         })?;
         drop(theirs);
         let mut swrk = Swrk { child, sock: ours, criu: criu.to_owned(), waited: false };

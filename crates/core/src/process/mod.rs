@@ -92,7 +92,9 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
         let _ = mgr.destroy();
         return Err(e);
     }
-    let early = cfg.creates_ns("cgroup") && !spec.systemd;
+    // With a new cgroup namespace the init joins its cgroup as soon as its pid is known, and
+    // unshares the namespace after that (rooted at the container's cgroup, as with runc).
+    let early = cfg.creates_ns("cgroup");
     if !spec.systemd && !early {
         // The grace period the init's move waits for (cgroups/warm.rs) runs while the init
         // builds the container. Not before the cgroups are made: the waiting write holds
@@ -102,13 +104,23 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     let mut cfg = cfg.clone();
     cfg.cgroup_paths = mgr.paths().into_iter().map(|(_, dir)| dir).collect();
     cfg.cgroup_paths.dedup();
-    let early_joins: Vec<String> = if early { mgr.procs_paths() } else { Vec::new() };
+    let early_joins: Vec<String> = if early && !spec.systemd { mgr.procs_paths() } else { Vec::new() };
+    let resources = spec.resources.clone().unwrap_or_default();
+    let mgr = std::cell::RefCell::new(mgr);
+    let join_scope = |pid: i32| {
+        let mut m = mgr.borrow_mut();
+        m.create(Some(pid)).and_then(|()| m.apply_resources(&resources))
+    };
     let spawned = plan::Plan::new(&cfg, opts)
         .map(|mut plan| {
             plan.cgroup_procs = early_joins;
+            if early && spec.systemd {
+                plan.join_scope = Some(&join_scope);
+            }
             plan
         })
         .and_then(|plan| parent::create(&plan, program));
+    let mut mgr = mgr.into_inner();
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
@@ -116,11 +128,10 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
             return Err(e);
         }
     };
-    let joined = if spec.systemd {
-        mgr.create(Some(spawned.pid))
-            .and_then(|()| mgr.apply_resources(&spec.resources.clone().unwrap_or_default()))
-    } else if early {
+    let joined = if early {
         Ok(())
+    } else if spec.systemd {
+        mgr.create(Some(spawned.pid)).and_then(|()| mgr.apply_resources(&resources))
     } else {
         mgr.add_pid(spawned.pid)
     };

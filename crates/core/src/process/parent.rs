@@ -160,6 +160,9 @@ fn handshake(
                 for procs in plan.cgroup_procs.iter().cloned().chain(spawned) {
                     util::write_file("join cgroup", &procs, &pid.to_string())?;
                 }
+                if let Some(join) = plan.join_scope {
+                    join(pid)?;
+                }
                 move_net_devices(plan, pid)?;
                 // Made now, in the init's mount namespace, with our privileges (idmap.rs).
                 for (i, tree) in crate::idmap::trees_in(plan.cfg, pid)? {

@@ -42,6 +42,9 @@ pub(crate) struct Plan<'a> {
     /// it knows its pid (only with a new cgroup namespace, which the init unshares afterwards;
     /// otherwise the runtime moves the init in once it waits, after Ready).
     pub cgroup_procs: Vec<String>,
+    /// The same for the systemd driver: makes the container's scope with the init's pid (a
+    /// scope cannot be empty), called as soon as the pid is known.
+    pub join_scope: Option<&'a dyn Fn(i32) -> Result<()>>,
     /// A cgroup v2 directory that stage 1 is spawned into (CLONE_INTO_CGROUP), the init
     /// inheriting it: its descriptor and path (the runtime writes its cgroup.procs instead
     /// where the kernel refuses; parent only: never passed to the children).
@@ -232,6 +235,7 @@ impl<'a> Plan<'a> {
             sysctl,
             // Set by `process::create` when the init must join early (a new cgroup namespace).
             cgroup_procs: Vec::new(),
+            join_scope: None,
             spawn_cgroup: None,
             fifo: None,
             min_fd,
