@@ -80,8 +80,9 @@ r=$?; eq "checkpoint --parent-path ../pre" "$r" 0; [ "$r" = 0 ] || log_tail "$W/
 check "checkpoint --parent-path: the images link their parent" test -L "$W/img3/parent"
 check "checkpoint --parent-path: the container is deleted" gone rt cr2
 n3=$(last "$W/cr2.out")
-with_pipes "$W/cr3.out" rt restore -d --image-path "$W/img3" -b "$crb" cr3
+with_pipes "$W/cr3.out" rt restore -d --pid-file "$W/cr3.pid" --image-path "$W/img3" -b "$crb" cr3
 r=$?; eq "restore of a dump on a pre-dump" "$r" 0; [ "$r" = 0 ] || log_tail "$W/img3/restore.log"
+eq "restore --pid-file: the restored init" "$(cat "$W/cr3.pid" 2>/dev/null)" "$(pid_of rt cr3)"
 wait_lines "$W/cr3.out" 1
 eq "restore of a dump on a pre-dump: the counter goes on" "$(first "$W/cr3.out")" "$((n3 + 1))"
 rt delete -f cr3
@@ -125,6 +126,14 @@ if [ -x "$RECVTTY" ]; then
   # What the pty held unread at the dump may be lost: the next number, or one or two later.
   check "terminal: the counter goes on through the new pty ($nt, then $ft)" test "${ft:-0}" -gt "$nt" -a "${ft:-0}" -le "$((nt + 3))"
   rt delete -f crt2
+  # A foreground restore without a console socket proxies the new pty to its stdout (a pipe
+  # here: script(1) gives a foreground `run` no output in this guest either).
+  (with_pipes "$W/tty3.out" rt restore --image-path "$W/imgt" -b "$ttyb" crt3; echo $? > "$W/tty3.rc") &
+  wait_lines "$W/tty3.out" 2
+  f3=$(first "$W/tty3.out")
+  check "terminal: a foreground restore proxies the new pty ($nt, then $f3)" test "${f3:-0}" -gt "$nt" -a "${f3:-0}" -le "$((nt + 3))"
+  rt kill crt3 KILL; wait_file "$W/tty3.rc"
+  eq "terminal: the foreground restore exits 128+9" "$(cat "$W/tty3.rc" 2>/dev/null)" 137
 else
   bad "terminal: no recvtty at $RECVTTY (run-vm-tests.sh builds it)"
 fi
