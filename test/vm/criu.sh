@@ -28,6 +28,8 @@ last() { tail -n 1 "$1" | tr -d '\r'; }
 gone() { ! "$1" state "$2" >/dev/null 2>&1; }
 # log_tail FILE: CRIU's log, for a failure's diagnosis
 log_tail() { [ -f "$1" ] && tail -n 15 "$1" | sed 's/^/#   /'; }
+# wait_listen PORT: until a TCP socket listens on PORT (30 s at most)
+wait_listen() { local hex i; hex=$(printf ':%04X ' "$1"); for i in $(seq 150); do grep -q "$hex.* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null && return 0; sleep 0.2; done; return 1; }
 # wait_file FILE: until it exists (30 s at most)
 wait_file() { local i; for i in $(seq 150); do [ -e "$1" ] && return 0; sleep 0.2; done; return 1; }
 
@@ -85,7 +87,20 @@ r=$?; eq "restore of a dump on a pre-dump" "$r" 0; [ "$r" = 0 ] || log_tail "$W/
 eq "restore --pid-file: the restored init" "$(cat "$W/cr3.pid" 2>/dev/null)" "$(pid_of rt cr3)"
 wait_lines "$W/cr3.out" 1
 eq "restore of a dump on a pre-dump: the counter goes on" "$(first "$W/cr3.out")" "$((n3 + 1))"
-rt delete -f cr3
+
+# ---- the CRIU options runc passes through, on both ends
+FLAGS=(--file-locks --tcp-established --ext-unix-sk --auto-dedup --manage-cgroups-mode full --empty-ns network)
+rt checkpoint "${FLAGS[@]}" --image-path "$W/img4" cr3
+r=$?; eq "checkpoint ${FLAGS[*]}" "$r" 0; [ "$r" = 0 ] || log_tail "$W/img4/dump.log"
+check "checkpoint --manage-cgroups-mode full: CRIU was told so" grep -q "cgroups restore mode\|Dumping cgroups\|cg:" "$W/img4/dump.log"
+n4=$(last "$W/cr3.out")
+with_pipes "$W/cr6.out" rt restore "${FLAGS[@]}" -d --image-path "$W/img4" -b "$crb" cr6
+r=$?; eq "restore ${FLAGS[*]}" "$r" 0; [ "$r" = 0 ] || log_tail "$W/img4/restore.log"
+wait_lines "$W/cr6.out" 1
+eq "restore ${FLAGS[*]}: the counter goes on" "$(first "$W/cr6.out")" "$((n4 + 1))"
+check "restore --manage-cgroups-mode full: CRIU restored in its full mode (0x8)" grep -q "cgroups restore mode 0x8" "$W/img4/restore.log"
+eq "restore --manage-cgroups-mode full: pids.max as the container's" "$(val "$(cgdir "$(pid_of rt cr6)")/pids.max")" 50
+rt delete -f cr6
 
 # ---- a foreground restore: runts waits, exits with the status, deletes the container
 (with_pipes "$W/cr4.out" rt restore --image-path "$W/img2" --work-path "$W/work4" -b "$crb" cr4; echo $? > "$W/cr4.rc") &
@@ -96,6 +111,61 @@ wait_file "$W/cr4.rc"
 eq "foreground restore: exit status 128+9" "$(cat "$W/cr4.rc" 2>/dev/null)" 137
 [ "$(cat "$W/cr4.rc" 2>/dev/null)" = 137 ] || log_tail "$W/work4/restore.log"
 check "foreground restore: deleted after the exit" gone rt cr4
+
+# ---- --page-server: the memory pages go to a CRIU page server, the rest to --image-path
+with_pipes "$W/ps1.out" rt run -d -b "$crb" crp1
+wait_lines "$W/ps1.out" 2
+mkdir -p "$W/ps-pages"
+timeout 120 criu page-server --images-dir "$W/ps-pages" --port 27277 > "$W/ps-server.log" 2>&1 &
+ps_pid=$!; wait_listen 27277
+rt checkpoint --page-server 127.0.0.1:27277 --image-path "$W/ps-img" crp1
+r=$?; eq "checkpoint --page-server" "$r" 0; [ "$r" = 0 ] || { log_tail "$W/ps-img/dump.log"; sed 's/^/#   /' "$W/ps-server.log"; }
+wait "$ps_pid" 2>/dev/null
+check "checkpoint --page-server: the pages are the server's, not in --image-path" test -n "$(ls "$W/ps-pages" | grep '^pages-')" -a -z "$(ls "$W/ps-img" | grep '^pages-')"
+np=$(last "$W/ps1.out")
+cp -n "$W"/ps-pages/* "$W/ps-img/"
+with_pipes "$W/ps2.out" rt restore -d --image-path "$W/ps-img" -b "$crb" crp2
+r=$?; eq "restore of a page-server dump" "$r" 0; [ "$r" = 0 ] || log_tail "$W/ps-img/restore.log"
+wait_lines "$W/ps2.out" 1
+eq "restore of a page-server dump: the counter goes on" "$(first "$W/ps2.out")" "$((np + 1))"
+rt delete -f crp2
+
+# ---- --lazy-pages: the dump serves its pages (--status-fd says when), the restore takes them
+# through CRIU's lazy-pages daemon (userfaultfd) as they are touched (runc's bats test)
+if criu check --feature uffd-noncoop >/dev/null 2>&1; then
+  with_pipes "$W/lz1.out" rt run -d -b "$crb" crl1
+  wait_lines "$W/lz1.out" 2
+  mkfifo "$W/lz.status"
+  (timeout 120 "$RUNTS" --root "$W/state-runts" checkpoint --lazy-pages --page-server 127.0.0.1:27278 --status-fd 9 --work-path "$W/lz-work" --image-path "$W/lz-img" crl1 9> "$W/lz.status"; echo $? > "$W/lz.rc") &
+  ready=$(timeout 60 dd if="$W/lz.status" bs=1 count=1 2>/dev/null | od -An -tx1 | tr -d ' ')
+  eq "checkpoint --lazy-pages: --status-fd gets \\0 when the pages are served" "$ready" 00
+  nl=$(last "$W/lz1.out")
+  timeout 120 criu lazy-pages --page-server --address 127.0.0.1 --port 27278 -D "$W/lz-img" > "$W/lz-daemon.log" 2>&1 &
+  sleep 2
+  with_pipes "$W/lz2.out" timeout 120 "$RUNTS" --root "$W/state-runts" restore -d --lazy-pages --work-path "$W/lz-img" --image-path "$W/lz-img" -b "$crb" crl2
+  r=$?; eq "restore --lazy-pages" "$r" 0; [ "$r" = 0 ] || { log_tail "$W/lz-img/restore.log"; sed 's/^/#   /' "$W/lz-daemon.log" | tail -5; }
+  wait_lines "$W/lz2.out" 1
+  eq "restore --lazy-pages: the counter goes on" "$(first "$W/lz2.out")" "$((nl + 1))"
+  wait_file "$W/lz.rc"; eq "checkpoint --lazy-pages: done once the restore has the pages" "$(cat "$W/lz.rc" 2>/dev/null)" 0
+  rt delete -f crl2
+else
+  echo "# skipped --lazy-pages: criu check --feature uffd-noncoop fails in this guest ($(criu check --feature uffd-noncoop 2>&1 | tail -n 1))"
+fi
+
+# ---- a network namespace joined by path stays external: the restored container is in it
+touch /run/runts-cr-netns && unshare --net=/run/runts-cr-netns true
+nsb=$(bundle criu-netns "$COUNTER" '{}')
+sed -i 's#{"type": "network"}#{"type": "network", "path": "/run/runts-cr-netns"}#' "$nsb/config.json"
+netns=$(stat -L -c %i /run/runts-cr-netns)
+with_pipes "$W/ns1.out" rt run -d -b "$nsb" crn1
+wait_lines "$W/ns1.out" 2
+rt checkpoint --image-path "$W/imgn" crn1
+r=$?; eq "netns by path: checkpoint" "$r" 0; [ "$r" = 0 ] || log_tail "$W/imgn/dump.log"
+with_pipes "$W/ns2.out" rt restore -d --image-path "$W/imgn" -b "$nsb" crn2
+r=$?; eq "netns by path: restore" "$r" 0; [ "$r" = 0 ] || log_tail "$W/imgn/restore.log"
+eq "netns by path: the restored init is in that namespace" "$(stat -L -c %i "/proc/$(pid_of rt crn2)/ns/net" 2>&1)" "$netns"
+rt delete -f crn2
+umount /run/runts-cr-netns; rm -f /run/runts-cr-netns
 
 # ---- a restore that fails leaves nothing behind
 mkdir -p "$W/empty"; cp "$W/img1/descriptors.json" "$W/empty/"

@@ -59,7 +59,7 @@ pub struct CheckpointOptions {
 /// The request runc sends for this container (pure: unit-tested without CRIU). `mounts`:
 /// the container's mount table (its init's mountinfo), to find the v1 cgroup bind mounts and
 /// masked files that are mounts.
-pub fn request(cfg: &Config, o: &CheckpointOptions, images_fd: i32, work_fd: Option<i32>, masked_files: &[String], cgroup_binds: &[String], ns_inodes: &[(String, u64)]) -> Result<rpc::Req> {
+pub fn request(cfg: &Config, o: &CheckpointOptions, version: i32, images_fd: i32, work_fd: Option<i32>, masked_files: &[String], cgroup_binds: &[String], ns_inodes: &[(String, u64)]) -> Result<rpc::Req> {
     let mut opts = rpc::Opts {
         images_dir_fd: images_fd,
         work_dir_fd: work_fd,
@@ -95,7 +95,7 @@ pub fn request(cfg: &Config, o: &CheckpointOptions, images_fd: i32, work_fd: Opt
         opts.parent_img = Some(parent.clone());
         opts.track_mem = Some(true);
     }
-    if o.lazy_pages && o.status_fd >= 0 {
+    if o.lazy_pages && o.status_fd >= 0 && !status_by_notify(version) {
         opts.status_fd = Some(o.status_fd);
     }
     if !o.pre_dump {
@@ -114,6 +114,12 @@ pub fn request(cfg: &Config, o: &CheckpointOptions, images_fd: i32, work_fd: Opt
     }
     let kind = if o.pre_dump { rpc::ReqType::PreDump } else { rpc::ReqType::Dump };
     Ok(rpc::Req { r#type: kind as i32, opts: Some(opts), ..Default::default() })
+}
+
+/// From CRIU 3.15 the lazy-pages server's readiness is a "status-ready" notification, on
+/// which the runtime writes the \0 (runc); before, CRIU wrote it to the status fd itself.
+fn status_by_notify(version: i32) -> bool {
+    version >= 31500
 }
 
 /// The masked paths that are files in the container (runc's addMaskPaths: stat through the
@@ -183,7 +189,7 @@ fn require_feature(criu: &str, features: rpc::Features, what: &str, log_dir: &st
 /// Dumps the container; Ok once CRIU says it is done (without `leave_running` or `pre_dump`
 /// its processes are gone then).
 pub fn checkpoint(cfg: &Config, o: &CheckpointOptions) -> Result<()> {
-    require_version(&o.criu, 30000, "checkpoint")?;
+    let version = require_version(&o.criu, 30000, "checkpoint")?;
     if !crate::control::init_alive(o.pid, o.start_time as u64) {
         return Err(InitError::msg("checkpoint", format!("pid {}", o.pid), "the container's init is not running"));
     }
@@ -214,14 +220,14 @@ pub fn checkpoint(cfg: &Config, o: &CheckpointOptions) -> Result<()> {
         }
     }
     let (masked, cgroups) = if o.pre_dump { (Vec::new(), Vec::new()) } else { (masked_files(cfg, o.pid)?, cgroup_binds(cfg, o.pid)?) };
-    let req = request(cfg, o, images.as_raw_fd(), work.as_ref().map(|w| w.as_raw_fd()), &masked, &cgroups, &inodes)?;
+    let req = request(cfg, o, version, images.as_raw_fd(), work.as_ref().map(|w| w.as_raw_fd()), &masked, &cgroups, &inodes)?;
     if !o.pre_dump {
         let file = format!("{}/{DESCRIPTORS}", o.images_dir.trim_end_matches('/'));
         std::fs::write(&file, descriptors(o.pid)).map_err(|e| InitError::sys("write", &file, crate::cgroups::fs::io_errno(&e)))?;
     }
     let mut keep = vec![images.as_raw_fd()];
     keep.extend(work.as_ref().map(|w| w.as_raw_fd()));
-    if o.lazy_pages && o.status_fd >= 0 {
+    if o.lazy_pages && o.status_fd >= 0 && !status_by_notify(version) {
         keep.push(o.status_fd);
     }
     let mut s = Swrk::start(&o.criu, Setup { keep, ..Default::default() })?;
@@ -236,7 +242,7 @@ pub fn checkpoint(cfg: &Config, o: &CheckpointOptions) -> Result<()> {
         if resp.r#type == rpc::ReqType::Notify as i32 {
             // post-dump, network-lock/unlock: nothing for runts to do (no network config of
             // its own, as runc without its deprecated `Networks`); status-ready: lazy pages.
-            if resp.notify.as_ref().and_then(|n| n.script.as_deref()) == Some("status-ready") && o.status_fd >= 0 {
+            if resp.notify.as_ref().and_then(|n| n.script.as_deref()) == Some("status-ready") && o.status_fd >= 0 && status_by_notify(version) {
                 // SAFETY: write of one byte from a live buffer to the caller's descriptor.
                 unsafe { libc::write(o.status_fd, [0u8].as_ptr().cast(), 1) };
             }
@@ -276,7 +282,7 @@ mod tests {
     #[test]
     fn dump_request_is_runcs() {
         let o = CheckpointOptions { criu: "criu".into(), pid: 42, images_dir: "/img".into(), empty_ns: libc::CLONE_NEWNET as u32, parent_path: Some("../pre".into()), freeze_cgroup: Some("/sys/fs/cgroup/c".into()), ..Default::default() };
-        let req = request(&cfg(), &o, 5, Some(6), &["/proc/kcore".into()], &[], &[("network".into(), 4026532000)]).unwrap();
+        let req = request(&cfg(), &o, 31701, 5, Some(6), &["/proc/kcore".into()], &[], &[("network".into(), 4026532000)]).unwrap();
         assert_eq!(req.r#type, rpc::ReqType::Dump as i32);
         let opts = req.opts.unwrap();
         assert_eq!((opts.images_dir_fd, opts.work_dir_fd, opts.pid), (5, Some(6), Some(42)));
@@ -298,12 +304,22 @@ mod tests {
     #[test]
     fn pre_dump_describes_no_mounts_and_modes_are_runcs() {
         let o = CheckpointOptions { pre_dump: true, manage_cgroups_mode: Some("strict".into()), ..Default::default() };
-        let req = request(&cfg(), &o, 5, None, &[], &[], &[]).unwrap();
+        let req = request(&cfg(), &o, 31701, 5, None, &[], &[], &[]).unwrap();
         assert_eq!(req.r#type, rpc::ReqType::PreDump as i32);
         let opts = req.opts.unwrap();
         assert!(opts.ext_mnt.is_empty());
         assert_eq!(opts.manage_cgroups_mode, Some(rpc::CgMode::Strict as i32));
         let bad = CheckpointOptions { manage_cgroups_mode: Some("hard".into()), ..Default::default() };
-        assert!(request(&cfg(), &bad, 5, None, &[], &[], &[]).unwrap_err().to_string().contains("invalid manage-cgroups-mode"));
+        assert!(request(&cfg(), &bad, 31701, 5, None, &[], &[], &[]).unwrap_err().to_string().contains("invalid manage-cgroups-mode"));
+    }
+
+    #[test]
+    fn lazy_pages_status_fd_goes_to_criu_only_before_3_15() {
+        let o = CheckpointOptions { lazy_pages: true, status_fd: 9, ..Default::default() };
+        let opts = |v| request(&cfg(), &o, v, 5, None, &[], &[], &[]).unwrap().opts.unwrap();
+        assert_eq!(opts(31400).status_fd, Some(9));
+        // 3.15+: "status-ready" comes as a notification and the runtime writes the \0.
+        assert_eq!(opts(31701).status_fd, None);
+        assert_eq!(opts(31701).lazy_pages, Some(true));
     }
 }
