@@ -9,6 +9,7 @@
  */
 export { Runtime } from './runtime/runtime.ts';
 export type {
+  CheckFinding,
   CheckpointOptions,
   ContainerEvent,
   CreateOptions,

@@ -222,6 +222,18 @@ export interface ExecTarget {
   cgroupDirs: Array<string>
 }
 
+/** One line of `runts check`. */
+export interface Finding {
+  /** "cgroups", "user namespaces", "seccomp", ... */
+  area: string
+  /** "ok", "warn" or "fail". */
+  status: string
+  /** What was found, and what it means for containers. */
+  detail: string
+  /** How to fix it (not OK only). */
+  fix?: string
+}
+
 /**
  * A runtime-spec hook: `path` run with `args` (args[0] is its argv[0]) and `env` (the
  * runtime's environment when absent), the container's state JSON on its stdin, killed after
@@ -357,6 +369,13 @@ export interface Network {
 export interface Personality {
   domain: string
   flags: Array<string>
+}
+
+/** Where to look (`--criu`, `--root`, the directory the compiled runts maps its addon from). */
+export interface ProbeOptions {
+  criu: string
+  stateRoot: string
+  tmpDir: string
 }
 
 export interface Process {
@@ -631,6 +650,9 @@ export interface Exit {
   /** The signal number when a signal killed it, else null. */
   signal?: number
 }
+
+/** `runts check`: what this host gives containers, each finding probed (crates/core/src/probe.rs). */
+export declare function hostCheck(options: ProbeOptions): Array<Finding>
 
 /** A line the init logged while it built the container. */
 export interface InitLog {

@@ -8,9 +8,11 @@ import type {
   Config,
   ConsoleProxy,
   Exit,
+  Finding,
   InitRef,
   InitOptions,
   NotifyRelayed,
+  ProbeOptions,
   CgroupPath,
   CgroupSpec,
   CheckpointOptions,
@@ -24,7 +26,7 @@ import { useAddonFiles } from '../state/files.ts';
 import type { Files } from '../state/files.ts';
 import type { SavedCgroup } from '../state/store.ts';
 
-export type { CheckpointOptions, Config, Exit, InitOptions, InitRef, RestoreOptions, Spawned } from './binding.js';
+export type { CheckpointOptions, Config, Exit, Finding, InitOptions, InitRef, RestoreOptions, Spawned } from './binding.js';
 
 /**
  * The core's errors cross napi as JSON in the message (crates/napi init_err): the one-line
@@ -117,6 +119,11 @@ export function checkpointInit(config: Config, options: CheckpointOptions): void
  */
 export function restoreInit(config: Config, init: InitOptions, options: RestoreOptions): Spawned {
   return call(() => addon.restore(config, init, options));
+}
+
+/** `runts check`'s probes of this host (crates/core/src/probe.rs). */
+export function hostCheck(options: ProbeOptions): Finding[] {
+  return call(() => addon.hostCheck(options));
 }
 
 /** Starts a process in a running container (`options.exec`); it waits to exec, as a created init. */

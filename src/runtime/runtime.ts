@@ -22,9 +22,11 @@ import type { StateView } from './state.ts';
 import type { DetachedOptions } from './create.ts';
 import type { ExecHandle, ExecOptions } from './exec.ts';
 import type { CheckpointOptions } from './checkpoint.ts';
+import type { CheckFinding } from './check.ts';
 import type { RestoreOptions } from './restore.ts';
 
 export type {
+  CheckFinding,
   CheckpointOptions,
   ContainerEvent,
   EventOptions,
@@ -193,6 +195,15 @@ export class Runtime {
   /** Stats every `intervalMs` and OOM kills, until the container stops (`runc events`). */
   async *events(id: string, o: EventOptions = {}): AsyncGenerator<ContainerEvent> {
     yield* (await import('./events.ts')).events(this.root, id, o);
+  }
+
+  /**
+   * What this host gives containers (`runts check`): cgroups, namespaces, seccomp, the system
+   * calls runts uses, LSMs, CRIU, the state root, TMPDIR, RLIMIT_NOFILE and the engines'
+   * configuration, each probed, OK / WARN / FAIL with how to fix what is not OK.
+   */
+  async check(): Promise<CheckFinding[]> {
+    return (await import('./check.ts')).checkHost(this.options);
   }
 
   /** What this build supports (runtime-spec features.md). */

@@ -152,6 +152,18 @@ SLEEP='["sleep", "1000"]'
 echo "# runts: $RUNTS_SRC; runc: $("$RUNC" --version | head -1)"
 echo "# host: $(uname -r), $(systemctl --version | head -1), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 
+# ---------------------------------------------------------------- runts check
+if [ "$IS_RUNC" = 0 ]; then
+  echo "# runts check (the host diagnosis) on pure cgroup v2 with systemd and a working CRIU"
+  chk=$(rt check 2>&1); chk_rc=$?
+  eq "check: exit 0 (nothing FAILs)" "$chk_rc" 0
+  check "check: cgroup v2 and its controllers" grep -qE '^OK +cgroups +cgroup v2 \(unified\); controllers: .*memory' <<< "$chk"
+  check "check: systemd running, with its version" grep -qE '^OK +systemd +running \(systemd [0-9]+' <<< "$chk"
+  check "check: clone3 with CLONE_INTO_CGROUP works" grep -qE '^OK +clone3 +clone3 with CLONE_INTO_CGROUP works' <<< "$chk"
+  check "check: criu check passes" grep -qE '^OK +CRIU +.* criu check passes' <<< "$chk"
+  [ "$chk_rc" = 0 ] && grep -qE '^OK +CRIU .*passes' <<< "$chk" || echo "$chk" | sed 's/^/#   /'
+fi
+
 # ---------------------------------------------------------------- cgroupfs driver
 echo "# cgroupfs driver: resources"
 ba=$(bundle a "$SLEEP" "$RES")

@@ -19,6 +19,7 @@ pub mod lsm;
 pub mod net;
 pub mod notify;
 pub mod namespaces;
+pub mod probe;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;

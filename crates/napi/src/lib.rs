@@ -136,6 +136,12 @@ pub fn restore(config: Config, init: InitOptions, options: RestoreOptions) -> Re
     runts_core::criu::restore::restore(&config, &init, &options).map(Spawned::from).map_err(init_err)
 }
 
+/// `runts check`: what this host gives containers, each finding probed (crates/core/src/probe.rs).
+#[napi]
+pub fn host_check(options: runts_core::probe::ProbeOptions) -> Vec<runts_core::probe::Finding> {
+    runts_core::probe::host(&options)
+}
+
 /// Lets a created init exec the user process; returns once execve succeeded.
 #[napi]
 pub fn start(sync_fd: i32) -> Result<()> {

@@ -1,4 +1,5 @@
 /** Every verb, in the order `--help` lists them. */
+import check from './check.ts';
 import checkpoint from './checkpoint.ts';
 import create from './create.ts';
 import del from './delete.ts';
@@ -19,4 +20,4 @@ import update from './update.ts';
 import version from './version.ts';
 import type { VerbDef } from '../verb.ts';
 
-export const VERBS: VerbDef[] = [checkpoint, create, del, events, exec, features, kill, list, pause, ps, restore, resume, run, spec, start, state, update, version];
+export const VERBS: VerbDef[] = [check, checkpoint, create, del, events, exec, features, kill, list, pause, ps, restore, resume, run, spec, start, state, update, version];

@@ -29,6 +29,27 @@ pub struct InitProgram {
 /// The name of the memfd (shown in /proc/<pid>/exe as "/memfd:runts-init (deleted)").
 const MEMFD_NAME: &CStr = c"runts-init";
 
+
+/// clone3(2)'s struct clone_args (its size as of Linux 5.7, with `cgroup`).
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct CloneArgs {
+    pub flags: u64,
+    pub pidfd: u64,
+    pub child_tid: u64,
+    pub parent_tid: u64,
+    pub exit_signal: u64,
+    pub stack: u64,
+    pub stack_size: u64,
+    pub tls: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+/// Spawn the child into the cgroup v2 directory `cgroup` names (Linux 5.7).
+pub(crate) const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
 impl InitProgram {
     /// An executable on disk (tests, and builds that ship it beside the addon).
     pub fn from_path(path: &str) -> Result<InitProgram> {
@@ -71,21 +92,6 @@ impl InitProgram {
     /// so no handler of the runtime runs in the child; it resets all dispositions and execs
     /// with all blocked, as `spawn` does.
     fn vfork_into(&self, argv: &[CString], pass: &[RawFd], cgroup: RawFd) -> std::result::Result<i32, Spawn> {
-        #[repr(C)]
-        struct CloneArgs {
-            flags: u64,
-            pidfd: u64,
-            child_tid: u64,
-            parent_tid: u64,
-            exit_signal: u64,
-            stack: u64,
-            stack_size: u64,
-            tls: u64,
-            set_tid: u64,
-            set_tid_size: u64,
-            cgroup: u64,
-        }
-        const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
         let mut argp: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         argp.push(std::ptr::null());
         let envp: [*const libc::c_char; 1] = [std::ptr::null()];
