@@ -705,6 +705,8 @@ export interface CallResult extends RunResult {
 export interface CallOptions {
   timeoutMs?: number;
   cwd?: string;
+  /** Set (over the test's environment) for this call; "" removes a variable. */
+  env?: Record<string, string>;
 }
 
 // stdout and stderr of runtime calls go to files, not pipes: a created
@@ -741,6 +743,16 @@ export function describeCall(r: CallResult): string {
 }
 
 /** `bin ...argv`, synchronously, stdin /dev/null, bounded by a timeout (then SIGKILL). */
+/** The test's environment with `changes` ("" removes a variable). */
+function withEnv(changes: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === '') delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
 export function callRaw(bin: string, argv: string[], opts: CallOptions = {}): CallResult {
   const files = callFiles();
   const t0 = Date.now();
@@ -751,6 +763,7 @@ export function callRaw(bin: string, argv: string[], opts: CallOptions = {}): Ca
       timeout: opts.timeoutMs ?? RUN_TIMEOUT_MS,
       killSignal: 'SIGKILL',
       cwd: opts.cwd,
+      env: opts.env ? withEnv(opts.env) : undefined,
     });
   } finally {
     fs.closeSync(files.outFd);

@@ -406,8 +406,8 @@ fn state_root(root: &str) -> Finding {
 fn tmp_dir(dir: &str) -> Finding {
     let a = "TMPDIR";
     match nix::sys::statvfs::statvfs(dir) {
-        Ok(v) if v.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC) => fail(a, format!("{dir} is mounted noexec: the compiled runts maps its native addon from there, so run and create fail"), "set TMPDIR (or BUN_TMPDIR) to a directory that allows exec"),
-        Ok(v) if v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) => fail(a, format!("{dir} is read-only: the compiled runts writes its native addon there"), "set TMPDIR (or BUN_TMPDIR) to a writable directory"),
+        Ok(v) if v.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC) => warn(a, format!("{dir} is mounted noexec: the compiled runts cannot map its native addon from its copy there and loads it from a memfd instead (about 1 ms more per call)"), "set BUN_TMPDIR (or TMPDIR) to a directory that allows exec"),
+        Ok(v) if v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) => warn(a, format!("{dir} is read-only: the compiled runts cannot write its native addon there and loads it from a memfd instead (about 1 ms more per call)"), "set BUN_TMPDIR (or TMPDIR) to a writable directory that allows exec"),
         Ok(_) => ok(a, format!("{dir} allows exec (the compiled runts maps its native addon from there)")),
         Err(e) => fail(a, format!("statvfs {dir}: {e}"), "set TMPDIR to an existing directory"),
     }
