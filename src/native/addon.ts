@@ -7,7 +7,8 @@
  * `RUNTS_NATIVE` if set, else the file built at the package root (this file is at
  * src/native/ in a checkout and at build/src/native/ once compiled), else the napi-rs platform
  * package `runts-linux-x64-gnu`. (Bun running the sources, `bun src/main.ts`, takes the file at
- * the package root through the same literal require.)
+ * the package root through the same literal require; Bun running the installed library, where
+ * that file is not, the platform package's.)
  */
 import { createRequire } from 'node:module';
 import type * as Binding from './binding.js';
@@ -64,7 +65,8 @@ function loadEmbedded(): Addon {
     return require('../../runts.linux-x64-gnu.node') as Addon;
   } catch (e) {
     const file = (Bun as BunRuntime).embeddedFiles.find((f) => f.name.startsWith('runts.') && f.name.endsWith('.node'));
-    if (!file) throw e;
+    // Not compiled (`bun run` of the library, installed from npm): the platform package's.
+    if (!file) return loadFromDisk();
     const { dlopen, FFIType, ptr } = require('bun:ffi') as BunFfi;
     const { closeSync, readFileSync, writeSync } = require('node:fs') as typeof import('node:fs');
     const libc = dlopen('libc.so.6', { memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 } });
