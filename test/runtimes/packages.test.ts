@@ -1,7 +1,8 @@
 /**
  * The npm packages as a user gets them (issue 14): scripts/pack.sh packs the main package and
- * the platform one, and they are installed from the tarballs (their dependencies from npm's
- * cache or registry) into a fresh prefix (`npm install -g`) and a fresh project. Then:
+ * the platform one, and they are installed offline from the tarballs (their dependencies from
+ * npm's cache, which test/setup.sh's npm install filled) into a fresh prefix (`npm install -g`)
+ * and a fresh project. Then:
  * `runts` on PATH is the compiled executable itself (install.cjs put it in place of the shim:
  * no JavaScript runtime starts in between), `runts --version`, `runts run` of a busybox bundle,
  * the engine verbs, the hardening (no bunfig.toml preload or .env from the working directory);
@@ -39,7 +40,7 @@ describe('the npm packages, installed from their tarballs', { skip: !root && 'ne
     assert.deepEqual(tarballs.map((t) => t.replace(/.*\//, '')).sort(), ['runts-0.1.0.tgz', 'runts-linux-x64-gnu-0.1.0.tgz'].sort());
     sh('bash', [join(repo, 'test/fixtures/make-bundle.sh'), bundle]);
   });
-  const npmInstall = (args: string[], cwd?: string) => sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...args, ...tarballs], { cwd });
+  const npmInstall = (args: string[], cwd?: string) => sh('npm', ['install', '--no-audit', '--no-fund', '--offline', ...args, ...tarballs], { cwd });
   const config = (args: string[]) => {
     const c = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
     c.process.args = args;
