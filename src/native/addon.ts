@@ -57,8 +57,8 @@ interface BunFfi {
  * /tmp) and maps it from there; on a host where that directory is noexec or read-only (CIS
  * hardening) that fails, and the same bytes are loaded from a memfd instead (memfd_create
  * through bun:ffi, since the addon is what would give us system calls). Not the first choice:
- * the copy costs ~1 ms more per call (docs/benchmarks.md), and the verbs engines call most
- * load the addon.
+ * the copy costs ~1 ms more per call (measured: 1.7 against 0.9 ms for Bun's own load), and
+ * the verbs engines call most load the addon.
  */
 function loadEmbedded(): Addon {
   try {

@@ -48,6 +48,11 @@ fn read(path: &str) -> Option<String> {
     std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
 }
 
+/// Our own cgroup v2 path ("0::" in /proc/self/cgroup), "" when there is none.
+fn own_v2_cgroup() -> String {
+    read("/proc/self/cgroup").and_then(|t| t.lines().find_map(|l| l.strip_prefix("0::").map(str::to_owned))).unwrap_or_default()
+}
+
 /// Every finding, in the order `runts check` prints them.
 pub fn host(o: &ProbeOptions) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -76,7 +81,7 @@ fn cgroups() -> Vec<Finding> {
             let controllers = read("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
             out.push(ok(a, format!("cgroup v2 (unified); controllers: {controllers}")));
             // Delegated to us: what the parent of our own cgroup enables for its children.
-            let own = read("/proc/self/cgroup").and_then(|t| t.lines().find_map(|l| l.strip_prefix("0::").map(str::to_owned))).unwrap_or_default();
+            let own = own_v2_cgroup();
             let parent = std::path::Path::new(&own).parent().map(|p| p.display().to_string()).unwrap_or_default();
             let control = read(&format!("/sys/fs/cgroup{}/cgroup.subtree_control", parent.trim_end_matches('/'))).unwrap_or_default();
             let missing: Vec<&str> = ["cpu", "memory", "pids", "io"].into_iter().filter(|c| !control.split_whitespace().any(|x| x == *c)).collect();
@@ -288,12 +293,12 @@ fn syscalls() -> Vec<Finding> {
 /// clone3 with CLONE_INTO_CGROUP into our own cgroup v2 directory: a child that exits at once.
 fn clone_into_cgroup() -> Finding {
     let a = "clone3";
-    if Layout::detect() == (Layout::Legacy { hybrid: false }) {
-        return ok(a, "clone3 exists (CLONE_INTO_CGROUP needs cgroup v2, which this host does not have)");
-    }
-    let own = read("/proc/self/cgroup").and_then(|t| t.lines().find_map(|l| l.strip_prefix("0::").map(str::to_owned))).unwrap_or_default();
-    let base = if Layout::detect() == Layout::Unified { "/sys/fs/cgroup" } else { "/sys/fs/cgroup/unified" };
-    let dir = format!("{base}{own}");
+    let base = match Layout::detect() {
+        Layout::Legacy { hybrid: false } => return ok(a, "clone3 exists (CLONE_INTO_CGROUP needs cgroup v2, which this host does not have)"),
+        Layout::Legacy { hybrid: true } => "/sys/fs/cgroup/unified",
+        Layout::Unified => "/sys/fs/cgroup",
+    };
+    let dir = format!("{base}{}", own_v2_cgroup());
     let Ok(cg) = nix::fcntl::open(dir.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()) else {
         return ok(a, format!("clone3 exists (our cgroup {dir} could not be opened to try CLONE_INTO_CGROUP)"));
     };

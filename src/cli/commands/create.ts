@@ -2,11 +2,16 @@
 import { ID_ARG, parseCount } from '../verb.ts';
 import type { FlagDef, Options, VerbDef } from '../verb.ts';
 
+/** runc's flags that several verbs take (create, run, exec, restore), written once. */
+export const CONSOLE_SOCKET_FLAG: FlagDef = { flags: '--console-socket <path>', description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" };
+export const PID_FILE_FLAG: FlagDef = { flags: '--pid-file <path>', description: 'specify the file to write the process id to' };
+export const NO_SUBREAPER_FLAG: FlagDef = { flags: '--no-subreaper', description: 'disable the use of the subreaper used to reap reparented processes' };
+
 /** The flags `create` and `run` share (runc's). */
 export const BUILD_FLAGS: FlagDef[] = [
   { flags: '-b, --bundle <path>', description: 'path to the root of the bundle directory, defaults to the current directory' },
-  { flags: '--console-socket <path>', description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
-  { flags: '--pid-file <path>', description: 'specify the file to write the process id to' },
+  CONSOLE_SOCKET_FLAG,
+  PID_FILE_FLAG,
   { flags: '--no-pivot', description: 'do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk' },
   { flags: '--no-new-keyring', description: 'do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key' },
   { flags: '--preserve-fds <n>', description: 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)', parse: parseCount('preserve-fds'), default: 0 },

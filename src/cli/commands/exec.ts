@@ -7,6 +7,7 @@
  */
 import { RuntsError } from '../../errors.ts';
 import { ID_ARG, parseCount } from '../verb.ts';
+import { CONSOLE_SOCKET_FLAG, NO_SUBREAPER_FLAG, PID_FILE_FLAG } from './create.ts';
 import type { Options, VerbDef } from '../verb.ts';
 
 /** runc: `--user uid[:gid]`, numbers only. */
@@ -43,7 +44,7 @@ const exec: VerbDef = {
   args: [ID_ARG, { name: '[command...]', description: 'the command to run in the container' }],
   passThrough: true,
   flags: [
-    { flags: '--console-socket <path>', description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
+    CONSOLE_SOCKET_FLAG,
     { flags: '--pidfd-socket <path>', description: 'path to an AF_UNIX socket which will receive a file descriptor referencing the exec process' },
     { flags: '--cwd <path>', description: 'current working directory in the container' },
     { flags: '-e, --env <env>', description: 'set environment variables', repeat: true },
@@ -52,7 +53,7 @@ const exec: VerbDef = {
     { flags: '-g, --additional-gids <gid>', description: 'additional gids', repeat: true },
     { flags: '-p, --process <path>', description: 'path to the process.json' },
     { flags: '-d, --detach', description: "detach from the container's process" },
-    { flags: '--pid-file <path>', description: 'specify the file to write the process id to' },
+    PID_FILE_FLAG,
     { flags: '--process-label <label>', description: 'set the asm process label for the process commonly used with selinux' },
     { flags: '--apparmor <profile>', description: 'set the apparmor profile for the process' },
     { flags: '--no-new-privs', description: 'set the no new privileges value for the process' },
@@ -60,7 +61,7 @@ const exec: VerbDef = {
     { flags: '--preserve-fds <n>', description: 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)', parse: parseCount('preserve-fds'), default: 0 },
     { flags: '--cgroup <path>', description: 'run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.', repeat: true },
     { flags: '--ignore-paused', description: 'allow exec in a paused container' },
-    { flags: '--no-subreaper', description: 'disable the use of the subreaper used to reap reparented processes' },
+    NO_SUBREAPER_FLAG,
   ],
   async action(ctx, [id, ...command], o) {
     const rt = await ctx.runtime();

@@ -6,6 +6,7 @@
  */
 import { CRIU_FLAGS, criuOptions } from './checkpoint.ts';
 import { ID_ARG } from '../verb.ts';
+import { CONSOLE_SOCKET_FLAG, NO_SUBREAPER_FLAG, PID_FILE_FLAG } from './create.ts';
 import type { VerbDef } from '../verb.ts';
 
 const restore: VerbDef = {
@@ -13,13 +14,13 @@ const restore: VerbDef = {
   description: 'restore a container from a previous checkpoint',
   args: [ID_ARG],
   flags: [
-    { flags: '--console-socket <path>', description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
+    CONSOLE_SOCKET_FLAG,
     { flags: '--image-path <path>', description: 'path to criu image files for restoring' },
     ...CRIU_FLAGS,
     { flags: '-b, --bundle <path>', description: 'path to the root of the bundle directory' },
     { flags: '-d, --detach', description: "detach from the container's process" },
-    { flags: '--pid-file <path>', description: 'specify the file to write the process id to' },
-    { flags: '--no-subreaper', description: 'disable the use of the subreaper used to reap reparented processes' },
+    PID_FILE_FLAG,
+    NO_SUBREAPER_FLAG,
     // runc takes it too; CRIU enters the rootfs by itself, so it changes nothing here.
     { flags: '--no-pivot', description: 'do not use pivot root to jail process inside rootfs (accepted as runc does: CRIU enters the rootfs itself)' },
     { flags: '--lsm-profile <type:name>', description: 'Specify an LSM profile to be used during restore in the form of TYPE:NAME.' },

@@ -3,7 +3,7 @@
  * signals to the container, proxies its terminal (process.terminal without a console socket)
  * and exits with its status (128+N when signal N killed it); with -d it returns at once.
  */
-import { BUILD_FLAGS, buildOptions } from './create.ts';
+import { BUILD_FLAGS, NO_SUBREAPER_FLAG, buildOptions } from './create.ts';
 import { ID_ARG } from '../verb.ts';
 import type { VerbDef } from '../verb.ts';
 
@@ -15,7 +15,7 @@ const run: VerbDef = {
     ...BUILD_FLAGS,
     { flags: '-d, --detach', description: "detach from the container's process" },
     { flags: '--keep', description: 'do not delete the container after it exits' },
-    { flags: '--no-subreaper', description: 'disable the use of the subreaper used to reap reparented processes' },
+    NO_SUBREAPER_FLAG,
   ],
   async action(ctx, [id], o) {
     const rt = await ctx.runtime();

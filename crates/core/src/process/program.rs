@@ -29,7 +29,6 @@ pub struct InitProgram {
 /// The name of the memfd (shown in /proc/<pid>/exe as "/memfd:runts-init (deleted)").
 const MEMFD_NAME: &CStr = c"runts-init";
 
-
 /// clone3(2)'s struct clone_args (its size as of Linux 5.7, with `cgroup`).
 #[repr(C)]
 #[derive(Default)]
