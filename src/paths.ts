@@ -38,3 +38,12 @@ function normal(path: string): string {
   }
   return `/${out.join('/')}`;
 }
+
+/**
+ * The temporary directory (os.tmpdir's rule: $TMPDIR, else /tmp). The compiled runts puts its
+ * addon in an unnamed file there only where memfds cannot be executable (src/native/addon.ts),
+ * and `runts check` judges that directory.
+ */
+export function tmpDir(): string {
+  return process.env.TMPDIR || '/tmp';
+}

@@ -371,7 +371,10 @@ export interface Personality {
   flags: Array<string>
 }
 
-/** Where to look (`--criu`, `--root`, the directory the compiled runts maps its addon from). */
+/**
+ * Where to look (`--criu`, `--root`, the directory the compiled runts falls back to for its
+ * addon where memfds cannot be executable).
+ */
 export interface ProbeOptions {
   criu: string
   stateRoot: string

@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostCheck } from '../native/index.ts';
+import { tmpDir } from '../paths.ts';
 import type { Resolved } from './options.ts';
 
 export interface CheckFinding {
@@ -17,13 +18,8 @@ export interface CheckFinding {
   fix?: string;
 }
 
-/** The directory the compiled runts (Bun) writes its native addon to and maps it from. */
-export function addonTmpDir(): string {
-  return process.env.BUN_TMPDIR || process.env.TMPDIR || '/tmp';
-}
-
 export function checkHost(g: Resolved): CheckFinding[] {
-  const found = hostCheck({ criu: g.criu, stateRoot: g.root, tmpDir: addonTmpDir() }).map(
+  const found = hostCheck({ criu: g.criu, stateRoot: g.root, tmpDir: tmpDir() }).map(
     (f): CheckFinding => ({ area: f.area, status: f.status as CheckFinding['status'], detail: f.detail, ...(f.fix ? { fix: f.fix } : {}) }),
   );
   return [...found, ...engines()];

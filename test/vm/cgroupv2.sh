@@ -161,6 +161,9 @@ if [ "$IS_RUNC" = 0 ]; then
   check "check: systemd running, with its version" grep -qE '^OK +systemd +running \(systemd [0-9]+' <<< "$chk"
   check "check: clone3 with CLONE_INTO_CGROUP works" grep -qE '^OK +clone3 +clone3 with CLONE_INTO_CGROUP works' <<< "$chk"
   check "check: criu check passes" grep -qE '^OK +CRIU +.* criu check passes' <<< "$chk"
+  # The guest's 6.1 has no MFD_EXEC (Linux 6.3): the addon's memfd is made without it.
+  check "check: executable memfds (6.1: made without MFD_EXEC)" grep -qE '^OK +memfd +executable memfds work \(no vm.memfd_noexec' <<< "$chk"
+  check "check: the addon left no copy in /tmp or \$TMPDIR" bash -c '! ls /tmp/.bun-* "${TMPDIR:-/tmp}"/.bun-* >/dev/null 2>&1'
   [ "$chk_rc" = 0 ] && grep -qE '^OK +CRIU .*passes' <<< "$chk" || echo "$chk" | sed 's/^/#   /'
 fi
 

@@ -25,7 +25,8 @@ pub struct Finding {
     pub fix: Option<String>,
 }
 
-/// Where to look (`--criu`, `--root`, the directory the compiled runts maps its addon from).
+/// Where to look (`--criu`, `--root`, the directory the compiled runts falls back to for its
+/// addon where memfds cannot be executable).
 #[cfg_attr(feature = "napi", napi(object))]
 #[derive(Debug, Clone, Default)]
 pub struct ProbeOptions {
@@ -66,7 +67,10 @@ pub fn host(o: &ProbeOptions) -> Vec<Finding> {
     out.push(lsm());
     out.push(criu(&o.criu, &o.tmp_dir));
     out.push(state_root(&o.state_root));
-    out.push(tmp_dir(&o.tmp_dir));
+    let memfd = exec_memfd();
+    let memfd_ok = memfd.status == "ok";
+    out.push(memfd);
+    out.push(tmp_dir(&o.tmp_dir, memfd_ok));
     out.push(nofile());
     out
 }
@@ -408,13 +412,51 @@ fn state_root(root: &str) -> Finding {
     }
 }
 
-fn tmp_dir(dir: &str) -> Finding {
+/// Whether a memfd can be mapped executable: the init program of every container runs from a
+/// sealed one (process/program.rs), and the compiled runts loads its addon from one
+/// (src/native/addon.ts). vm.memfd_noexec=2 (Linux 6.3) forbids it; 1 only makes the
+/// executable ones ask for it (MFD_EXEC, which runts does). Probed: created, mapped, closed.
+fn exec_memfd() -> Finding {
+    let a = "memfd";
+    let sysctl = read("/proc/sys/vm/memfd_noexec").map(|v| format!("vm.memfd_noexec={v}")).unwrap_or_else(|| "no vm.memfd_noexec (before Linux 6.3)".into());
+    let probe = || -> std::result::Result<(), Errno> {
+        let fd = crate::process::program::memfd_with(c"runts-probe", &[0u8; 4096], true).map_err(|e| Errno::from_raw(e.errno))?;
+        // SAFETY: a fresh private mapping of our own descriptor, unmapped at once.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_PRIVATE, fd.as_raw_fd(), 0) };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(p, 4096) };
+        Ok(())
+    };
+    match probe() {
+        Ok(()) => ok(a, format!("executable memfds work ({sysctl}): the init of every container runs from one, and the compiled runts loads its addon from one")),
+        Err(e) => fail(a, format!("an executable memfd is refused ({sysctl}): {e}: runts cannot run a container's init (create, run and exec fail), and loads its addon from an unnamed file in TMPDIR"), "sysctl vm.memfd_noexec=1 (runts asks for executable memfds explicitly) or 0; in a container, its pid namespace inherits the value"),
+    }
+}
+
+/// TMPDIR matters to runts only where memfds cannot be executable: the addon then goes into
+/// an unnamed file (O_TMPFILE) there.
+fn tmp_dir(dir: &str, memfd_ok: bool) -> Finding {
     let a = "TMPDIR";
-    match nix::sys::statvfs::statvfs(dir) {
-        Ok(v) if v.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC) => warn(a, format!("{dir} is mounted noexec: the compiled runts cannot map its native addon from its copy there and loads it from a memfd instead (about 1 ms more per call)"), "set BUN_TMPDIR (or TMPDIR) to a directory that allows exec"),
-        Ok(v) if v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) => warn(a, format!("{dir} is read-only: the compiled runts cannot write its native addon there and loads it from a memfd instead (about 1 ms more per call)"), "set BUN_TMPDIR (or TMPDIR) to a writable directory that allows exec"),
-        Ok(_) => ok(a, format!("{dir} allows exec (the compiled runts maps its native addon from there)")),
-        Err(e) => fail(a, format!("statvfs {dir}: {e}"), "set TMPDIR to an existing directory"),
+    let flags = match nix::sys::statvfs::statvfs(dir) {
+        Ok(v) => v.flags(),
+        Err(e) if memfd_ok => return ok(a, format!("statvfs {dir}: {e}: runts does not need it (its addon is loaded from a memfd)")),
+        Err(e) => return fail(a, format!("statvfs {dir}: {e}, and memfds cannot be executable: the compiled runts cannot load its addon"), "set TMPDIR to a writable directory that allows exec, or allow executable memfds"),
+    };
+    let why = if flags.contains(nix::sys::statvfs::FsFlags::ST_NOEXEC) {
+        Some("is mounted noexec")
+    } else if flags.contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
+        Some("is read-only")
+    } else {
+        None
+    };
+    match (why, memfd_ok) {
+        (None, true) => ok(a, format!("{dir} allows exec (runts leaves nothing there: its addon is loaded from a memfd)")),
+        (None, false) => warn(a, format!("{dir} allows exec: memfds cannot be executable, so the compiled runts loads its addon from an unnamed file there (gone when it exits)"), "allow executable memfds (vm.memfd_noexec=1)"),
+        (Some(why), true) => ok(a, format!("{dir} {why}: runts does not need it (its addon is loaded from a memfd)")),
+        (Some(why), false) => fail(a, format!("{dir} {why}, and memfds cannot be executable: the compiled runts cannot load its addon"), "set TMPDIR to a writable directory that allows exec, or allow executable memfds (vm.memfd_noexec=1)"),
     }
 }
 

@@ -273,7 +273,10 @@ pub(crate) fn memfd_with(name: &CStr, bytes: &[u8], program: bool) -> Result<Own
         }
     }
     if created < 0 {
-        return Err(InitError::sys("memfd_create", what(), Errno::last()));
+        let e = Errno::last();
+        let err = InitError::sys("memfd_create", what(), e);
+        // What refuses MFD_EXEC (Linux 6.3, mm/memfd.c): the sysctl, per pid namespace.
+        return Err(if program && e == Errno::EACCES { err.with_detail("vm.memfd_noexec=2 forbids executable memfds") } else { err });
     }
     // SAFETY: a new descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(created) };
