@@ -47,3 +47,11 @@ function normal(path: string): string {
 export function tmpDir(): string {
   return process.env.TMPDIR || '/tmp';
 }
+
+/**
+ * Where a root runtime keeps the one copy of each build's addon that it maps directly
+ * (src/native/addon.ts): a directory only root can write (/var/lib is root's; runts makes the
+ * two levels 0700), on disk and not under /run, which Debian's and Ubuntu's initramfs mount
+ * noexec. `runts check` names it.
+ */
+export const ADDON_CACHE = '/var/lib/runts/addon';

@@ -5,8 +5,8 @@
  * Under `bun build --compile` the addon must be `require`d by a literal path: that is how Bun
  * finds and embeds it into the single executable. The compiled binary does not let Bun load
  * it, though (Bun writes a copy to $TMPDIR and keeps it there for good, one per build, and
- * cannot map it from a noexec or read-only TMPDIR): it loads the embedded bytes from a memfd
- * (loadEmbedded). Under Node and Deno the addon is loaded from disk: `RUNTS_NATIVE` if set,
+ * cannot map it from a noexec or read-only TMPDIR): loadEmbedded maps root's own copy in
+ * ADDON_CACHE, or loads the embedded bytes from a memfd. Under Node and Deno the addon is loaded from disk: `RUNTS_NATIVE` if set,
  * else the file built at the package root (this file is at src/native/ in a checkout and at
  * build/src/native/ once compiled), else the napi-rs platform package `runts-linux-x64-gnu`.
  * (Bun running the sources, `bun src/main.ts`, takes the file at the package root through the
@@ -15,7 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Binding from './binding.js';
-import { tmpDir } from '../paths.ts';
+import { ADDON_CACHE, tmpDir } from '../paths.ts';
 import { locateEmbedded } from './embedded.ts';
 
 declare const Bun: unknown;
@@ -50,7 +50,12 @@ interface BunRuntime {
 /** The C functions the loader calls, through bun:ffi (the addon is what would give us system calls). */
 interface Libc {
   memfd_create(name: Uint8Array, flags: number): number;
-  open(path: Uint8Array, flags: number): number;
+  open(path: Uint8Array, flags: number, mode: number): number;
+  mkdir(path: Uint8Array, mode: number): number;
+  statvfs(path: Uint8Array, buf: Uint8Array): number;
+  fdatasync(fd: number): number;
+  linkat(olddirfd: number, oldpath: Uint8Array, newdirfd: number, newpath: Uint8Array, flags: number): number;
+  unlink(path: Uint8Array): number;
   pread(fd: number, buf: Uint8Array, count: number, offset: number): number;
   sendfile(out: number, input: number, offset: BigInt64Array, count: number): number;
   close(fd: number): number;
@@ -72,25 +77,35 @@ const O_TMPFILE = 0o20200000;
 const O_RDWR = 0o2;
 const EINVAL = 22;
 const EINTR = 4;
+const EEXIST = 17;
+const AT_FDCWD = -100;
+const AT_SYMLINK_FOLLOW = 0x400;
+const ST_RDONLY = 1;
+const ST_NOEXEC = 8;
+
+/** How many builds' copies the cache keeps (the newest): two runts in use side by side must not rewrite each other's on every call. */
+const CACHE_KEEP = 3;
 
 const cstr = (s: string) => Buffer.from(`${s}\0`);
 
 /**
- * The addon embedded in the compiled binary, loaded from a memfd (glibc's dlopen of
- * /proc/self/fd/N): no file anywhere, whatever TMPDIR is. Its bytes are copied in by the
- * kernel (sendfile from /proc/self/exe, at the offset ./embedded.ts finds), else through a
- * Buffer. Where memfds may not be executable (vm.memfd_noexec=2) the same is done with an
- * unnamed file in $TMPDIR (O_TMPFILE), which disappears with the process; that runts cannot
- * start containers there either is `runts check`'s to say, so check must still load.
+ * The addon embedded in the compiled binary. As root, from its copy in ADDON_CACHE, made on
+ * the first call of a build: the kernel copies the embedded bytes out of /proc/self/exe
+ * (sendfile, at the offset ./embedded.ts finds; else through a Buffer) into an unnamed file
+ * there, which is named once whole. Otherwise (another user, or the cache read-only or
+ * noexec) the same copy goes into a memfd on every call (glibc's dlopen of /proc/self/fd/N);
+ * where memfds may not be executable (vm.memfd_noexec=2), into an unnamed file in $TMPDIR
+ * (O_TMPFILE), gone with the process: that runts cannot start containers there either is
+ * `runts check`'s to say, so check must still load. Nothing is ever written to TMPDIR.
  *
- * Measured against Bun's own load of its copy (`kill`, N=200 interleaved, docs/benchmarks.md
- * "The addon from a memfd"): the same time within 0.1-0.2 ms (the kernel's copy costs about
- * what Bun spent hashing its copy on every load) and 4.4 MB more peak RSS, bun:ffi's module
- * (+0.4 ms, +3.5 MB on an empty binary) and its compiled calls being most of both.
+ * Measured against Bun's own load of its copy in TMPDIR (`kill`, harness -X N=200
+ * interleaved, docs/benchmarks.md "The addon without Bun's copy"): the cache 1.2 ms faster
+ * (Bun hashed its 2.4 MB copy on every call), the memfd 1.1 ms slower (bun:ffi's module, the
+ * kernel's copy into fresh pages).
  *
- * The descriptor is closed once the library is loaded: the process loads it once (`addon`
- * below), so glibc's cache of /proc/self/fd/N names cannot hand out this library for another
- * (Bun's own memfd loading had that bug with two addons: oven-sh/bun#26080).
+ * A memfd's descriptor is closed once the library is loaded: the process loads it once
+ * (`addon` below), so glibc's cache of /proc/self/fd/N names cannot hand out this library for
+ * another (Bun's own memfd loading had that bug with two addons: oven-sh/bun#26080).
  */
 function loadEmbedded(): Addon {
   const file = (Bun as BunRuntime).embeddedFiles.find((f) => f.name.startsWith('runts.') && f.name.endsWith('.node'));
@@ -103,11 +118,25 @@ function loadEmbedded(): Addon {
       return loadFromDisk();
     }
   }
+  // A root runtime maps its copy in ADDON_CACHE when there is one: no copying at all.
+  const cache = process.geteuid?.() === 0 ? `${ADDON_CACHE}/${file.size}-${file.name}` : undefined;
+  if (cache) {
+    try {
+      return dlopen(cache);
+    } catch {
+      // Absent (the first call of this build), or unusable: made below.
+    }
+  }
   const ffi = require('bun:ffi') as BunFfi;
   const { ptr, u32, i32, i64_fast, u64 } = ffi.FFIType;
   const lib = ffi.dlopen('libc.so.6', {
     memfd_create: { args: [ptr, u32], returns: i32 },
-    open: { args: [ptr, i32], returns: i32 },
+    open: { args: [ptr, i32, u32], returns: i32 },
+    mkdir: { args: [ptr, u32], returns: i32 },
+    statvfs: { args: [ptr, ptr], returns: i32 },
+    fdatasync: { args: [i32], returns: i32 },
+    linkat: { args: [i32, ptr, i32, ptr, i32], returns: i32 },
+    unlink: { args: [ptr], returns: i32 },
     pread: { args: [i32, ptr, u64, i64_fast], returns: i64_fast },
     sendfile: { args: [i32, i32, ptr, u64], returns: i64_fast },
     close: { args: [i32], returns: i32 },
@@ -116,15 +145,16 @@ function loadEmbedded(): Addon {
   const c = lib.symbols;
   const errno = () => ffi.read.i32(c.__errno_location());
   const failures: string[] = [];
+  const makers = cache && cacheUsable(c) ? [cached, memfd, tmpfile] : [memfd, tmpfile];
   try {
-    for (const make of [memfd, tmpfile]) {
+    for (const make of makers) {
       const fd = make(c, errno, failures);
       if (fd < 0) continue;
       try {
         fill(c, errno, fd, file);
-        const mod = { exports: {} as Addon };
-        process.dlopen(mod, `/proc/self/fd/${fd}`);
-        return mod.exports;
+        // Once named, by its name (what /proc/<pid>/maps then shows, as for the next calls).
+        if (make === cached && publish(c, errno, fd, cache!)) return dlopen(cache!);
+        return dlopen(`/proc/self/fd/${fd}`);
       } catch (e) {
         failures.push(`${make.name}: ${(e as Error).message.split('\n')[0]}`);
       } finally {
@@ -135,6 +165,52 @@ function loadEmbedded(): Addon {
     lib.close();
   }
   throw new Error(`cannot load the runts native addon embedded in ${process.execPath}: ${failures.join('; ')}`);
+}
+
+function dlopen(path: string): Addon {
+  const mod = { exports: {} as Addon };
+  process.dlopen(mod, path);
+  return mod.exports;
+}
+
+/** ADDON_CACHE made if missing (0700), and on a filesystem that is writable and allows exec. */
+function cacheUsable(c: Libc): boolean {
+  for (const dir of [ADDON_CACHE.slice(0, ADDON_CACHE.lastIndexOf('/')), ADDON_CACHE]) c.mkdir(cstr(dir), 0o700);
+  const buf = new Uint8Array(112); // glibc's struct statvfs on 64-bit Linux; f_flag at 72
+  if (c.statvfs(cstr(ADDON_CACHE), buf) !== 0) return false;
+  const flags = Number(new DataView(buf.buffer).getBigUint64(72, true));
+  return (flags & (ST_RDONLY | ST_NOEXEC)) === 0;
+}
+
+/** An unnamed file in ADDON_CACHE: named by publish only once it is whole. */
+function cached(c: Libc, errno: () => number, failures: string[]): number {
+  const fd = c.open(cstr(ADDON_CACHE), O_TMPFILE | O_RDWR | O_CLOEXEC, 0o500);
+  if (fd < 0) failures.push(`open ${ADDON_CACHE} with O_TMPFILE: ${errnoName(errno())}`);
+  return fd;
+}
+
+/**
+ * The whole copy in `fd` linked to its name in ADDON_CACHE, flushed first so that a crash
+ * cannot leave a named part; a runtime killed before that leaves nothing (O_TMPFILE). A copy
+ * of the same name already there failed to load (or another runtime made it a moment ago,
+ * complete as well): replaced. Then the oldest builds' copies beyond CACHE_KEEP are removed:
+ * no copy of a build long gone stays behind. Whether the copy got its name.
+ */
+function publish(c: Libc, errno: () => number, fd: number, path: string): boolean {
+  if (c.fdatasync(fd) !== 0) return false;
+  const link = () => c.linkat(AT_FDCWD, cstr(`/proc/self/fd/${fd}`), AT_FDCWD, cstr(path), AT_SYMLINK_FOLLOW) === 0;
+  const named = link() || (errno() === EEXIST && c.unlink(cstr(path)) === 0 && link());
+  const { readdirSync, statSync, unlinkSync } = require('node:fs') as typeof import('node:fs');
+  try {
+    const copies = readdirSync(ADDON_CACHE)
+      .filter((n) => n.endsWith('.node'))
+      .map((n) => ({ path: `${ADDON_CACHE}/${n}`, mtime: statSync(`${ADDON_CACHE}/${n}`).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of copies.slice(CACHE_KEEP)) if (old.path !== path) unlinkSync(old.path);
+  } catch {
+    // Another runtime pruning at the same time: what it removed is gone either way.
+  }
+  return named;
 }
 
 function memfd(c: Libc, errno: () => number, failures: string[]): number {
@@ -148,14 +224,14 @@ function memfd(c: Libc, errno: () => number, failures: string[]): number {
 
 function tmpfile(c: Libc, errno: () => number, failures: string[]): number {
   const dir = tmpDir();
-  const fd = c.open(cstr(dir), O_TMPFILE | O_RDWR | O_CLOEXEC);
+  const fd = c.open(cstr(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, 0o500);
   if (fd < 0) failures.push(`open ${dir} with O_TMPFILE: ${errnoName(errno())}`);
   return fd;
 }
 
 /** The embedded file's bytes into `fd`: by the kernel where they are found in the executable. */
 function fill(c: Libc, errno: () => number, fd: number, file: { name: string; size: number }): void {
-  const exe = c.open(cstr('/proc/self/exe'), O_CLOEXEC);
+  const exe = c.open(cstr('/proc/self/exe'), O_CLOEXEC, 0);
   if (exe >= 0) {
     try {
       const read = (length: number, position: number) => {

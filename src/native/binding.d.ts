@@ -379,6 +379,8 @@ export interface ProbeOptions {
   criu: string
   stateRoot: string
   tmpDir: string
+  /** Where a root runtime keeps its copy of the addon (src/paths.ts ADDON_CACHE). */
+  addonCache: string
 }
 
 export interface Process {

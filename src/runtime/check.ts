@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostCheck } from '../native/index.ts';
-import { tmpDir } from '../paths.ts';
+import { ADDON_CACHE, tmpDir } from '../paths.ts';
 import type { Resolved } from './options.ts';
 
 export interface CheckFinding {
@@ -19,7 +19,7 @@ export interface CheckFinding {
 }
 
 export function checkHost(g: Resolved): CheckFinding[] {
-  const found = hostCheck({ criu: g.criu, stateRoot: g.root, tmpDir: tmpDir() }).map(
+  const found = hostCheck({ criu: g.criu, stateRoot: g.root, tmpDir: tmpDir(), addonCache: ADDON_CACHE }).map(
     (f): CheckFinding => ({ area: f.area, status: f.status as CheckFinding['status'], detail: f.detail, ...(f.fix ? { fix: f.fix } : {}) }),
   );
   return [...found, ...engines()];

@@ -4,11 +4,13 @@
  * unless built without it, and a root runtime is started from directories others may write.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { ADDON_CACHE } from '../../src/paths.ts';
 import { BIN, BIN_IS_RUNC, SKIP_REASON, TEST_TIMEOUT_MS, callRaw, describeCall, lastLine, setup, shell } from './helpers.ts';
 
 test('bunfig.toml preloads and .env in the working directory are ignored', { skip: BIN_IS_RUNC && 'runts-specific' }, () => {
@@ -73,41 +75,59 @@ describe('the addon comes from a memfd: nothing in TMPDIR, whatever it is', { sk
     });
   }
 
-  it('a running runts maps its addon from a memfd', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  it('as root, runts maps its build\'s copy in /var/lib/runts/addon; older builds\' copies beyond three are removed', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const ctx = setup(t, { mutate: shell('sleep 30') });
-    const child = spawn(BIN, ['--root', ctx.root, 'run', '-b', ctx.bundle, ctx.id], { stdio: 'ignore' });
-    t.after(() => {
-      child.kill('SIGKILL');
-      callRaw(BIN, ['--root', ctx.root, 'delete', '--force', ctx.id]);
+    // Copies of four older builds (same mode, older mtimes) and none of ours: ours is made
+    // anew, and the oldest two of the others go.
+    for (const f of readdirSync(ADDON_CACHE)) rmSync(join(ADDON_CACHE, f));
+    const old = ['a', 'b', 'c', 'd'].map((x, i) => {
+      const f = join(ADDON_CACHE, `1-runts.linux-x64-gnu-old${x}.node`);
+      writeFileSync(f, 'x', { mode: 0o500 });
+      const when = new Date(Date.now() - (i + 1) * 3600_000);
+      utimesSync(f, when, when);
+      return f;
     });
-    let maps = '';
-    for (let i = 0; i < 200 && !maps.includes('runts-addon'); i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8');
-    }
-    const addon = maps.split('\n').filter((l) => /\.node|runts-addon/.test(l));
+    const { maps } = await mapsOfRun(t, ['--root', ctx.root, 'run', '-b', ctx.bundle, ctx.id]);
+    const addon = maps.filter((l) => /\.node|runts-addon/.test(l));
+    assert.ok(addon.length > 0, 'no addon mapping');
+    for (const l of addon) assert.match(l, /\/var\/lib\/runts\/addon\/\d+-runts\.linux-x64-gnu-\w+\.node$/, l);
+    const ours = addon[0].replace(/.* (\/var\/lib\/runts\/addon\/.*)$/, '$1');
+    assert.deepEqual(readdirSync(ADDON_CACHE).map((f) => join(ADDON_CACHE, f)).sort(), [ours, old[0], old[1]].sort());
+    const st = statSync(ours);
+    assert.equal(st.uid, 0);
+    assert.equal(st.mode & 0o777, 0o500);
+    assert.equal(statSync(ADDON_CACHE).mode & 0o777, 0o700);
+    for (const f of old.slice(0, 2)) rmSync(f);
+  });
+
+  it('a cache on a noexec filesystem is not used: the addon comes from a memfd, and nothing is written there', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const ctx = setup(t, { mutate: shell('sleep 30') });
+    const { maps, pid } = await mapsOfRun(t, ['--root', ctx.root, 'run', '-b', ctx.bundle, ctx.id], `mount -t tmpfs -o noexec,size=8m tmpfs ${ADDON_CACHE} &&`);
+    const addon = maps.filter((l) => /\.node|runts-addon/.test(l));
     assert.ok(addon.length > 0, 'no addon mapping');
     for (const l of addon) assert.match(l, /\/memfd:runts-addon \(deleted\)$/, l);
+    // The noexec cache as runts's mount namespace has it.
+    assert.deepEqual(readdirSync(`/proc/${pid}/root${ADDON_CACHE}`), []);
   });
 
   /**
    * vm.memfd_noexec=2 (Linux 6.3) forbids executable memfds; it is per pid namespace, so it is
-   * set in one of the test's own. runts cannot start a container there (its init runs from a
-   * sealed memfd), but `check` must still load to say so: the addon then comes from an
-   * unnamed file in TMPDIR (O_TMPFILE), which leaves nothing either.
+   * set in one of the test's own, with a noexec tmpfs over the cache in a mount namespace of
+   * its own: the last way left. runts cannot start a container there (its init runs from a
+   * sealed memfd), but `check` must still load to say so: the addon comes from an unnamed
+   * file in TMPDIR (O_TMPFILE), which leaves nothing either.
    */
-  it('vm.memfd_noexec=2 (in a pid namespace of the test): check says FAIL and why, run fails cleanly, TMPDIR stays empty', { timeout: TEST_TIMEOUT_MS }, (t) => {
+  it('vm.memfd_noexec=2 and no cache (namespaces of the test): check says FAIL and why, run fails cleanly, TMPDIR stays empty', { timeout: TEST_TIMEOUT_MS }, (t) => {
     if (!existsSync('/proc/sys/vm/memfd_noexec')) return t.skip('no vm.memfd_noexec (kernel before 6.3)');
     const ctx = setup(t);
     const tmp = join(ctx.dir, 'tmp');
     mkdirSync(tmp);
     const inNs = (args: string[]) =>
-      spawnSync('unshare', ['--pid', '--fork', 'sh', '-c', 'echo 2 > /proc/sys/vm/memfd_noexec && exec "$@"', 'sh', BIN, '--root', ctx.root, ...args], {
-        encoding: 'utf8',
-        env: { ...process.env, TMPDIR: tmp },
-        cwd: ctx.bundle,
-        timeout: 20_000,
-      });
+      spawnSync(
+        'unshare',
+        ['--pid', '--fork', '--mount', 'sh', '-c', `echo 2 > /proc/sys/vm/memfd_noexec && mount -t tmpfs -o noexec,size=8m tmpfs ${ADDON_CACHE} && exec "$@"`, 'sh', BIN, '--root', ctx.root, ...args],
+        { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, cwd: ctx.bundle, timeout: 20_000 },
+      );
     const check = inNs(['check', '--format', 'json']);
     assert.equal(check.status, 1, check.stderr);
     const found = JSON.parse(check.stdout) as { area: string; status: string; detail: string }[];
@@ -123,6 +143,36 @@ describe('the addon comes from a memfd: nothing in TMPDIR, whatever it is', { sk
     assert.equal(readFileSync('/proc/sys/vm/memfd_noexec', 'utf8').trim(), '0', 'the host\'s value changed');
   });
 });
+
+/**
+ * The mappings of a `runts run` (foreground, its container sleeping) once its addon is loaded;
+ * with `prelude`, run by `unshare --mount sh -c` after that shell command (sh execs runts: the
+ * child is runts itself).
+ */
+async function mapsOfRun(t: TestContext, args: string[], prelude?: string): Promise<{ maps: string[]; pid: number }> {
+  const child = prelude
+    ? spawn('unshare', ['--mount', 'sh', '-c', `${prelude} exec "$@"`, 'sh', BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const id = args[args.length - 1];
+  const root = args[args.indexOf('--root') + 1];
+  t.after(() => {
+    child.kill('SIGKILL');
+    callRaw(BIN, ['--root', root, 'delete', '--force', id]);
+  });
+  let maps: string[] = [];
+  for (let i = 0; i < 200 && !maps.some((l) => /\.node|runts-addon/.test(l)); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8').split('\n');
+    } catch {
+      break;
+    }
+  }
+  assert.equal(child.exitCode, null, `runts exited: ${stderr}`);
+  return { maps, pid: child.pid! };
+}
 
 /** A call that does not block the test's event loop (for calls made at once). */
 function callAsync(bin: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {

@@ -33,6 +33,8 @@ pub struct ProbeOptions {
     pub criu: String,
     pub state_root: String,
     pub tmp_dir: String,
+    /// Where a root runtime keeps its copy of the addon (src/paths.ts ADDON_CACHE).
+    pub addon_cache: String,
 }
 
 fn ok(area: &str, detail: impl Into<String>) -> Finding {
@@ -67,10 +69,10 @@ pub fn host(o: &ProbeOptions) -> Vec<Finding> {
     out.push(lsm());
     out.push(criu(&o.criu, &o.tmp_dir));
     out.push(state_root(&o.state_root));
-    let memfd = exec_memfd();
+    let memfd = exec_memfd(&o.addon_cache);
     let memfd_ok = memfd.status == "ok";
     out.push(memfd);
-    out.push(tmp_dir(&o.tmp_dir, memfd_ok));
+    out.push(tmp_dir(&o.tmp_dir, &o.addon_cache, memfd_ok));
     out.push(nofile());
     out
 }
@@ -413,10 +415,10 @@ fn state_root(root: &str) -> Finding {
 }
 
 /// Whether a memfd can be mapped executable: the init program of every container runs from a
-/// sealed one (process/program.rs), and the compiled runts loads its addon from one
-/// (src/native/addon.ts). vm.memfd_noexec=2 (Linux 6.3) forbids it; 1 only makes the
+/// sealed one (process/program.rs), and the compiled runts loads its addon from one where it
+/// keeps no copy (src/native/addon.ts). vm.memfd_noexec=2 (Linux 6.3) forbids it; 1 only makes the
 /// executable ones ask for it (MFD_EXEC, which runts does). Probed: created, mapped, closed.
-fn exec_memfd() -> Finding {
+fn exec_memfd(cache: &str) -> Finding {
     let a = "memfd";
     let sysctl = read("/proc/sys/vm/memfd_noexec").map(|v| format!("vm.memfd_noexec={v}")).unwrap_or_else(|| "no vm.memfd_noexec (before Linux 6.3)".into());
     let probe = || -> std::result::Result<(), Errno> {
@@ -431,18 +433,18 @@ fn exec_memfd() -> Finding {
         Ok(())
     };
     match probe() {
-        Ok(()) => ok(a, format!("executable memfds work ({sysctl}): the init of every container runs from one, and the compiled runts loads its addon from one")),
-        Err(e) => fail(a, format!("an executable memfd is refused ({sysctl}): {e}: runts cannot run a container's init (create, run and exec fail), and loads its addon from an unnamed file in TMPDIR"), "sysctl vm.memfd_noexec=1 (runts asks for executable memfds explicitly) or 0; in a container, its pid namespace inherits the value"),
+        Ok(()) => ok(a, format!("executable memfds work ({sysctl}): the init of every container runs from a sealed one, and the compiled runts loads its addon from one where it keeps no copy of its own (not root, or {cache} unusable)")),
+        Err(e) => fail(a, format!("an executable memfd is refused ({sysctl}): {e}: runts cannot run a container's init (create, run and exec fail); not as root, it loads its addon from an unnamed file in TMPDIR"), "sysctl vm.memfd_noexec=1 (runts asks for executable memfds explicitly) or 0; in a container, its pid namespace inherits the value"),
     }
 }
 
-/// TMPDIR matters to runts only where memfds cannot be executable: the addon then goes into
-/// an unnamed file (O_TMPFILE) there.
-fn tmp_dir(dir: &str, memfd_ok: bool) -> Finding {
+/// TMPDIR matters to runts only where memfds cannot be executable and it runs as another user
+/// than root: the addon then goes into an unnamed file (O_TMPFILE) there.
+fn tmp_dir(dir: &str, cache: &str, memfd_ok: bool) -> Finding {
     let a = "TMPDIR";
     let flags = match nix::sys::statvfs::statvfs(dir) {
         Ok(v) => v.flags(),
-        Err(e) if memfd_ok => return ok(a, format!("statvfs {dir}: {e}: runts does not need it (its addon is loaded from a memfd)")),
+        Err(e) if memfd_ok => return ok(a, format!("statvfs {dir}: {e}: runts does not need it (its addon is mapped from {cache} or a memfd)")),
         Err(e) => return fail(a, format!("statvfs {dir}: {e}, and memfds cannot be executable: the compiled runts cannot load its addon"), "set TMPDIR to a writable directory that allows exec, or allow executable memfds"),
     };
     let why = if flags.contains(nix::sys::statvfs::FsFlags::ST_NOEXEC) {
@@ -453,9 +455,9 @@ fn tmp_dir(dir: &str, memfd_ok: bool) -> Finding {
         None
     };
     match (why, memfd_ok) {
-        (None, true) => ok(a, format!("{dir} allows exec (runts leaves nothing there: its addon is loaded from a memfd)")),
-        (None, false) => warn(a, format!("{dir} allows exec: memfds cannot be executable, so the compiled runts loads its addon from an unnamed file there (gone when it exits)"), "allow executable memfds (vm.memfd_noexec=1)"),
-        (Some(why), true) => ok(a, format!("{dir} {why}: runts does not need it (its addon is loaded from a memfd)")),
+        (None, true) => ok(a, format!("{dir} allows exec (runts writes nothing there: its addon is mapped from {cache} or a memfd)")),
+        (None, false) => warn(a, format!("{dir} allows exec: memfds cannot be executable, so the compiled runts, not as root, loads its addon from an unnamed file there (gone when it exits)"), "allow executable memfds (vm.memfd_noexec=1)"),
+        (Some(why), true) => ok(a, format!("{dir} {why}: runts does not need it (its addon is mapped from {cache} or a memfd)")),
         (Some(why), false) => fail(a, format!("{dir} {why}, and memfds cannot be executable: the compiled runts cannot load its addon"), "set TMPDIR to a writable directory that allows exec, or allow executable memfds (vm.memfd_noexec=1)"),
     }
 }
@@ -475,7 +477,7 @@ mod tests {
 
     #[test]
     fn every_finding_is_ok_warn_or_fail_and_says_how_to_fix_what_is_not_ok() {
-        let found = host(&ProbeOptions { criu: "/nonexistent/criu".into(), state_root: "/run/runts".into(), tmp_dir: std::env::temp_dir().display().to_string() });
+        let found = host(&ProbeOptions { criu: "/nonexistent/criu".into(), state_root: "/run/runts".into(), tmp_dir: std::env::temp_dir().display().to_string(), addon_cache: "/var/lib/runts/addon".into() });
         assert!(found.len() >= 12, "{found:?}");
         for f in &found {
             assert!(["ok", "warn", "fail"].contains(&f.status.as_str()), "{f:?}");
