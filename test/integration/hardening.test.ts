@@ -11,7 +11,7 @@ import { describe, it, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADDON_CACHE } from '../../src/paths.ts';
-import { BIN, BIN_IS_RUNC, SKIP_REASON, TEST_TIMEOUT_MS, callRaw, describeCall, lastLine, setup, shell } from './helpers.ts';
+import { BIN, BIN_IS_RUNC, SKIP_REASON, TEST_TIMEOUT_MS, callRaw, cleanupId, describeCall, lastLine, patchConfig, setup, shell } from './helpers.ts';
 
 test('bunfig.toml preloads and .env in the working directory are ignored', { skip: BIN_IS_RUNC && 'runts-specific' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'runts-cwd-'));
@@ -65,7 +65,11 @@ describe('the addon comes from a memfd: nothing in TMPDIR, whatever it is', { sk
       ok(['kill', ctx.id, 'KILL']);
       for (let i = 0; i < 100 && JSON.parse(ok(['state', ctx.id]).stdout).status !== 'stopped'; i++) spawnSync('sleep', ['0.05']);
       ok(['delete', ctx.id]);
+      // This one exits by itself (a run cut off by the timeout would leave its container).
+      patchConfig(ctx, shell('echo out-$((6*7))'));
+      t.after(() => cleanupId(ctx, `${ctx.id}-run`));
       const run = callRaw(BIN, ['--root', ctx.root, 'run', '-b', ctx.bundle, `${ctx.id}-run`], { env, timeoutMs: 20_000 });
+      assert.equal(run.status, 0, describeCall(run));
       assert.match(run.stdout, /^out-42$/m, describeCall(run));
       const check = JSON.parse(ok(['check', '--format', 'json']).stdout) as { area: string; status: string; detail: string }[];
       const line = check.find((f) => f.area === 'TMPDIR');
