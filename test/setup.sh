@@ -31,4 +31,11 @@ fi
 # the lock omits the other platforms' optional packages of @napi-rs/cli's dependencies, which
 # `npm ci` then reports as missing. With the lock present, `npm install` installs exactly it.
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund
+# test/runtimes/packages.test.ts installs the packed runts with `npm install --offline`: npm's
+# cache must then hold its dependencies' metadata (packuments), which an install from the lock
+# does not fetch. One throwaway install of the same ranges fills it.
+deps=$(node -p 'Object.entries(require("./package.json").dependencies).map(([n, v]) => `${n}@${v}`).join(" ")')
+cachefill=$(mktemp -d)
+(cd "$cachefill" && echo '{"private": true}' >package.json && npm install --no-audit --no-fund --no-package-lock --ignore-scripts $deps >/dev/null)
+rm -rf "$cachefill"
 npm run build
