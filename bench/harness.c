@@ -2,8 +2,8 @@
  * harness — time OCI runtimes against each other on one bundle (see bench/run.sh, which builds
  * this file, the bundle and the private mount namespace, and docs/benchmarks.md for results).
  *
- *   harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-o OPS] NAME=PATH [NAME=PATH...]
- *   harness -X -d WORKDIR [-n N] [-w WARMUP] 'LABEL=PATH ARG...' ...      (bench/profile.sh)
+ *   harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-g MS] [-o OPS] NAME=PATH...
+ *   harness -X -d WORKDIR [-n N] [-w WARMUP] [-g MS] 'LABEL=PATH ARG...' ...  (bench/profile.sh)
  *   harness -S COMMAND [ARG...]                                             (bench/lib.sh)
  *
  * With -X it times arbitrary commands instead (split on spaces, no quoting), interleaved the
@@ -24,7 +24,9 @@
  *           and `R exec ID /bin/true` into it (foreground: returns once the process exited)
  *
  * -o OPS (e.g. "run" or "cycle,state") runs only those groups (bench/run.sh's rows with 2000
- * extra processes and with 1000 other containers).
+ * extra processes and with 1000 other containers). -g MS sleeps MS milliseconds, untimed,
+ * before every call: isolated calls, as an engine makes them (bench/scale.sh's quiet row; in a
+ * tight loop one call's kernel work, an RCU grace period above all, can serve the next).
  *
  * Why C: each call is one posix_spawn (glibc's is a CLONE_VM|CLONE_VFORK clone + execve) and
  * one wait4, the same for every runtime and small (the "floor" line times the harness spawning
@@ -161,12 +163,22 @@ static void dump_errlog(struct runtime *rt)
 	}
 }
 
+/* -g MS: milliseconds of quiet before each timed call. */
+static long gap_ms;
+
 /*
  * Runs argv (argv[0] is a path) with stdin and stdout on /dev/null and stderr on errfd, waits
  * for it and fills *s. Returns the wait status. The clock spans posix_spawn to wait4.
  */
 static int spawn_wait(char *const argv[], int errfd, struct sample *s)
 {
+	if (gap_ms > 0) {
+		/* -g: a quiet moment before the call, not timed (an isolated call, as an engine's
+		 * create for a new pod is: nothing of the last call is still warm in the kernel). */
+		struct timespec q = { gap_ms / 1000, (gap_ms % 1000) * 1000000L };
+		while (nanosleep(&q, &q) < 0 && errno == EINTR)
+			;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
@@ -603,8 +615,8 @@ static int subreaper(char **argv)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-o run,cycle,state] NAME=PATH...\n"
-		"       harness -X -d WORKDIR [-n N] [-w WARMUP] 'LABEL=PATH ARG...'...\n"
+		"usage: harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-g MS] [-o run,cycle,state] NAME=PATH...\n"
+		"       harness -X -d WORKDIR [-n N] [-w WARMUP] [-g MS] 'LABEL=PATH ARG...'...\n"
 		"       harness -S COMMAND [ARG...]\n");
 	exit(2);
 }
@@ -615,7 +627,7 @@ int main(int argc, char **argv)
 	/* -S COMMAND...: everything after -S belongs to COMMAND. */
 	if (argc > 2 && !strcmp(argv[1], "-S"))
 		return subreaper(argv + 2);
-	while ((c = getopt(argc, argv, "Xb:d:p:n:w:o:")) != -1) {
+	while ((c = getopt(argc, argv, "Xb:d:p:n:w:o:g:")) != -1) {
 		switch (c) {
 		case 'o':
 			do_run = strstr(optarg, "run") != NULL;
@@ -628,6 +640,7 @@ int main(int argc, char **argv)
 		case 'p': prefix = optarg; break;
 		case 'n': iterations = atoi(optarg); break;
 		case 'w': warmup = atoi(optarg); break;
+		case 'g': gap_ms = atol(optarg); break;
 		default: usage();
 		}
 	}

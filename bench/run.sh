@@ -5,10 +5,11 @@
 #   sudo bash bench/run.sh            # N=50 iterations after 5 warm-up ones
 #   BENCH_N=200 BENCH_WARMUP=10 sudo bash bench/run.sh
 #
-# Then the rows at scale (bench/scale.sh): 100 containers 8 at a time, `run` with 2000 extra
-# processes on the host, create/state with 1000 other containers under --root, and the smallest
-# memory limit that runs /bin/true with pids.max 1 (BENCH_SCALE=0 skips them; BENCH_PAR_ROUNDS,
-# BENCH_SLEEPERS_N, BENCH_CROWDED_N and BENCH_CROWDED (1000) size them).
+# Then the rows at scale (bench/scale.sh): 100 containers 8 at a time, isolated calls (100 ms
+# of quiet before each), `run` with 2000 extra processes on the host, create/state with 1000
+# other containers under --root, and the smallest memory limit that runs /bin/true with
+# pids.max 1 (BENCH_SCALE=0 skips them; BENCH_PAR_ROUNDS, BENCH_QUIET_N, BENCH_SLEEPERS_N,
+# BENCH_CROWDED_N and BENCH_CROWDED (1000) size them).
 #
 # Environment: BENCH_N, BENCH_WARMUP; RUNTS (default dist/runts), RUNC (default
 # /usr/sbin/runc), CRUN (default /usr/bin/crun); BENCH_BUILD=1 benchmarks a runts built from
@@ -81,7 +82,7 @@ status=0
 if [[ ${BENCH_SCALE:-1} != 0 && $status == 0 ]]; then
 	source "$repo/bench/scale.sh"
 	scale_rts="runts=$runts runc=$runc crun=$crun"
-	{ scale_parallel && scale_sleepers && scale_crowded && scale_memory && scale_floors; } 2>&1 | tee -a "$out" || status=1
+	{ scale_parallel && scale_quiet && scale_sleepers && scale_crowded && scale_memory && scale_floors; } 2>&1 | tee -a "$out" || status=1
 fi
 # Other work on the machine shows up in the p90s and the floor; the load says how much there was.
 printf '\nLoad average after the run: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"

@@ -3,6 +3,9 @@
 # runtimes set):
 #
 #   scale_parallel   100 containers, 8 at a time: create+start, then kill+delete all (wall)
+#   scale_quiet      `run` and the cycle with 100 ms of quiet before every call (isolated
+#                    calls, as an engine makes them; in the tight loop of the main table one
+#                    call's cgroup-join grace period can serve the next)
 #   scale_sleepers   `run` with 2000 extra (sleeping) processes on the host
 #   scale_crowded    create/start/delete and state with 1000 other containers under --root
 #   scale_memory     the smallest memory limit (pids.max 1) under which `run /bin/true`
@@ -89,6 +92,17 @@ scale_parallel() {
 	local meds=()
 	for k in "${names[@]}"; do meds+=("$(tr ' ' '\n' <<<"${times[$k]}" | grep . | scale_median)"); done
 	scale_ratio_row "create+start, kill+delete ×$count" "" "${meds[@]}"
+}
+
+scale_quiet() {
+	local n=${BENCH_QUIET_N:-$((n / 2 > 10 ? n / 2 : 10))}
+	echo
+	echo "### Isolated calls: \`run\` and the cycle with 100 ms of quiet before every call"
+	"$harness" -g 100 -o run,cycle -b "$work/bundle" -d "$work" -p "$prefix-q" -n "$n" -w 2 $scale_rts >"$work/quiet.txt" 2>"$work/quiet.stderr" || {
+		cat "$work/quiet.txt" "$work/quiet.stderr"
+		return 1
+	}
+	sed -n '/^Wall time/,/^| cycle: delete/p' "$work/quiet.txt"
 }
 
 scale_sleepers() {

@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module';
 import type * as Binding from './binding.js';
 import { ADDON_CACHE, tmpDir } from '../paths.ts';
+import { cachedCopy, embeddedAddon } from './cached.ts';
 import { locateEmbedded } from './embedded.ts';
 
 declare const Bun: unknown;
@@ -41,10 +42,6 @@ function loadFromDisk(): Addon {
     }
   }
   throw new Error(`cannot load the runts native addon (run \`npm run build:native\`): ${errors.join('; ')}`);
-}
-
-interface BunRuntime {
-  embeddedFiles: { name: string; size: number }[];
 }
 
 /** The C functions the loader calls, through bun:ffi (the addon is what would give us system calls). */
@@ -108,7 +105,7 @@ const cstr = (s: string) => Buffer.from(`${s}\0`);
  * another (Bun's own memfd loading had that bug with two addons: oven-sh/bun#26080).
  */
 function loadEmbedded(): Addon {
-  const file = (Bun as BunRuntime).embeddedFiles.find((f) => f.name.startsWith('runts.') && f.name.endsWith('.node'));
+  const file = embeddedAddon();
   if (!file) {
     // Not compiled: Bun running the sources (the file at the package root) or the library
     // installed from npm (the platform package's).
@@ -119,7 +116,7 @@ function loadEmbedded(): Addon {
     }
   }
   // A root runtime maps its copy in ADDON_CACHE when there is one: no copying at all.
-  const cache = process.geteuid?.() === 0 ? `${ADDON_CACHE}/${file.size}-${file.name}` : undefined;
+  const cache = cachedCopy(file);
   if (cache) {
     try {
       return dlopen(cache);

@@ -15,7 +15,7 @@ import type { ContainerState as StoredState } from '../state/store.ts';
 import type { ContainerEvent, EventOptions } from './events.ts';
 import type { Features } from './features.ts';
 import type { Logger, Resolved, RuntimeOptions } from './options.ts';
-import { storeFiles } from '../state/files.ts';
+import { readerFiles } from '../state/files.ts';
 import { resolve } from './options.ts';
 import type { RunHandle, RunOptions } from './run.ts';
 import type { StateView } from './state.ts';
@@ -135,8 +135,10 @@ export class Runtime {
 
   /** The container's state as `runc state` prints it. */
   async state(id: string): Promise<StateView> {
-    // Through the addon when it is loaded already (--log), else node:fs (src/state/files.ts).
-    return (await import('./state.ts')).stateOf(storeFiles(), this.root, id);
+    // Through the addon when it is loaded already (--log) or cheap to load, else node:fs
+    // (src/state/files.ts).
+    const [{ stateOf }, files] = await Promise.all([import('./state.ts'), readerFiles()]);
+    return stateOf(files, this.root, id);
   }
 
   /** Every container under the root, sorted by id (`runc list`). */

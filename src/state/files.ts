@@ -7,6 +7,7 @@
  * (docs/benchmarks.md): an engine's `start`, `kill`, `delete`, `create` and `run` should not
  * pay for both.
  */
+import { addonIsCheap } from '../native/cached.ts';
 import { nodeFiles } from './node-files.ts';
 
 export interface Files {
@@ -43,4 +44,13 @@ export function useAddonFiles(files: Files): void {
  */
 export function storeFiles(): Files {
   return viaAddon ?? nodeFiles;
+}
+
+/**
+ * storeFiles() for a reader that may not have loaded the addon (`state`, `list`): the addon's
+ * where loading it costs less than node:fs (src/native/cached.ts), else node:fs.
+ */
+export async function readerFiles(): Promise<Files> {
+  if (!viaAddon && addonIsCheap()) await import('../native/index.ts');
+  return storeFiles();
 }

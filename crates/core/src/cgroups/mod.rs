@@ -27,6 +27,7 @@ pub mod stats;
 pub mod systemd;
 pub mod v1;
 pub mod v2;
+mod join;
 mod warm;
 
 #[cfg(test)]
@@ -39,6 +40,7 @@ use nix::unistd::Pid;
 pub use oom::{OomEvent, OomWatcher};
 pub use paths::Layout;
 pub use stats::Stats;
+pub use join::{join_self, open_tasks, SelfJoin};
 pub use warm::warm_attach;
 pub use fs::{is_cgroup2_dir, open_dir};
 

@@ -24,7 +24,7 @@ use nix::sys::stat::{fstat, stat};
 use nix::unistd::{chdir, setgroups, setresgid, setresuid, Gid, Uid};
 use std::convert::Infallible;
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 pub(super) fn run(plan: &Plan<'_>, sock: RawFd) -> ! {
     let result = if plan.opts.exec.is_some() { exec_process(plan, sock) } else { init(plan, sock) };
@@ -44,6 +44,23 @@ fn expect(sock: RawFd, want: Message) -> Result<()> {
     }
 }
 
+/// What the runtime sends before Proceed: the idmapped mounts' trees (index into `mounts`)
+/// and the `tasks` files of the cgroup v1 hierarchies to move ourselves into.
+type Trees = Vec<(usize, OwnedFd)>;
+fn until_proceed(sock: RawFd) -> Result<(Trees, Vec<(String, OwnedFd)>)> {
+    let (mut trees, mut tasks) = (Vec::new(), Vec::new());
+    loop {
+        match sync::recv(sock)? {
+            // SAFETY (both): the descriptor that came with the message; nobody else owns it.
+            Some(Message::MountTree(i, fd)) => trees.push((i as usize, unsafe { OwnedFd::from_raw_fd(fd) })),
+            Some(Message::CgroupTasks(path, fd)) => tasks.push((path, unsafe { OwnedFd::from_raw_fd(fd) })),
+            Some(Message::Proceed) => return Ok((trees, tasks)),
+            None => exit_now(1),
+            Some(m) => return Err(unexpected(&m, "Proceed")),
+        }
+    }
+}
+
 fn pdeathsig(on: bool) -> Result<()> {
     nix::sys::prctl::set_pdeathsig(if on { Some(Signal::SIGKILL) } else { None })
         .map_err(|e| InitError::sys("prctl", "PR_SET_PDEATHSIG", e))
@@ -56,20 +73,14 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     // PDEATHSIG is not inherited through clone; arm it again until Ready. Our parent is the
     // runtime thread blocked in create().
     pdeathsig(true)?;
-    // The idmapped mounts' trees come first (the runtime makes them in our mount namespace).
-    let mut trees: Vec<(usize, std::os::fd::OwnedFd)> = Vec::new();
-    loop {
-        match sync::recv(sock)? {
-            // SAFETY: the descriptor that came with the message; nobody else owns it.
-            Some(Message::MountTree(i, fd)) => trees.push((i as usize, unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })),
-            Some(Message::Proceed) => break,
-            None => exit_now(1),
-            Some(m) => return Err(unexpected(&m, "Proceed")),
-        }
-    }
-    // With a new cgroup namespace the runtime has moved us into the container's cgroup before
-    // Proceed: unshare it now, so that it is rooted at the container's cgroup.
+    // The idmapped mounts' trees come first (the runtime makes them in our mount namespace),
+    // and the cgroup files to move ourselves in through.
+    let (trees, mut tasks) = until_proceed(sock)?;
+    // With a new cgroup namespace we are in the container's cgroup before we unshare it, so
+    // that it is rooted there (runc's order): the runtime has moved us in before Proceed, or
+    // we move ourselves in now.
     if cfg.creates_ns("cgroup") {
+        crate::cgroups::join_self(std::mem::take(&mut tasks))?;
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| InitError::sys("unshare", "cgroup", e))?;
     }
@@ -126,6 +137,11 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     if let Some(p) = &cfg.memory_policy {
         crate::sched::set_memory_policy(p)?;
     }
+    // Into the container's cgroup (v1, cgroups/join.rs) once it is built: what the set-up
+    // touched stays charged to the runtime's cgroup (a container with memory.limit 512 KiB and
+    // pids.limit 1 runs), and nothing of the container's own runs outside it. Before the
+    // seccomp filter, which could deny the write.
+    crate::cgroups::join_self(tasks)?;
     load_early_seccomp(plan, sock)?;
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(cfg.process.umask.unwrap_or(0o022) as libc::mode_t) };
@@ -175,7 +191,12 @@ fn exec_process(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     let cfg = plan.cfg;
     set_name(c"runts:[2:EXEC]")?;
     pdeathsig(true)?;
-    expect(sock, Message::Proceed)?;
+    let (trees, tasks) = until_proceed(sock)?;
+    if !trees.is_empty() {
+        return Err(InitError::msg("sync", "MountTree", "mount trees for an exec'd process"));
+    }
+    // Into the container's cgroup before anything of the process runs.
+    crate::cgroups::join_self(tasks)?;
     nix::unistd::setsid().map_err(|e| InitError::sys("setsid", "", e))?;
     // A keyring of its own, as runc's setns init joins one; its permissions are left as they
     // are (runc changes them only for the init: in a user namespace the runtime could not).

@@ -64,14 +64,16 @@ pub struct Spawned {
 /// returned (an [`InitError`] from the child, sent over the socket, or from the parent).
 ///
 /// With `cfg.cgroup`, the container's cgroup is made and its limits written before the spawn
-/// (empty, so nothing has to fit in them yet), and the init is moved in only once it has built
-/// the container and waits (Ready): the memory it touched until then stays charged to the
-/// runtime's cgroup (charges do not move with a task), and stage 1 is gone, so a container with
+/// (empty, so nothing has to fit in them yet), and the init gets in only once it has built
+/// the container: the memory it touched until then stays charged to the runtime's cgroup
+/// (charges do not move with a task), and stage 1 is gone, so a container with
 /// `memory.limit` 512 KiB and `pids.limit` 1 runs. It joins before it can run any user code.
-/// With a new cgroup namespace the runtime moves the init in as soon as it knows its pid, and
-/// the init unshares the namespace afterwards, so that it is rooted at the container's cgroup
-/// (runc's order). The cgroup is removed again
-/// when anything fails.
+/// On cgroup v1 (cgroupfs driver) the init moves itself in, just before its seccomp filter
+/// (cgroups/join.rs: no RCU grace period; a hybrid host's v2 hierarchy by spawning stage 1
+/// into it); elsewhere the runtime moves it in after Ready. With a new cgroup namespace the
+/// init is moved (or moves itself) in as soon as its pid is known, and unshares the namespace
+/// afterwards, so that it is rooted at the container's cgroup (runc's order). The cgroup is
+/// removed again when anything fails.
 pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<Spawned> {
     if opts.subreaper {
         set_child_subreaper()?;
@@ -95,7 +97,21 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     // With a new cgroup namespace the init joins its cgroup as soon as its pid is known, and
     // unshares the namespace after that (rooted at the container's cgroup, as with runc).
     let early = cfg.creates_ns("cgroup");
-    if !spec.systemd && !early {
+    // On cgroup v1 the init moves itself in (cgroups/join.rs: no grace period to wait for);
+    // elsewhere the runtime moves it.
+    let self_join = if spec.systemd { None } else { mgr.self_join() };
+    let spawn_into = match self_join.as_ref().and_then(|j| j.spawn_into.as_deref()) {
+        Some(dir) => match crate::cgroups::open_dir(dir) {
+            Ok(fd) => Some((fd, dir.to_owned())),
+            Err(e) => {
+                let _ = mgr.destroy();
+                return Err(e);
+            }
+        },
+        None => None,
+    };
+    let self_joins = self_join.is_some();
+    if !spec.systemd && !early && !self_joins {
         // The grace period the init's move waits for (cgroups/warm.rs) runs while the init
         // builds the container. Not before the cgroups are made: the waiting write holds
         // cgroup_mutex, which mkdir needs.
@@ -104,7 +120,7 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     let mut cfg = cfg.clone();
     cfg.cgroup_paths = mgr.paths().into_iter().map(|(_, dir)| dir).collect();
     cfg.cgroup_paths.dedup();
-    let early_joins: Vec<String> = if early && !spec.systemd { mgr.procs_paths() } else { Vec::new() };
+    let early_joins: Vec<String> = if early && !spec.systemd && !self_joins { mgr.procs_paths() } else { Vec::new() };
     let resources = spec.resources.clone().unwrap_or_default();
     let mgr = std::cell::RefCell::new(mgr);
     let join_scope = |pid: i32| {
@@ -114,6 +130,10 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     let spawned = plan::Plan::new(&cfg, opts)
         .map(|mut plan| {
             plan.cgroup_procs = early_joins;
+            if let Some(j) = self_join {
+                plan.cgroup_tasks = j.tasks;
+                plan.spawn_cgroup = spawn_into;
+            }
             if early && spec.systemd {
                 plan.join_scope = Some(&join_scope);
             }
@@ -124,11 +144,13 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
+            // Joined before Ready, an init that does not fit its memory limit dies there.
+            let e = mgr.memory_dir().and_then(|d| parent::oom_killed(&d)).unwrap_or(e);
             let _ = mgr.destroy();
             return Err(e);
         }
     };
-    let joined = if early {
+    let joined = if early || self_joins {
         Ok(())
     } else if spec.systemd {
         mgr.create(Some(spawned.pid)).and_then(|()| mgr.apply_resources(&resources))
@@ -166,7 +188,11 @@ pub fn exec(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<S
     // The cgroup v2 directory (the only one on v2, the unified one of a hybrid host) by
     // CLONE_INTO_CGROUP; the v1 hierarchies by writing the pid.
     let v2 = target.cgroup_dirs.iter().find(|d| crate::cgroups::is_cgroup2_dir(d));
-    if target.cgroup_dirs.iter().any(|d| Some(d) != v2) {
+    let v1: Vec<&String> = target.cgroup_dirs.iter().filter(|d| Some(*d) != v2).collect();
+    // The process moves itself into the v1 hierarchies (cgroups/join.rs: no grace period);
+    // where a `tasks` file cannot be opened, the runtime moves it through cgroup.procs.
+    let tasks = crate::cgroups::open_tasks(&v1);
+    if tasks.is_none() && !v1.is_empty() {
         // The cgroup join's RCU grace period (cgroups/warm.rs, ~8 ms after a quiet moment)
         // runs while stage 1 starts and joins the namespaces. Nothing here makes a cgroup.
         crate::cgroups::warm_attach();
@@ -193,7 +219,10 @@ pub fn exec(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result<S
         Some(d) => Some((crate::cgroups::open_dir(d)?, d.clone())),
         None => None,
     };
-    plan.cgroup_procs = target.cgroup_dirs.iter().filter(|d| Some(*d) != v2).map(|d| plan::procs_file(d)).collect();
+    match tasks {
+        Some(tasks) => plan.cgroup_tasks = tasks,
+        None => plan.cgroup_procs = v1.iter().map(|d| plan::procs_file(d)).collect(),
+    }
     match parent::create(&plan, program) {
         // Born in the cgroup, stage 1 counts under its pids.max, and the process it clones
         // may not fit: again from outside the cgroup, moving only the process in (runc 1.1's

@@ -164,6 +164,10 @@ fn handshake(
                     join(pid)?;
                 }
                 move_net_devices(plan, pid)?;
+                // The init moves itself into these (cgroups/join.rs).
+                for (path, fd) in &plan.cgroup_tasks {
+                    sync::send(sock, &Message::CgroupTasks(path.clone(), fd.as_raw_fd()))?;
+                }
                 // Made now, in the init's mount namespace, with our privileges (idmap.rs).
                 for (i, tree) in crate::idmap::trees_in(plan.cfg, pid)? {
                     sync::send(sock, &Message::MountTree(i as u32, tree.as_raw_fd()))?;
@@ -385,11 +389,16 @@ fn await_fifo_wait(pid: i32, memory_dir: Option<&str>) -> Result<()> {
 
 /// The error for an init that died on its way to the fifo (the caller reaps it).
 fn init_died(pid: i32, memory_dir: Option<&str>) -> Result<()> {
-    // runc's words, whole: the step is the message.
-    if memory_dir.is_some_and(|d| oom_kills(d) > 0) {
-        return Err(InitError::msg("container init was OOM-killed (memory limit too low?)", "", ""));
+    if let Some(e) = memory_dir.and_then(oom_killed) {
+        return Err(e);
     }
     Err(InitError::msg("container init exited before it could wait for start", "", format!("pid {pid}")))
+}
+
+/// runc's error for an init killed by the OOM killer of its memory cgroup `dir`, if it was.
+pub(super) fn oom_killed(dir: &str) -> Option<InitError> {
+    // runc's words, whole: the step is the message.
+    (oom_kills(dir) > 0).then(|| InitError::msg("container init was OOM-killed (memory limit too low?)", "", ""))
 }
 
 /// The oom_kill count of a memory cgroup (v1 memory.oom_control, v2 memory.events).

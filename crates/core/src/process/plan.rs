@@ -45,6 +45,9 @@ pub(crate) struct Plan<'a> {
     /// The same for the systemd driver: makes the container's scope with the init's pid (a
     /// scope cannot be empty), called as soon as the pid is known.
     pub join_scope: Option<&'a dyn Fn(i32) -> Result<()>>,
+    /// The `tasks` files of the container's cgroup v1 hierarchies (cgroups/join.rs), sent to
+    /// the init before Proceed: it moves itself in (parent only: never inherited).
+    pub cgroup_tasks: Vec<(String, OwnedFd)>,
     /// A cgroup v2 directory that stage 1 is spawned into (CLONE_INTO_CGROUP), the init
     /// inheriting it: its descriptor and path (the runtime writes its cgroup.procs instead
     /// where the kernel refuses; parent only: never passed to the children).
@@ -235,6 +238,7 @@ impl<'a> Plan<'a> {
             sysctl,
             // Set by `process::create` when the init must join early (a new cgroup namespace).
             cgroup_procs: Vec::new(),
+            cgroup_tasks: Vec::new(),
             join_scope: None,
             spawn_cgroup: None,
             fifo: None,

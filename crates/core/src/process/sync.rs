@@ -104,6 +104,10 @@ pub enum Message {
     /// parent → init, before Proceed: the detached idmapped tree of mount `index` (of
     /// `mounts`), as SCM_RIGHTS, to move into place instead of a bind mount (idmap.rs).
     MountTree(u32, RawFd),
+    /// parent → init, before Proceed: the `tasks` file of one cgroup v1 hierarchy of the
+    /// container's cgroup, opened by the runtime, as SCM_RIGHTS, with its path (for errors).
+    /// The init moves itself in by writing "0" to it (cgroups/join.rs: no RCU grace period).
+    CgroupTasks(String, RawFd),
 }
 
 /// The level of a [`Message::Log`] line.
@@ -139,6 +143,7 @@ const TAG_HOOKS: u8 = 11;
 const TAG_HOOKS_DONE: u8 = 12;
 const TAG_SECCOMP_FD: u8 = 13;
 const TAG_MOUNT_TREE: u8 = 14;
+const TAG_CGROUP_TASKS: u8 = 15;
 
 /// Largest datagram we accept: an InitError (its fields shortened as its message quotes
 /// them, error.rs) fits many times over.
@@ -162,6 +167,7 @@ impl Message {
             Message::HooksDone => "HooksDone",
             Message::SeccompFd(_) => "SeccompFd",
             Message::MountTree(..) => "MountTree",
+            Message::CgroupTasks(..) => "CgroupTasks",
         }
     }
 
@@ -204,6 +210,10 @@ impl Message {
             Message::MountTree(index, _) => {
                 b.push(TAG_MOUNT_TREE);
                 b.extend_from_slice(&index.to_le_bytes());
+            }
+            Message::CgroupTasks(path, _) => {
+                b.push(TAG_CGROUP_TASKS);
+                put_str(&mut b, &shorten(path, QUOTE_MAX));
             }
         }
         b
@@ -255,6 +265,10 @@ impl Message {
             TAG_MOUNT_TREE => match fd {
                 Some(fd) => Message::MountTree(r.u32()?, fd),
                 None => return Err(malformed("MountTree message without a descriptor")),
+            },
+            TAG_CGROUP_TASKS => match fd {
+                Some(fd) => Message::CgroupTasks(r.string()?, fd),
+                None => return Err(malformed("CgroupTasks message without a descriptor")),
             },
             t => return Err(malformed(&format!("unknown tag {t}"))),
         };
@@ -316,7 +330,7 @@ pub fn send(sock: RawFd, msg: &Message) -> Result<()> {
     let iov = [IoSlice::new(&bytes)];
     let fds;
     let cmsgs: &[ControlMessage] = match msg {
-        Message::Console(fd) | Message::SeccompFd(fd) | Message::MountTree(_, fd) => {
+        Message::Console(fd) | Message::SeccompFd(fd) | Message::MountTree(_, fd) | Message::CgroupTasks(_, fd) => {
             fds = [*fd];
             &[ControlMessage::ScmRights(&fds)]
         }
@@ -374,7 +388,7 @@ pub fn recv(sock: RawFd) -> Result<Option<Message>> {
         }
         let msg = Message::decode(&buf[..n], fds.first().copied());
         match &msg {
-            Ok(Message::Console(_) | Message::SeccompFd(_) | Message::MountTree(..)) => close_all(&fds[1..]),
+            Ok(Message::Console(_) | Message::SeccompFd(_) | Message::MountTree(..) | Message::CgroupTasks(..)) => close_all(&fds[1..]),
             _ => close_all(&fds),
         }
         return msg.map(Some);
@@ -430,6 +444,12 @@ mod tests {
             Message::MountTree(3, 9)
         );
         assert!(Message::decode(&Message::MountTree(3, -1).encode(), None).is_err());
+        let tasks = Message::CgroupTasks("/sys/fs/cgroup/pids/c1/tasks".into(), -1);
+        assert_eq!(
+            Message::decode(&tasks.encode(), Some(10)).unwrap(),
+            Message::CgroupTasks("/sys/fs/cgroup/pids/c1/tasks".into(), 10)
+        );
+        assert!(Message::decode(&tasks.encode(), None).is_err());
     }
 
     #[test]
