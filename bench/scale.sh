@@ -102,7 +102,8 @@ scale_quiet() {
 		cat "$work/quiet.txt" "$work/quiet.stderr"
 		return 1
 	}
-	sed -n '/^Wall time/,/^| cycle: delete/p' "$work/quiet.txt"
+	# Not the cycle's total: it holds the quiet moments before its steps.
+	sed -n '/^Wall time/,/^| cycle: delete/p' "$work/quiet.txt" | grep -v '^| create+start+wait+delete'
 }
 
 scale_sleepers() {

@@ -137,11 +137,13 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     if let Some(p) = &cfg.memory_policy {
         crate::sched::set_memory_policy(p)?;
     }
-    // Into the container's cgroup (v1, cgroups/join.rs) once it is built: what the set-up
-    // touched stays charged to the runtime's cgroup (a container with memory.limit 512 KiB and
-    // pids.limit 1 runs), and nothing of the container's own runs outside it. Before the
-    // seccomp filter, which could deny the write.
-    crate::cgroups::join_self(tasks)?;
+    // Into the container's cgroup (v1, cgroups/join.rs) once it is built, just before Ready:
+    // what the set-up touched stays charged to the runtime's cgroup (a container with a
+    // memory.limit of 128 KiB and pids.limit 1 runs here), and nothing of the container's own
+    // runs outside it. Before a seccomp filter loaded here, which could deny the write.
+    if early_seccomp(plan) {
+        crate::cgroups::join_self(std::mem::take(&mut tasks))?;
+    }
     load_early_seccomp(plan, sock)?;
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(cfg.process.umask.unwrap_or(0o022) as libc::mode_t) };
@@ -152,6 +154,8 @@ fn init(plan: &Plan<'_>, sock: RawFd) -> Result<Infallible> {
     if let Some(fifo) = &plan.fifo {
         exec::check_fifo(fifo)?;
     }
+
+    crate::cgroups::join_self(tasks)?;
 
     // From here the init outlives the thread that created it. PDEATHSIG follows the forking
     // *thread* (prctl(2)), and the napi call may run on a worker thread that exits as soon as
@@ -243,13 +247,17 @@ fn limits_and_scheduling(plan: &Plan<'_>) -> Result<()> {
 /// exec_final), except that a filter with a listener must be in place before Ready, for the
 /// runtime to hand the listener to the agent.
 fn load_early_seccomp(plan: &Plan<'_>, sock: RawFd) -> Result<()> {
-    let nnp = plan.cfg.process.no_new_privileges;
-    if let Some(filter) = plan.seccomp.as_ref().filter(|f| f.notify || !nnp) {
+    if let Some(filter) = plan.seccomp.as_ref().filter(|_| early_seccomp(plan)) {
         if let Some(listener) = crate::seccomp::load(filter)? {
             sync::send(sock, &Message::SeccompFd(listener.as_raw_fd()))?;
         }
     }
     Ok(())
+}
+
+/// Whether load_early_seccomp loads a filter (else exec_final does, or there is none).
+fn early_seccomp(plan: &Plan<'_>) -> bool {
+    plan.seccomp.as_ref().is_some_and(|f| f.notify || !plan.cfg.process.no_new_privileges)
 }
 
 /// The user switch, then NNP.
