@@ -280,6 +280,9 @@ pub(crate) fn memfd_with(name: &CStr, bytes: &[u8], program: bool) -> Result<Own
     }
     // SAFETY: a new descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(created) };
+    if program && copy_from_file(fd.as_raw_fd(), bytes) {
+        return Ok(fd);
+    }
     let mut done = 0;
     while done < bytes.len() {
         // SAFETY: pwrite from a live slice to our own descriptor.
@@ -343,6 +346,30 @@ mod tests {
         let _ = std::fs::remove_file(out);
     }
 
+    /// Bytes mapped from a shared object's file (libc's version string, in its read-only
+    /// segment) are copied from that file, exactly; bytes of the executable itself (no name
+    /// in the loader's list) are not found, and the caller writes them.
+    #[test]
+    fn bytes_mapped_from_a_shared_object_are_copied_from_its_file() {
+        extern "C" {
+            fn gnu_get_libc_version() -> *const libc::c_char;
+        }
+        // SAFETY: glibc returns a static NUL-terminated string.
+        let version = unsafe { CStr::from_ptr(gnu_get_libc_version()) }.to_bytes_with_nul();
+        let (file, _) = file_of(version).expect("libc's string is in a file mapping");
+        assert!(file.to_string_lossy().contains("libc"), "{file:?}");
+        // SAFETY: memfd_create with a C string name.
+        let fd = unsafe { OwnedFd::from_raw_fd(libc::memfd_create(c"t".as_ptr(), libc::MFD_CLOEXEC)) };
+        assert!(copy_from_file(fd.as_raw_fd(), version));
+        let mut back = vec![0u8; version.len()];
+        // SAFETY: pread into a local buffer.
+        let n = unsafe { libc::pread(fd.as_raw_fd(), back.as_mut_ptr().cast(), back.len(), 0) };
+        assert_eq!(n as usize, version.len());
+        assert_eq!(back, version);
+        static OURS: [u8; 64] = [7; 64];
+        assert!(file_of(&OURS).is_none());
+    }
+
     #[test]
     fn the_memfd_is_sealed_against_every_change() {
         let p = InitProgram::from_bytes(b"\x7fELF not really").unwrap();
@@ -367,4 +394,75 @@ mod tests {
         }
         assert_eq!(p.path.to_str().unwrap(), format!("/proc/self/fd/{fd}"));
     }
+}
+
+/// Copies `bytes`, which are mapped from a shared object's file (the addon's embedded init
+/// program: `include_bytes!` data in its read-only segment), into `fd` by the kernel, from
+/// that file (sendfile): the runtime never faults those pages in, 0.9 MB less resident per
+/// `create`. The file is the one the loader opened (dl_iterate_phdr gives its name and where
+/// the segment comes from): root's cached copy of the addon, or the addon in a checkout. False,
+/// with `fd` to be written whole by the caller, where that fails: not a file mapping, a name
+/// that no longer opens (a memfd loaded through /proc/self/fd, closed since), or a copy whose
+/// first and last pages differ from `bytes`.
+fn copy_from_file(fd: RawFd, bytes: &[u8]) -> bool {
+    let Some((file, mut offset)) = file_of(bytes) else { return false };
+    let Ok(src) = nix::fcntl::open(file.as_c_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()) else {
+        return false;
+    };
+    let mut left = bytes.len();
+    while left > 0 {
+        // SAFETY: sendfile between two descriptors we own, with a local offset.
+        let n = unsafe { libc::sendfile(fd, src.as_raw_fd(), &mut offset, left) };
+        if n < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        left -= n as usize;
+    }
+    let page = 4096.min(bytes.len());
+    [(0, page), (bytes.len() - page, page)].iter().all(|&(at, len)| {
+        let mut got = vec![0u8; len];
+        // SAFETY: pread into a local buffer of `len` bytes.
+        let n = unsafe { libc::pread(fd, got.as_mut_ptr().cast(), len, at as libc::off_t) };
+        n == len as isize && got == bytes[at..at + len]
+    })
+}
+
+/// The file `bytes` are mapped from and their offset in it, from the loaded objects' program
+/// headers.
+fn file_of(bytes: &[u8]) -> Option<(CString, libc::off_t)> {
+    struct Find {
+        addr: usize,
+        len: usize,
+        found: Option<(CString, libc::off_t)>,
+    }
+    unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: libc::size_t, data: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: the loader hands a valid info for the duration of the call; `data` is the
+        // Find below.
+        let (info, find) = unsafe { (&*info, &mut *(data as *mut Find)) };
+        if info.dlpi_name.is_null() || info.dlpi_phdr.is_null() {
+            return 0;
+        }
+        // SAFETY: dlpi_phnum headers at dlpi_phdr.
+        let phdrs = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
+        for ph in phdrs.iter().filter(|ph| ph.p_type == libc::PT_LOAD) {
+            let start = info.dlpi_addr as usize + ph.p_vaddr as usize;
+            if find.addr >= start && find.addr + find.len <= start + ph.p_filesz as usize {
+                // SAFETY: a NUL-terminated name owned by the loader.
+                let name = unsafe { CStr::from_ptr(info.dlpi_name) };
+                if !name.to_bytes().starts_with(b"/") {
+                    return 1;
+                }
+                find.found = Some((name.to_owned(), (ph.p_offset as usize + find.addr - start) as libc::off_t));
+                return 1;
+            }
+        }
+        0
+    }
+    let mut find = Find { addr: bytes.as_ptr() as usize, len: bytes.len(), found: None };
+    // SAFETY: the callback only reads the loader's structures and writes `find`.
+    unsafe { libc::dl_iterate_phdr(Some(each), &mut find as *mut Find as *mut libc::c_void) };
+    find.found
 }
