@@ -22,8 +22,8 @@ use std::os::fd::OwnedFd;
 pub struct SelfJoin {
     /// `<dir>/tasks` of each cgroup v1 hierarchy, opened for writing, with its path.
     pub tasks: Vec<(String, OwnedFd)>,
-    /// The cgroup v2 directory of a hybrid host, for CLONE_INTO_CGROUP.
-    pub spawn_into: Option<String>,
+    /// The cgroup v2 directory of a hybrid host, opened for CLONE_INTO_CGROUP, with its path.
+    pub spawn_into: Option<(OwnedFd, String)>,
 }
 
 impl Manager {
@@ -34,7 +34,10 @@ impl Manager {
         let Manager::V1(m) = self else { return None };
         let paths = m.paths();
         let v1: Vec<&String> = paths.iter().filter(|(s, _)| !s.is_empty()).map(|(_, d)| d).collect();
-        let spawn_into = paths.iter().find(|(s, _)| s.is_empty()).map(|(_, d)| d.clone());
+        let spawn_into = match paths.iter().find(|(s, _)| s.is_empty()) {
+            Some((_, dir)) => Some((super::open_dir(dir).ok()?, dir.clone())),
+            None => None,
+        };
         Some(SelfJoin { tasks: open_tasks(&v1)?, spawn_into })
     }
 }

@@ -68,9 +68,9 @@ pub struct Spawned {
 /// the container: the memory it touched until then stays charged to the runtime's cgroup
 /// (charges do not move with a task), and stage 1 is gone, so a container with
 /// `memory.limit` 512 KiB and `pids.limit` 1 runs. It joins before it can run any user code.
-/// On cgroup v1 (cgroupfs driver) the init moves itself in, just before its seccomp filter
-/// (cgroups/join.rs: no RCU grace period; a hybrid host's v2 hierarchy by spawning stage 1
-/// into it); elsewhere the runtime moves it in after Ready. With a new cgroup namespace the
+/// On cgroup v1 (cgroupfs driver) the init moves itself in just before Ready (before a seccomp
+/// filter it loads itself; cgroups/join.rs: no RCU grace period; a hybrid host's v2 hierarchy
+/// by spawning stage 1 into it); elsewhere the runtime moves it in after Ready. With a new cgroup namespace the
 /// init is moved (or moves itself) in as soon as its pid is known, and unshares the namespace
 /// afterwards, so that it is rooted at the container's cgroup (runc's order). The cgroup is
 /// removed again when anything fails.
@@ -100,16 +100,6 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
     // On cgroup v1 the init moves itself in (cgroups/join.rs: no grace period to wait for);
     // elsewhere the runtime moves it.
     let self_join = if spec.systemd { None } else { mgr.self_join() };
-    let spawn_into = match self_join.as_ref().and_then(|j| j.spawn_into.as_deref()) {
-        Some(dir) => match crate::cgroups::open_dir(dir) {
-            Ok(fd) => Some((fd, dir.to_owned())),
-            Err(e) => {
-                let _ = mgr.destroy();
-                return Err(e);
-            }
-        },
-        None => None,
-    };
     let self_joins = self_join.is_some();
     if !spec.systemd && !early && !self_joins {
         // The grace period the init's move waits for (cgroups/warm.rs) runs while the init
@@ -132,7 +122,7 @@ pub fn create(cfg: &Config, opts: &InitOptions, program: &InitProgram) -> Result
             plan.cgroup_procs = early_joins;
             if let Some(j) = self_join {
                 plan.cgroup_tasks = j.tasks;
-                plan.spawn_cgroup = spawn_into;
+                plan.spawn_cgroup = j.spawn_into;
             }
             if early && spec.systemd {
                 plan.join_scope = Some(&join_scope);

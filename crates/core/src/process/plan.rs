@@ -40,7 +40,8 @@ pub(crate) struct Plan<'a> {
     pub sysctl: Vec<(String, String)>,
     /// <cgroup path>/cgroup.procs of each hierarchy the runtime moves the init into as soon as
     /// it knows its pid (only with a new cgroup namespace, which the init unshares afterwards;
-    /// otherwise the runtime moves the init in once it waits, after Ready).
+    /// otherwise the runtime moves the init in once it waits, after Ready). Empty where the
+    /// init moves itself in (`cgroup_tasks`).
     pub cgroup_procs: Vec<String>,
     /// The same for the systemd driver: makes the container's scope with the init's pid (a
     /// scope cannot be empty), called as soon as the pid is known.
