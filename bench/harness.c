@@ -2,7 +2,7 @@
  * harness — time OCI runtimes against each other on one bundle (see bench/run.sh, which builds
  * this file, the bundle and the private mount namespace, and docs/benchmarks.md for results).
  *
- *   harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-g MS] [-o OPS] NAME=PATH...
+ *   harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-g MS] [-o OPS] [-F PATH] NAME=PATH...
  *   harness -X -d WORKDIR [-n N] [-w WARMUP] [-g MS] 'LABEL=PATH ARG...' ...  (bench/profile.sh)
  *   harness -S COMMAND [ARG...]                                             (bench/lib.sh)
  *
@@ -27,6 +27,13 @@
  * extra processes and with 1000 other containers). -g MS sleeps MS milliseconds, untimed,
  * before every call: isolated calls, as an engine makes them (bench/scale.sh's quiet row; in a
  * tight loop one call's kernel work, an RCU grace period above all, can serve the next).
+ *
+ * -F PATH times PATH (no arguments) once per iteration beside the runtimes: the Bun floor, a
+ * compiled Bun binary that loads an empty napi module and exits (bench/lib.sh bench_bun_floor).
+ * The targets line then gives, for each target, the floor of a runtime built on Bun: crun's
+ * own time for the call with crun's least call (`kill`) replaced by PATH's time, i.e. what a
+ * Bun runtime would take if everything it did beyond starting Bun and its addon were as fast
+ * as crun. A target below that floor cannot be met by any runtime that starts Bun per call.
  *
  * Why C: each call is one posix_spawn (glibc's is a CLONE_VM|CLONE_VFORK clone + execve) and
  * one wait4, the same for every runtime and small (the "floor" line times the harness spawning
@@ -117,6 +124,9 @@ static const char *bundle, *workdir, *prefix;
 static int iterations = 50, warmup = 5;
 static struct sample *samples[OP_COUNT][MAX_RT]; /* [op][runtime][iteration] */
 static struct sample *floor_samples;
+/* -F: the Bun floor program, timed once per iteration. */
+static char *bun_floor;
+static struct sample *bun_floor_samples;
 static int devnull = -1;
 static int failed;
 
@@ -298,6 +308,11 @@ static int iterate(int it)
 		char *argv[] = { "/bin/true", NULL };
 		spawn_wait(argv, devnull, rec ? &floor_samples[it] : NULL);
 	}
+	if (bun_floor) {
+		char *argv[] = { bun_floor, NULL };
+		if (spawn_wait(argv, devnull, rec ? &bun_floor_samples[it] : NULL))
+			die("%s failed", bun_floor);
+	}
 
 	for (int k = 0; do_run && k < nrt; k++) {
 		struct runtime *rt = &rts[(k + tag) % nrt];
@@ -462,16 +477,40 @@ static void print_targets(void)
 		{ OP_RUN, 2, 1.2, "CPU per run ≤ 1.2×" },
 		{ OP_RUN, 1, 30.0, "peak RSS of run ≤ 30 MB" },
 	};
-	printf("\nTargets (%s against crun, medians):", rts[0].name);
+	/* The Bun floor of each target (-F, and crun's kill as crun's least call). */
+	int floors = bun_floor && op_selected(OP_KILL);
+	if (floors) {
+		struct stats w = stats_of(bun_floor_samples, iterations, 0), m = stats_of(bun_floor_samples, iterations, 1),
+			     c = stats_of(bun_floor_samples, iterations, 2);
+		printf("\nBun floor (-F %s): %.2f ms (p90 %.2f), peak RSS %.1f MB, CPU %.1f ms; crun's kill "
+		       "(its least call) %.2f ms, CPU %.1f ms.\n",
+		       bun_floor, w.median, w.p90, m.median, c.median, stats_of(samples[OP_KILL][crun], iterations, 0).median,
+		       stats_of(samples[OP_KILL][crun], iterations, 2).median);
+	}
+	printf("\nTargets (%s against crun, medians%s):", rts[0].name,
+	       floors ? "; in brackets the Bun floor: crun's time for it with each of crun's processes "
+			"costing the Bun floor instead of crun's kill" : "");
 	int first = 1;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (!op_selected(t[i].o))
 			continue;
 		double mine = stats_of(samples[t[i].o][0], iterations, t[i].field).median;
-		double q = t[i].field == 1 ? mine
-					   : mine / stats_of(samples[t[i].o][crun], iterations, t[i].field).median;
-		printf("%s %s: %.2f%s, %s", first ? "" : ";", t[i].text, q, t[i].field == 1 ? " MB" : "",
-		       q <= t[i].limit ? "met" : "not met");
+		double theirs = stats_of(samples[t[i].o][crun], iterations, t[i].field).median;
+		double q = t[i].field == 1 ? mine : mine / theirs;
+		printf("%s %s: %.2f%s", first ? "" : ";", t[i].text, q, t[i].field == 1 ? " MB" : "");
+		if (floors) {
+			double f = stats_of(bun_floor_samples, iterations, t[i].field).median;
+			if (t[i].field == 1) {
+				printf(" (floor %.1f MB)", f);
+			} else {
+				/* create, start and delete are three processes; the others one. */
+				int procs = t[i].o == OP_CYCLE ? 3 : 1;
+				double least = stats_of(samples[OP_KILL][crun], iterations, t[i].field).median;
+				double fl = (theirs - procs * least + procs * f) / theirs;
+				printf(" (floor %.2f%s)", fl, fl > t[i].limit ? ", above the target" : "");
+			}
+		}
+		printf(", %s", q <= t[i].limit ? "met" : "not met");
 		first = 0;
 	}
 	printf("\n");
@@ -615,7 +654,7 @@ static int subreaper(char **argv)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-g MS] [-o run,cycle,state] NAME=PATH...\n"
+		"usage: harness -b BUNDLE -d WORKDIR -p ID_PREFIX [-n N] [-w WARMUP] [-g MS] [-o run,cycle,state] [-F PATH] NAME=PATH...\n"
 		"       harness -X -d WORKDIR [-n N] [-w WARMUP] [-g MS] 'LABEL=PATH ARG...'...\n"
 		"       harness -S COMMAND [ARG...]\n");
 	exit(2);
@@ -627,7 +666,7 @@ int main(int argc, char **argv)
 	/* -S COMMAND...: everything after -S belongs to COMMAND. */
 	if (argc > 2 && !strcmp(argv[1], "-S"))
 		return subreaper(argv + 2);
-	while ((c = getopt(argc, argv, "Xb:d:p:n:w:o:g:")) != -1) {
+	while ((c = getopt(argc, argv, "Xb:d:p:n:w:o:g:F:")) != -1) {
 		switch (c) {
 		case 'o':
 			do_run = strstr(optarg, "run") != NULL;
@@ -641,6 +680,7 @@ int main(int argc, char **argv)
 		case 'n': iterations = atoi(optarg); break;
 		case 'w': warmup = atoi(optarg); break;
 		case 'g': gap_ms = atol(optarg); break;
+		case 'F': bun_floor = optarg; break;
 		default: usage();
 		}
 	}
@@ -702,6 +742,9 @@ int main(int argc, char **argv)
 		for (int r = 0; r < nrt; r++)
 			samples[o][r] = calloc(iterations, sizeof(struct sample));
 	floor_samples = calloc(iterations, sizeof(struct sample));
+	bun_floor_samples = calloc(iterations, sizeof(struct sample));
+	if (bun_floor && access(bun_floor, X_OK))
+		die("-F %s: %s", bun_floor, strerror(errno));
 
 	/* One created container per runtime for `state` and `kill`. */
 	for (int r = 0; do_state && r < nrt; r++) {

@@ -48,6 +48,29 @@ bench_evict() {
 	done
 }
 
+# bench_compile SRC OUT: a `bun build --compile` binary with scripts/build-bin.sh's flags (less
+# --splitting and --define), for the Bun floors.
+bench_compile() {
+	"$repo/node_modules/.bin/bun" build --compile --format=esm --minify --bytecode --no-compile-autoload-dotenv \
+		--no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+		--compile-jit-policy=1000 "$1" --outfile "$2" >/dev/null
+}
+
+# bench_bun_floor DIR: builds DIR/bun-empty (a compiled Bun binary that does nothing) and
+# DIR/bun-napi-empty (the same, loading a napi module that exports nothing: what Bun's start-up,
+# its napi set-up and a dlopen cost any runtime built on Bun, before it does anything). Fails
+# (status 1, nothing printed) without Bun or a C compiler.
+bench_bun_floor() {
+	local dir=$1
+	[[ -x $repo/node_modules/.bin/bun ]] && command -v "${CC:-cc}" >/dev/null || return 1
+	[[ -x $dir/bun-empty && -x $dir/bun-napi-empty ]] && return 0
+	bench_compile "$repo/bench/profile/empty.ts" "$dir/bun-empty"
+	printf 'void *napi_register_module_v1(void *env, void *exports) { return exports; }\n' >"$dir/napi-empty.c"
+	"${CC:-cc}" -O2 -shared -fPIC -o "$dir/napi-empty.node" "$dir/napi-empty.c"
+	printf 'declare const require: (id: string) => unknown;\nrequire("./napi-empty.node");\n' >"$dir/napi-empty.ts"
+	bench_compile "$dir/napi-empty.ts" "$dir/bun-napi-empty"
+}
+
 # bench_make_bundle DIR: the busybox bundle of the tests, running /bin/true without a terminal.
 bench_make_bundle() {
 	command -v jq >/dev/null || { echo "$(basename "$0"): jq is required (apt-get install jq)" >&2; exit 1; }

@@ -17,7 +17,9 @@
 # is left alone); CC (default cc); BUSYBOX as for test/fixtures/make-bundle.sh. The report goes to stdout and to bench/out/<UTC time>.md
 # (bench/out/ is git-ignored; docs/benchmarks.md holds the recorded run).
 #
-# What is measured and how: bench/harness.c. Where runts's time goes: bench/profile.sh.
+# The targets line gives each target's Bun floor (harness -F: what a runtime that starts Bun per
+# call would take doing crun's work at crun's speed), and the memory-floor row the kernel's own
+# floor (bench/memfloor.c). What is measured and how: bench/harness.c. Where runts's time goes: bench/profile.sh.
 # Results: docs/benchmarks.md.
 #
 # All three runtimes run in a private mount namespace without /sys/fs/cgroup/unified (see
@@ -73,10 +75,18 @@ out=$repo/bench/out/$(date -u +%Y%m%dT%H%M%SZ).md
 	echo "- $n iterations after $warmup warm-up ones, runtimes interleaved in rotating order; each binary evicted from the page cache first (bench_evict)"
 } | tee "$out"
 
+# The Bun floor (bench/lib.sh), timed beside the runtimes: the targets line gives each
+# target's floor for a runtime that starts Bun per call.
+floor=()
+if bench_bun_floor "$work"; then
+	floor=(-F "$work/bun-napi-empty")
+else
+	echo "(no Bun or no C compiler: the targets are printed without their Bun floor)" | tee -a "$out"
+fi
 # Every binary in the same page-cache state: read back from disk by the warm-up calls.
-bench_evict "$runts" "$runc" "$crun"
+bench_evict "$runts" "$runc" "$crun" ${floor[1]:+"${floor[1]}"}
 status=0
-"$harness" -b "$work/bundle" -d "$work" -p "$prefix" -n "$n" -w "$warmup" \
+"$harness" -b "$work/bundle" -d "$work" -p "$prefix" -n "$n" -w "$warmup" "${floor[@]}" \
 	runts="$runts" runc="$runc" crun="$crun" | tee -a "$out" || status=$?
 # The rows at scale (bench/scale.sh); BENCH_SCALE=0 skips them.
 if [[ ${BENCH_SCALE:-1} != 0 && $status == 0 ]]; then

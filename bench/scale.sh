@@ -183,6 +183,14 @@ scale_memory() {
 	echo
 	scale_header "limit"
 	scale_ratio_row "memory.limit, KiB" "" "${floors[@]}"
+	# The same search with no runtime (bench/memfloor.c): what the kernel charges for the exec.
+	local file=$work/b-mem/rootfs$program kernel
+	if command -v "${CC:-cc}" >/dev/null && [[ -e $file ]]; then
+		[[ -x $work/memfloor ]] || "${CC:-cc}" -O2 -static -o "$work/memfloor" "$repo/bench/memfloor.c"
+		kernel=$("$work/memfloor" "$prefix-memfloor" "$(readlink -f "$file")" "$(basename "$program")" "${limits[@]}")
+		echo
+		echo "The kernel's own floor, no runtime (bench/memfloor.c: fork, move into a fresh cgroup with the limit and pids.max 1, exec the same file): $kernel KiB."
+	fi
 }
 
 # scale_floors: what Bun itself costs (an empty `bun build --compile` binary, built with the
@@ -191,25 +199,9 @@ scale_memory() {
 # container for exec'ing a minimal static program (no libc: one exit system call) under the
 # memory-floor search of scale_memory.
 scale_floors() {
-	local bun=$repo/node_modules/.bin/bun k
-	# compile SRC OUT: with scripts/build-bin.sh's flags (less --splitting and --define).
-	compile() {
-		"$bun" build --compile --format=esm --minify --bytecode --no-compile-autoload-dotenv \
-			--no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
-			--compile-jit-policy=1000 "$1" --outfile "$2" >/dev/null
-	}
-	if [[ -x $bun ]]; then
-		compile "$repo/bench/profile/empty.ts" "$work/bun-empty"
-		local cmds=("bun-empty=$work/bun-empty")
-		# The napi floor: the same binary requiring a napi module that exports nothing (what
-		# Bun's napi set-up, the module's copy in $TMPDIR and its dlopen cost any addon).
-		if command -v "${CC:-cc}" >/dev/null; then
-			printf 'void *napi_register_module_v1(void *env, void *exports) { return exports; }\n' >"$work/napi-empty.c"
-			"${CC:-cc}" -O2 -shared -fPIC -o "$work/napi-empty.node" "$work/napi-empty.c"
-			printf 'declare const require: (id: string) => unknown;\nrequire("./napi-empty.node");\n' >"$work/napi-empty.ts"
-			compile "$work/napi-empty.ts" "$work/bun-napi-empty"
-			cmds+=("bun-napi-empty=$work/bun-napi-empty")
-		fi
+	local k
+	if bench_bun_floor "$work"; then
+		local cmds=("bun-empty=$work/bun-empty" "bun-napi-empty=$work/bun-napi-empty")
 		for k in $scale_rts; do
 			local name=${k%%=*} bin=${k#*=}
 			mkdir -p "$work/floor-$name"
@@ -222,9 +214,10 @@ scale_floors() {
 		if [[ " $scale_rts" == *" runts="* && -e $repo/runts.linux-x64-gnu.node ]]; then
 			cp "$repo/runts.linux-x64-gnu.node" "$work/runts.node"
 			cp "$repo/bench/profile/state-floor.ts" "$work/state-floor.ts"
-			compile "$work/state-floor.ts" "$work/bun-state-floor"
+			bench_compile "$work/state-floor.ts" "$work/bun-state-floor"
 			cmds+=("bun-state-floor=$work/bun-state-floor $work/floor-runts $prefix-floor")
 		fi
+		bench_evict "$work/bun-empty" "$work/bun-napi-empty" $([[ -x $work/bun-state-floor ]] && echo "$work/bun-state-floor")
 		echo
 		echo "### The Bun floor: an empty compiled Bun binary (one loading an empty napi module, one doing the least of \`state\` through the addon) next to each runtime's \`state\` and \`kill\`"
 		"$harness" -X -d "$work" -n "${BENCH_N:-50}" -w 5 "${cmds[@]}" 2>/dev/null | sed -n '/^| command/,$p'
@@ -232,7 +225,7 @@ scale_floors() {
 			"${k#*=}" --root "$work/floor-${k%%=*}" delete --force "$prefix-floor" >/dev/null 2>&1 || true
 		done
 	else
-		echo "(no $bun: the Bun floor is not measured)"
+		echo "(no Bun or no C compiler: the Bun floor is not measured)"
 	fi
 	if command -v "${CC:-cc}" >/dev/null; then
 		printf '.globl _start\n_start:\n\tmov $60, %%eax\n\txor %%edi, %%edi\n\tsyscall\n' >"$work/exit0.s"
