@@ -455,10 +455,13 @@ static void print_table(int field)
 /* Issue 9's targets, as information: the harness never fails on a timing. */
 static void print_targets(void)
 {
-	int crun = -1;
-	for (int r = 1; r < nrt; r++)
+	int crun = -1, floor_rt = -1;
+	for (int r = 1; r < nrt; r++) {
 		if (!strcmp(rts[r].name, "crun"))
 			crun = r;
+		if (!strcmp(rts[r].name, "floor"))
+			floor_rt = r;
+	}
 	if (crun < 0)
 		return;
 	struct {
@@ -487,9 +490,11 @@ static void print_targets(void)
 		       bun_floor, w.median, w.p90, m.median, c.median, stats_of(samples[OP_KILL][crun], iterations, 0).median,
 		       stats_of(samples[OP_KILL][crun], iterations, 2).median);
 	}
-	printf("\nTargets (%s against crun, medians%s):", rts[0].name,
+	printf("\nTargets (%s against crun, medians%s%s):", rts[0].name,
 	       floors ? "; in brackets the Bun floor: crun's time for it with each of crun's processes "
-			"costing the Bun floor instead of crun's kill" : "");
+			"costing the Bun floor instead of crun's kill" : "",
+	       floor_rt >= 0 ? "; and the floor runtime's own ratio (Bun, the addon and the core, none of runts's "
+			       "TypeScript)" : "");
 	int first = 1;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (!op_selected(t[i].o))
@@ -509,6 +514,10 @@ static void print_targets(void)
 				double fl = (theirs - procs * least + procs * f) / theirs;
 				printf(" (floor %.2f%s)", fl, fl > t[i].limit ? ", above the target" : "");
 			}
+		}
+		if (floor_rt >= 0) {
+			double f = stats_of(samples[t[i].o][floor_rt], iterations, t[i].field).median;
+			printf(t[i].field == 1 ? " (floor runtime %.1f MB)" : " (floor runtime %.2f)", t[i].field == 1 ? f : f / theirs);
 		}
 		printf(", %s", q <= t[i].limit ? "met" : "not met");
 		first = 0;

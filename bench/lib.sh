@@ -71,6 +71,20 @@ bench_bun_floor() {
 	bench_compile "$dir/napi-empty.ts" "$dir/bun-napi-empty"
 }
 
+# bench_floor_runtime DIR BUNDLE: builds DIR/runts-floor, the floor runtime
+# (bench/profile/floor-runtime.ts, with the checkout's addon embedded), and DIR/runts-floor.json,
+# runts's spec pipeline's output for BUNDLE (bench/profile/floor-config.ts, run by Bun from the
+# sources). Fails (status 1, nothing printed) without Bun or the built addon.
+bench_floor_runtime() {
+	local dir=$1 bundle=$2
+	[[ -x $repo/node_modules/.bin/bun && -e $repo/runts.linux-x64-gnu.node ]] || return 1
+	mkdir -p "$dir/floor-src"
+	cp "$repo/bench/profile/floor-runtime.ts" "$dir/floor-src/"
+	cp "$repo/runts.linux-x64-gnu.node" "$dir/floor-src/runts.node"
+	bench_compile "$dir/floor-src/floor-runtime.ts" "$dir/runts-floor"
+	"$repo/node_modules/.bin/bun" "$repo/bench/profile/floor-config.ts" "$bundle" "$dir/runts-floor.json"
+}
+
 # bench_make_bundle DIR: the busybox bundle of the tests, running /bin/true without a terminal.
 bench_make_bundle() {
 	command -v jq >/dev/null || { echo "$(basename "$0"): jq is required (apt-get install jq)" >&2; exit 1; }

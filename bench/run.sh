@@ -17,7 +17,9 @@
 # is left alone); CC (default cc); BUSYBOX as for test/fixtures/make-bundle.sh. The report goes to stdout and to bench/out/<UTC time>.md
 # (bench/out/ is git-ignored; docs/benchmarks.md holds the recorded run).
 #
-# The targets line gives each target's Bun floor (harness -F: what a runtime that starts Bun per
+# The main table has a fourth runtime, the floor runtime (bench/profile/floor-runtime.ts): each
+# call done by Bun, runts's addon and core, and none of runts's TypeScript. The targets line
+# gives each target's Bun floor (harness -F: what a runtime that starts Bun per
 # call would take doing crun's work at crun's speed), and the memory-floor row the kernel's own
 # floor (bench/memfloor.c). What is measured and how: bench/harness.c. Where runts's time goes: bench/profile.sh.
 # Results: docs/benchmarks.md.
@@ -83,11 +85,19 @@ if bench_bun_floor "$work"; then
 else
 	echo "(no Bun or no C compiler: the targets are printed without their Bun floor)" | tee -a "$out"
 fi
+# The floor runtime (bench/profile/floor-runtime.ts), a runtime of its own in the main table:
+# Bun, the addon and runts's core doing each call with none of runts's TypeScript.
+floor_rt=()
+if bench_floor_runtime "$work" "$work/bundle"; then
+	floor_rt=(floor="$work/runts-floor")
+else
+	echo "(no Bun or no built addon: the floor runtime is not measured)" | tee -a "$out"
+fi
 # Every binary in the same page-cache state: read back from disk by the warm-up calls.
-bench_evict "$runts" "$runc" "$crun" ${floor[1]:+"${floor[1]}"}
+bench_evict "$runts" "$runc" "$crun" ${floor[1]:+"${floor[1]}"} ${floor_rt[0]:+"$work/runts-floor"}
 status=0
 "$harness" -b "$work/bundle" -d "$work" -p "$prefix" -n "$n" -w "$warmup" "${floor[@]}" \
-	runts="$runts" runc="$runc" crun="$crun" | tee -a "$out" || status=$?
+	runts="$runts" runc="$runc" crun="$crun" "${floor_rt[@]}" | tee -a "$out" || status=$?
 # The rows at scale (bench/scale.sh); BENCH_SCALE=0 skips them.
 if [[ ${BENCH_SCALE:-1} != 0 && $status == 0 ]]; then
 	source "$repo/bench/scale.sh"

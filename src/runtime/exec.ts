@@ -179,7 +179,7 @@ export function processFor(base: SpecProcess | undefined, o: ExecProcess): unkno
 }
 
 /** The core's config for an exec'd process: the container's id, its filter, the process. */
-function execConfig(s: ContainerState, process: Config['process'], seccomp: Config['seccomp']): Config {
+export function execConfig(s: ContainerState, process: Config['process'], seccomp: Config['seccomp']): Config {
   return {
     id: s.id,
     bundle: s.bundle,
