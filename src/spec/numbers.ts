@@ -6,7 +6,9 @@
  * double does not hold as written (anything but a plain safe integer) is replaced by a marked
  * string carrying its text; validation checks that text (validate.ts, intValue) and reports it
  * as written; `thaw` then turns what passed back into numbers. A config without such literals
- * (the usual case) costs one scan of the text.
+ * (the usual case) costs two passes of the regular expression engine over the text (SUSPECT),
+ * and `thaw` hands it back as it is: scanned in JavaScript, which runs once in Bun's
+ * interpreter, a 3 KB config cost `create` 0.2 ms in the scan and 0.2 ms in the copy.
  */
 
 /** The prefix of a marked literal: a NUL cannot start a real JSON string value here. */
@@ -19,8 +21,19 @@ function exact(raw: string): boolean {
   return PLAIN.test(raw) && raw !== '-0' && Number.isSafeInteger(Number(raw));
 }
 
+/** JSON strings (escapes included), cut out before SUSPECT looks at the rest. */
+const STRINGS = /"(?:[^"\\]|\\.)*"/g;
+/**
+ * What only an inexact literal has outside strings: a fraction or an exponent (a digit then
+ * `.`, `e` or `E`: `true` and `false` have no digit before theirs), `-0`, or 16 digits in a
+ * row (a safe integer has at most 16, and only some of those are safe: the scan decides).
+ */
+const SUSPECT = /\d[.eE]|-0(?!\d)|\d{16}/;
+
 /** The text with its inexact number literals marked, or undefined when it has none. */
 export function markInexact(text: string): string | undefined {
+  // The usual config has none: said by the regular expression engine, without the scan below.
+  if (!SUSPECT.test(text.replace(STRINGS, '""'))) return undefined;
   let out: string[] | undefined;
   let last = 0;
   for (let i = 0; i < text.length; i++) {
@@ -53,12 +66,29 @@ export function rawOf(v: string): string {
   return v.slice(NUMBER_MARK.length);
 }
 
-/** Every marked literal back to a number (after validation passed). */
+/**
+ * Every marked literal back to a number (after validation passed). What holds none is handed
+ * back as it is, not copied; what holds one is copied along the way to it.
+ */
 export function thaw<T>(v: T): T {
   if (isMarked(v)) return Number(rawOf(v)) as T;
-  if (Array.isArray(v)) return v.map(thaw) as T;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = thaw(v[i]);
+      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    }
+    return (out ?? v) as T;
+  }
   if (typeof v === 'object' && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, thaw(x)])) as T;
+    let changed: Map<string, unknown> | undefined;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const x = thaw((v as Record<string, unknown>)[k]);
+      if (x !== (v as Record<string, unknown>)[k]) (changed ??= new Map()).set(k, x);
+    }
+    // Copied as JSON.parse made it (own data properties, "__proto__" among them).
+    if (changed) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, changed.has(k) ? changed.get(k) : x])) as T;
   }
   return v;
 }

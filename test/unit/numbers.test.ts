@@ -15,6 +15,32 @@ test('plain configs are parsed as they are (no marking)', () => {
   assert.equal(markInexact('{"a":1,"b":[-2,3],"c":"1e2","d":9007199254740991}'), undefined);
 });
 
+test('the regular-expression test before the scan: it marks exactly what the scan alone marks', () => {
+  // Not suspect: literals inside strings (escaped quotes too), true/false, safe integers of up to 16 digits.
+  for (const text of ['{"a":"1.5","b":"-0","c":"\\"1e2\\" 12345678901234567"}', '[true,false,null,-12,0]', '[9007199254740991,-9007199254740991]']) {
+    assert.equal(markInexact(text), undefined, text);
+  }
+  // Each kind of inexact literal, outside strings, still marked as the scan marks it.
+  for (const lit of ['1e2', '1E2', '0.0', '1.5', '-0', '9007199254740993', '-9007199254740993', '18446744073709551616']) {
+    assert.equal(markInexact(`{"s":"x","v":${lit},"t":true}`), `{"s":"x","v":${JSON.stringify(`\u0000number:${lit}`)},"t":true}`, lit);
+  }
+  // A 16-digit safe integer is scanned, and left as it is.
+  assert.equal(markInexact('[1234567890123456]'), undefined);
+});
+
+test('thaw hands back what holds no marked literal as it is, and copies only the way to one', () => {
+  const plain = parseSpecText('{"process":{"args":["sh"],"rlimits":[{"hard":1}]},"linux":{"seccomp":{"syscalls":[]}}}', 'c');
+  assert.equal(thaw(plain), plain);
+  const parsed = parseSpecText('{"process":{"rlimits":[{"hard":1.5}]},"linux":{"sysctl":{"a":"b"}},"__proto__":{"x":1}}', 'c') as Record<string, any>;
+  const t = thaw(parsed) as Record<string, any>;
+  assert.notEqual(t, parsed);
+  assert.equal(t.process.rlimits[0].hard, 1.5);
+  assert.equal(t.linux, parsed.linux, 'a subtree without marks is shared');
+  assert.ok(Object.hasOwn(t, '__proto__'), 'a "__proto__" key stays an own property');
+  assert.equal(Object.getPrototypeOf(t), Object.prototype);
+  assert.equal(typeof parsed.process.rlimits[0].hard, 'string', 'the parsed value is left as it was');
+});
+
 test('1e2, 0.0, 1.5 and -0 are not integers where runc wants them', () => {
   for (const lit of ['1e2', '0.0', '1.5', '-0']) {
     const p = problems(spec({ uid: `@${lit}`, gid: 0 }));
