@@ -73,9 +73,11 @@ export class Runtime {
 
   /** Builds the container from its bundle; its process waits for `start`. */
   async create(id: string, o: CreateOptions = {}): Promise<StateView> {
-    const { createDetached } = await import('./create.ts');
+    const [{ createDetached }, { viewAs }] = await Promise.all([import('./create.ts'), import('./state.ts')]);
     const stored: StoredState = await createDetached(this.options, id, o);
-    return this.state(stored.id);
+    // Its init was released to wait for `start`: "created", as `state` would say, without
+    // reading back what was just written (0.3 ms of every create).
+    return viewAs(stored, 'created');
   }
 
   /**

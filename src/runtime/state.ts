@@ -20,7 +20,11 @@ export interface StateView {
 }
 
 export function view(files: Files, root: string, s: ContainerState): StateView {
-  const status = statusOf(files, root, s);
+  return viewAs(s, statusOf(files, root, s));
+}
+
+/** The view of a record whose status the caller knows (`create`: just made, "created"). */
+export function viewAs(s: ContainerState, status: Status): StateView {
   const v: StateView = {
     ociVersion: s.ociVersion,
     id: s.id,

@@ -48,6 +48,19 @@ describe('the library example', { skip: !root && 'needs root (it runs a containe
     });
   }
 
+  test('create returns the state `state` reports for the new container (under node)', { timeout: 60_000 }, async () => {
+    const { Runtime } = await import(join(repo, 'build/src/index.js'));
+    const rt = new Runtime({ root: join(work, 'root-view') });
+    const id = `view-${process.pid}`;
+    try {
+      const made = await rt.create(id, { bundle });
+      assert.equal(made.status, 'created');
+      assert.deepEqual(made, await rt.state(id));
+    } finally {
+      await rt.delete(id, { force: true });
+    }
+  });
+
   test('the README shows this example', () => {
     const readme = readFileSync(join(repo, 'README.md'), 'utf8');
     const block = /## Library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
