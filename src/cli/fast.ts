@@ -27,16 +27,42 @@ export interface FastCall {
  * The verbs taken on the fast path, each definition loaded only when its verb is called: an
  * engine's `state` evaluates the `state` definition and nothing of the others (what a call
  * evaluates is what it allocates, and past a threshold that starts the collector's threads).
+ *
+ * This file (and the readers a fast call goes through: verb.ts, state/, runtime/state.ts,
+ * runtime/lifecycle.ts) loops by hand where Array's callback methods, Set, Object.hasOwn or
+ * spread would do: JavaScriptCore compiles each of those builtins (JavaScript inside the engine)
+ * on its first use in a process, 20-150 µs each in the compiled binary, and a runts process
+ * lives for one call.
  */
-const FAST: Record<string, () => Promise<{ default: VerbDef }>> = {
-  create: () => import('./commands/create.ts'),
-  delete: () => import('./commands/delete.ts'),
-  exec: () => import('./commands/exec.ts'),
-  kill: () => import('./commands/kill.ts'),
-  run: () => import('./commands/run.ts'),
-  start: () => import('./commands/start.ts'),
-  state: () => import('./commands/state.ts'),
-};
+function loader(verb: string): (() => Promise<{ default: VerbDef }>) | undefined {
+  switch (verb) {
+    case 'create':
+      return () => import('./commands/create.ts');
+    case 'delete':
+      return () => import('./commands/delete.ts');
+    case 'exec':
+      return () => import('./commands/exec.ts');
+    case 'kill':
+      return () => import('./commands/kill.ts');
+    case 'run':
+      return () => import('./commands/run.ts');
+    case 'start':
+      return () => import('./commands/start.ts');
+    case 'state':
+      return () => import('./commands/state.ts');
+    default:
+      return undefined;
+  }
+}
+
+/** The flag of `flags` named by `--long` or `-s` (short given, long undefined). */
+function findFlag(flags: FlagDef[], long: string | undefined, short: string | undefined): FlagDef | undefined {
+  for (let i = 0; i < flags.length; i++) {
+    const shape = flagShape(flags[i]);
+    if (long !== undefined ? shape.long === long : shape.short === short) return flags[i];
+  }
+  return undefined;
+}
 
 /**
  * Reads `--name value`, `--name=value`, `-x value` and boolean flags of `flags` from the start
@@ -44,27 +70,33 @@ const FAST: Record<string, () => Promise<{ default: VerbDef }>> = {
  * anything else.
  */
 function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, number] | undefined {
-  const shapes = flags.map((f) => ({ def: f, shape: flagShape(f) }));
   const out: Options = {};
-  const seen = new Set<string>();
+  const seen: string[] = [];
   let i = start;
   for (; i < args.length && args[i].startsWith('-') && args[i] !== '-'; i++) {
     const a = args[i];
     const eq = a.indexOf('=');
-    const found = a.startsWith('--')
-      ? shapes.find((s) => s.shape.long === (eq > 0 ? a.slice(2, eq) : a.slice(2)))
+    const def = a.startsWith('--')
+      ? findFlag(flags, eq > 0 ? a.slice(2, eq) : a.slice(2), undefined)
       : a.length === 2
-        ? shapes.find((s) => s.shape.short === a[1])
+        ? findFlag(flags, undefined, a[1])
         : undefined;
-    if (!found || (seen.has(found.shape.long) && !found.def.repeat)) return undefined;
-    seen.add(found.shape.long);
-    const { def, shape } = found;
+    if (!def) return undefined;
+    const shape = flagShape(def);
+    if (seen.indexOf(shape.long) >= 0 && !def.repeat) return undefined;
+    seen.push(shape.long);
     if (shape.value) {
       const value = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : args[++i];
       if (value === undefined || (eq < 0 && value.startsWith('-'))) return undefined;
       try {
         const v = flagValue(def, value);
-        out[shape.key] = def.repeat ? [...((out[shape.key] as unknown[] | undefined) ?? []), v] : v;
+        if (def.repeat) {
+          const list = (out[shape.key] as unknown[] | undefined) ?? [];
+          list.push(v);
+          out[shape.key] = list;
+        } else {
+          out[shape.key] = v;
+        }
       } catch {
         return undefined; // commander says what is wrong with it
       }
@@ -88,24 +120,28 @@ export async function fastPath(args: string[]): Promise<FastCall | undefined> {
   if (!globalFlags) return undefined;
   const [g, at] = globalFlags;
   const verb = args[at];
-  const load = verb === undefined || !Object.hasOwn(FAST, verb) ? undefined : FAST[verb];
+  const load = verb === undefined ? undefined : loader(verb);
   if (!load) return undefined;
   const def = (await load()).default;
   const verbFlags = readFlags(args, at + 1, def.flags);
   if (!verbFlags) return undefined;
   const [opts, end] = verbFlags;
   const rest = args.slice(end);
-  const required = def.args.filter((a) => a.name.startsWith('<')).length;
+  let required = 0;
+  for (let i = 0; i < def.args.length; i++) if (def.args[i].name.startsWith('<')) required++;
   // A variadic last argument ("[command...]") takes the rest as it is, options and all
   // (passThrough verbs: what follows the first argument is the verb's).
-  const variadic = def.args.at(-1)?.name.endsWith('...]') ?? false;
+  const variadic = def.args.length > 0 && def.args[def.args.length - 1].name.endsWith('...]');
   if (rest.length < required || (!variadic && rest.length > def.args.length)) return undefined;
-  const own = variadic ? rest.slice(0, def.args.length - 1) : rest;
-  if (own.some((a) => a.startsWith('-') && a !== '-')) return undefined;
-  if (variadic && !def.passThrough && rest.some((a) => a.startsWith('-') && a !== '-')) return undefined;
+  const own = variadic ? Math.min(def.args.length - 1, rest.length) : rest.length;
+  const checked = variadic && !def.passThrough ? rest.length : own;
+  for (let i = 0; i < checked; i++) if (rest[i].startsWith('-') && rest[i] !== '-') return undefined;
+  if (variadic) return { verb, globals: g as unknown as GlobalOptions, args: rest, opts, def };
   // Optional arguments with a default, as commander fills them in.
-  const full = variadic
-    ? rest
-    : def.args.map((a, i) => rest[i] ?? a.default).filter((a): a is string => a !== undefined);
+  const full: string[] = [];
+  for (let i = 0; i < def.args.length; i++) {
+    const a = rest[i] ?? def.args[i].default;
+    if (a !== undefined) full.push(a);
+  }
   return { verb, globals: g as unknown as GlobalOptions, args: full, opts, def };
 }

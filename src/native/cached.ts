@@ -15,7 +15,10 @@ export interface EmbeddedFile {
 /** The addon embedded in this executable; undefined unless this is the compiled runts. */
 export function embeddedAddon(): EmbeddedFile | undefined {
   if (typeof Bun === 'undefined') return undefined;
-  return Bun.embeddedFiles.find((f) => f.name.startsWith('runts.') && f.name.endsWith('.node'));
+  // A loop, not find(): a builtin compiled on first use (src/cli/fast.ts).
+  const files = Bun.embeddedFiles;
+  for (let i = 0; i < files.length; i++) if (files[i].name.startsWith('runts.') && files[i].name.endsWith('.node')) return files[i];
+  return undefined;
 }
 
 /** Root's copy of `file` in ADDON_CACHE (one per build: its size and Bun's content hash name it). */

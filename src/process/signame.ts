@@ -2,14 +2,23 @@
 import { RuntsError } from '../errors.ts';
 import { SIGNALS } from '../spec/tables.generated.ts';
 
+function digits(raw: string): boolean {
+  if (raw === '') return false;
+  for (let i = 0; i < raw.length; i++) if (raw[i] < '0' || raw[i] > '9') return false;
+  return true;
+}
+
+/** (By hand, not every() and Object.hasOwn: builtins compiled on first use, src/cli/fast.ts.) */
 export function parseSignal(raw: string): number {
-  if (raw !== '' && [...raw].every((c) => c >= '0' && c <= '9')) {
+  if (digits(raw)) {
     const n = Number(raw);
     // 0 is runc's liveness probe: nothing is sent, the call fails if the init is gone.
     if (n >= 0 && n < 65) return n;
   } else {
     const name = raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`;
-    if (Object.hasOwn(SIGNALS, name)) return SIGNALS[name];
+    // Upper case: never a name Object.prototype has.
+    const n = SIGNALS[name];
+    if (typeof n === 'number') return n;
   }
   throw new RuntsError(`unknown signal "${raw}"`);
 }

@@ -73,7 +73,8 @@ export class Runtime {
 
   /** Builds the container from its bundle; its process waits for `start`. */
   async create(id: string, o: CreateOptions = {}): Promise<StateView> {
-    const [{ createDetached }, { viewAs }] = await Promise.all([import('./create.ts'), import('./state.ts')]);
+    const { createDetached } = await import('./create.ts');
+    const { viewAs } = await import('./state.ts');
     const stored: StoredState = await createDetached(this.options, id, o);
     // Its init was released to wait for `start`: "created", as `state` would say, without
     // reading back what was just written (0.3 ms of every create).
@@ -139,7 +140,9 @@ export class Runtime {
   async state(id: string): Promise<StateView> {
     // Through the addon when it is loaded already (--log) or cheap to load, else node:fs
     // (src/state/files.ts).
-    const [{ stateOf }, files] = await Promise.all([import('./state.ts'), readerFiles()]);
+    // One after the other: Promise.all is a builtin compiled on first use (src/cli/fast.ts).
+    const { stateOf } = await import('./state.ts');
+    const files = await readerFiles();
     return stateOf(files, this.root, id);
   }
 

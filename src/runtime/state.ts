@@ -41,10 +41,26 @@ export function viewAs(s: ContainerState, status: Status): StateView {
   return v;
 }
 
-/** Go's encoding/json prints map keys sorted; runc's annotations are a map. */
+/**
+ * Go's encoding/json prints map keys sorted; runc's annotations are a map. Sorted by hand (an
+ * insertion sort of a few keys, by UTF-16 code unit as sort() does): sort, map and fromEntries
+ * are builtins compiled on first use (src/cli/fast.ts), and engines' containers have
+ * annotations on every `state`.
+ */
 function sortedAnnotations(a: Record<string, string> | undefined): Record<string, string> | undefined {
-  if (!a || !Object.keys(a).length) return undefined;
-  return Object.fromEntries(Object.keys(a).sort().map((k) => [k, a[k]]));
+  if (!a) return undefined;
+  const keys = Object.keys(a);
+  if (!keys.length) return undefined;
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i];
+    let j = i - 1;
+    for (; j >= 0 && keys[j] > k; j--) keys[j + 1] = keys[j];
+    keys[j + 1] = k;
+  }
+  const out: Record<string, string> = {};
+  // Defined, not assigned: a "__proto__" annotation stays an annotation.
+  for (let i = 0; i < keys.length; i++) Object.defineProperty(out, keys[i], { value: a[keys[i]], enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 /** `state`: the container's state as runc reports it. */

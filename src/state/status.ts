@@ -42,8 +42,12 @@ function frozen(files: Files, state: ContainerState): boolean {
       return undefined;
     }
   };
-  const v1 = paths.find((p) => p.subsystem === 'freezer');
-  if (v1) return read(inDir(v1.path, 'freezer.state')) === 'FROZEN';
-  const v2 = paths.find((p) => p.subsystem === '');
-  return v2 ? read(inDir(v2.path, 'cgroup.freeze')) === '1' : false;
+  // Loops, not find(): a builtin compiled on first use (src/cli/fast.ts).
+  for (let i = 0; i < paths.length; i++) {
+    if (paths[i].subsystem === 'freezer') return read(inDir(paths[i].path, 'freezer.state')) === 'FROZEN';
+  }
+  for (let i = 0; i < paths.length; i++) {
+    if (paths[i].subsystem === '') return read(inDir(paths[i].path, 'cgroup.freeze')) === '1';
+  }
+  return false;
 }

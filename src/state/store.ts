@@ -123,7 +123,8 @@ function cgroupProblem(c: unknown): string | undefined {
   if (!Array.isArray(c.paths)) return 'no "paths"';
   // Absolute paths only: cgroupDestroy removes these directories.
   const badPath = (p: unknown) => !isObject(p) || typeof p.subsystem !== 'string' || typeof p.path !== 'string' || !p.path.startsWith('/');
-  if (c.paths.some(badPath)) return 'a bad entry in "paths"';
+  // A loop, not some(): a builtin compiled on first use (src/cli/fast.ts).
+  for (let i = 0; i < c.paths.length; i++) if (badPath(c.paths[i])) return 'a bad entry in "paths"';
   if (c.resources !== undefined && !isObject(c.resources)) return 'bad "resources"';
   return undefined;
 }

@@ -44,6 +44,19 @@ test('store: claim is exclusive, state round-trips, remove leaves nothing', () =
   }
 });
 
+test('state views: annotations sorted as Go prints a map (code units), "__proto__" kept as one; none, no key', async () => {
+  const { viewAs } = await import('../../src/runtime/state.ts');
+  const base = { ociVersion: '1.0.2-dev', id: 'c1', pid: 42, bundle: '/b', rootfs: '/b/rootfs', created: 'x', owner: '', initStartTime: 7 };
+  const annotations = JSON.parse('{"b":"1","a.b":"2","B":"3","\u00e9":"4","__proto__":"5","a":"6","io.kubernetes.cri.container-type":"7"}');
+  const v = viewAs({ ...base, annotations } as ContainerState, 'created');
+  assert.deepEqual(Object.keys(v.annotations!), Object.keys(annotations).sort());
+  assert.equal(Object.getPrototypeOf(v.annotations), Object.prototype);
+  assert.equal(v.annotations!['__proto__'], '5');
+  assert.equal(JSON.stringify(v).indexOf('"__proto__":"5"') > 0, true);
+  assert.equal('annotations' in viewAs({ ...base, annotations: {} } as ContainerState, 'stopped'), false);
+  assert.equal(viewAs(base as ContainerState, 'stopped').pid, 0, 'runc reports pid 0 once stopped');
+});
+
 test('created time is Go RFC3339Nano like runc: nanoseconds, trailing zeros trimmed', () => {
   for (let i = 0; i < 50; i++) {
     assert.match(nowRfc3339Nano(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z$/);
