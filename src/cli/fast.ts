@@ -106,7 +106,10 @@ function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, n
     }
   }
   // And the defaults of what was not given, as commander fills them in.
-  return [{ ...defaults(flags, out), ...out }, i];
+  // Into the defaults by hand (no object spread: compiled on first use, as above).
+  const all = defaults(flags, out);
+  for (const k in out) all[k] = out[k];
+  return [all, i];
 }
 
 /** The verb of a command line: the first argument after the global flags, if they parse. */
@@ -133,7 +136,7 @@ export async function fastPath(args: string[]): Promise<FastCall | undefined> {
   // (passThrough verbs: what follows the first argument is the verb's).
   const variadic = def.args.length > 0 && def.args[def.args.length - 1].name.endsWith('...]');
   if (rest.length < required || (!variadic && rest.length > def.args.length)) return undefined;
-  const own = variadic ? Math.min(def.args.length - 1, rest.length) : rest.length;
+  const own = variadic && def.args.length - 1 < rest.length ? def.args.length - 1 : rest.length;
   const checked = variadic && !def.passThrough ? rest.length : own;
   for (let i = 0; i < checked; i++) if (rest[i].startsWith('-') && rest[i] !== '-') return undefined;
   if (variadic) return { verb, globals: g as unknown as GlobalOptions, args: rest, opts, def };

@@ -102,7 +102,9 @@ export function flagShape(f: FlagDef): FlagShape {
 /** The options a verb gets when none of its flags is given (commander's defaults). */
 export function defaults(flags: FlagDef[], given: Options = {}): Options {
   const out: Options = {};
-  for (const f of flags) {
+  // An index loop: the engine fast path runs this once per call (src/cli/fast.ts).
+  for (let i = 0; i < flags.length; i++) {
+    const f = flags[i];
     const s = flagShape(f);
     if (s.key in given) continue;
     if (f.default !== undefined || f.repeat) out[s.key] = defaultValue(f);
