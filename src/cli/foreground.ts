@@ -13,7 +13,9 @@ export interface Foreground {
 
 /** `start` starts the process, calling `onCreated` once it is set up and before it runs. */
 export async function foreground(start: (onCreated: (h: Foreground) => void) => Promise<Foreground>): Promise<number> {
-  const [{ forwardSignals }, { proxyConsole }] = await Promise.all([import('../process/signals.ts'), import('../process/console.ts')]);
+  // One after the other: Promise.all is a builtin compiled on first use (src/cli/fast.ts).
+  const { forwardSignals } = await import('../process/signals.ts');
+  const { proxyConsole } = await import('../process/console.ts');
   let stopForwarding = () => {};
   let tty: { finish(): void } | undefined;
   try {
