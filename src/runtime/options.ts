@@ -3,6 +3,7 @@
  * not, and where its warnings go. The library never prints: it hands what runc would log to
  * the logger (the CLI's logs to stderr or --log; the default drops them).
  */
+import { fields } from '../process/procfs.ts';
 import { storeFiles } from '../state/files.ts';
 
 /** Where the library's warnings and debug lines go. */
@@ -43,7 +44,7 @@ const SILENT: Logger = { warn() {} };
 export function inUserNamespace(): boolean {
   const map = storeFiles().read('/proc/self/uid_map');
   if (map === undefined) return false;
-  return map.trim().split(/\s+/).join(' ') !== '0 0 4294967295';
+  return fields(map).join(' ') !== '0 0 4294967295';
 }
 
 /**

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSpecText } from '../../src/spec/load.ts';
-import { markInexact, thaw } from '../../src/spec/numbers.ts';
+import { markInexact, scanInexact, thaw } from '../../src/spec/numbers.ts';
 import { validateSpec } from '../../src/spec/validate.ts';
 
 function spec(user: Record<string, unknown>, rlimits: unknown[] = []): string {
@@ -15,7 +15,19 @@ test('plain configs are parsed as they are (no marking)', () => {
   assert.equal(markInexact('{"a":1,"b":[-2,3],"c":"1e2","d":9007199254740991}'), undefined);
 });
 
-test('the regular-expression test before the scan: it marks exactly what the scan alone marks', () => {
+test('the test before the scan: configs it passes over are those the scan alone leaves as they are', () => {
+  // Random JSON-ish texts: numbers of every shape, strings with escaped quotes and backslashes.
+  let seed = 42;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const pieces = ['1', '-0', '0', '12', '1.5', '1e2', '2E3', '-7', '9007199254740991', '9007199254740993', '1234567890123456', 'true', 'false', 'null', '"s"', '"a\\"', '"q\\"1.5"', '"\\\\"', '"x1.0y"', '"-0"', '[', ']', '{', '}', ',', ':', ' '];
+  for (let n = 0; n < 3000; n++) {
+    let text = '';
+    for (let k = rnd(12); k >= 0; k--) text += pieces[rnd(pieces.length)];
+    assert.equal(markInexact(text), scanInexact(text), text);
+  }
+});
+
+test('the test before the scan: it marks exactly what the scan alone marks', () => {
   // Not suspect: literals inside strings (escaped quotes too), true/false, safe integers of up to 16 digits.
   for (const text of ['{"a":"1.5","b":"-0","c":"\\"1e2\\" 12345678901234567"}', '[true,false,null,-12,0]', '[9007199254740991,-9007199254740991]']) {
     assert.equal(markInexact(text), undefined, text);

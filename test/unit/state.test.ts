@@ -15,7 +15,7 @@ import { writePidFile } from '../../src/process/pidfile.ts';
 import { resolveBundle, toNativeConfig } from '../../src/spec/convert.ts';
 import { loadSpec } from '../../src/spec/load.ts';
 import { checkHost } from '../../src/spec/validate.ts';
-import { procStat } from '../../src/process/procfs.ts';
+import { callerNofile, fields, procStat } from '../../src/process/procfs.ts';
 
 test('ids: what runc accepts and refuses', () => {
   for (const ok of ['a', 'abc-123', 'a_b.c+d', 'x,y', 'A'.repeat(1024)]) assert.equal(validateId(ok), ok);
@@ -55,6 +55,17 @@ test('state views: annotations sorted as Go prints a map (code units), "__proto_
   assert.equal(JSON.stringify(v).indexOf('"__proto__":"5"') > 0, true);
   assert.equal('annotations' in viewAs({ ...base, annotations: {} } as ContainerState, 'stopped'), false);
   assert.equal(viewAs(base as ContainerState, 'stopped').pid, 0, 'runc reports pid 0 once stopped');
+});
+
+test('procfs: fields split at runs of blanks; the caller\'s RLIMIT_NOFILE read from /proc/<pid>/limits', () => {
+  assert.deepEqual(fields('  0 0\t 4294967295\n'), ['0', '0', '4294967295']);
+  assert.deepEqual(fields(''), []);
+  const limits = (soft: string, hard: string) =>
+    ({ read: (p: string) => (p.endsWith('/limits') ? `Limit                     Soft Limit           Hard Limit           Units\nMax cpu time              unlimited            unlimited            seconds\nMax open files            ${soft}                 ${hard}               files\n` : undefined) }) as unknown as Files;
+  assert.deepEqual(callerNofile(limits('1024', '524288')), { soft: 1024, hard: 524288 });
+  assert.deepEqual(callerNofile(limits('unlimited', 'unlimited')), { soft: -1, hard: -1 });
+  assert.equal(callerNofile(limits('lots', '5')), undefined);
+  assert.equal(callerNofile({ read: () => 'no such line\n' } as unknown as Files), undefined);
 });
 
 test('created time is Go RFC3339Nano like runc: nanoseconds, trailing zeros trimmed', () => {
