@@ -27,6 +27,7 @@ import { EXEC_DEFAULTS, PENDING_CGROUP, remove } from '../state/store.ts';
 import type { ExecDefaults } from '../state/store.ts';
 import { claim, nowRfc3339Nano, writeRecord, writeState } from '../state/write.ts';
 import type { ContainerState, SavedCgroup } from '../state/store.ts';
+import { find, map } from '../lists.ts';
 
 export interface CreateOptions {
   bundle?: string;
@@ -93,7 +94,7 @@ export function bundleConfig(id: string, bundle: string): BundleConfig {
   // values: u64s, which convert passes on as written.
   const spec = thaw(parsed);
   if (spec.linux?.seccomp) spec.linux.seccomp = parsed.linux?.seccomp;
-  const warnings = specWarnings(spec).map((w) => `${w.path} ${w.message}`);
+  const warnings = map(specWarnings(spec), (w) => `${w.path} ${w.message}`);
   return { spec, path, config: toNativeConfig(spec, resolveBundle(files, bundle), id), warnings };
 }
 
@@ -181,7 +182,7 @@ export async function createContainer(g: Resolved, rawId: string, o: CreateOptio
     // takes its init with it).
     if (o.execFifo) {
       const cg = spawned.cgroupPaths;
-      const memory = cg.find((c) => c.subsystem === 'memory') ?? cg.find((c) => c.subsystem === '');
+      const memory = find(cg, (c) => c.subsystem === 'memory') ?? find(cg, (c) => c.subsystem === '');
       releaseInit(spawned.syncFd, spawned.init, memory?.path);
     }
     return { state, syncFd: o.execFifo ? -1 : spawned.syncFd, consoleFd };

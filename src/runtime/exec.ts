@@ -208,6 +208,13 @@ export function execConfig(s: ContainerState, process: Config['process'], seccom
  */
 export function cgroupDirs(s: ContainerState, specs: string[]): string[] {
   const paths = s.cgroup?.paths ?? [];
+  // Without --cgroup (every engine's exec): the container's directories, each once, by hand
+  // (Map, Set and Array's builtins are compiled on first use: src/lists.ts).
+  if (specs.length === 0) {
+    const dirs: string[] = [];
+    for (let i = 0; i < paths.length; i++) if (dirs.indexOf(paths[i].path) < 0) dirs.push(paths[i].path);
+    return dirs;
+  }
   const sub = new Map<string, string>();
   for (const c of specs) {
     const parts = c.split(':');

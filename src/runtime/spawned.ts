@@ -5,13 +5,14 @@
 import { addonFiles as files, signal, waitExit } from '../native/index.ts';
 import type { Config } from '../native/index.ts';
 import { callerNofile } from '../process/procfs.ts';
+import { some } from '../lists.ts';
 
 /**
  * Without RLIMIT_NOFILE in the spec the container inherits the runtime's limits; give it the
  * soft limit our caller had, not the one the JavaScript runtime raised itself to.
  */
 export function keepCallerNofile(config: { process: Config['process'] }): void {
-  if (config.process.rlimits.some((r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
+  if (some(config.process.rlimits, (r) => r.rlimitType === 'RLIMIT_NOFILE')) return;
   const limit = callerNofile(files);
   if (limit) config.process.rlimits.push({ rlimitType: 'RLIMIT_NOFILE', ...limit });
 }

@@ -28,6 +28,7 @@ import { CAPABILITIES } from './tables.generated.ts';
 import type { Box, Hook, Hooks, IDMapping, Process as SpecProcess, Seccomp, Spec } from './types.ts';
 import type { ContainerState } from '../state/store.ts';
 import { normalizeSysctlKey } from './validate.ts';
+import { filter, has, map, some } from '../lists.ts';
 
 /** 2^63: the first value an i64 cannot hold. */
 const TWO_63 = 2 ** 63;
@@ -62,11 +63,11 @@ function inContainer(p: string): string {
 
 /** A capability set without the names this runtime does not know (runc drops them with a warning). */
 function knownCaps(names: string[] | undefined): string[] {
-  return (names ?? []).filter((n) => CAPABILITIES.includes(n));
+  return filter(names, (n) => has(CAPABILITIES, n));
 }
 
 function mappings(list: IDMapping[] | undefined): IdMapping[] {
-  return (list ?? []).map((m) => ({ containerId: m.containerID ?? 0, hostId: m.hostID ?? 0, size: m.size }));
+  return map(list, (m) => ({ containerId: m.containerID ?? 0, hostId: m.hostID ?? 0, size: m.size }));
 }
 
 /**
@@ -80,12 +81,12 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
   if (proc == null) throw new RuntsError('config has no process (validate the spec first)');
   const linux = spec.linux ?? {};
 
-  const mounts: Mount[] = (spec.mounts ?? []).map((m) => {
+  const mounts: Mount[] = map(spec.mounts, (m) => {
     const options = m.options ?? [];
     // runc (specconv.createLibcontainerMount): with a bind option the type is meaningless and
     // becomes "bind", and a relative source is relative to the bundle. runts also treats
     // type "bind" without the option as a bind (runc 1.1 would fail to mount it: ENODEV).
-    const bind = m.type === 'bind' || options.includes('bind') || options.includes('rbind');
+    const bind = m.type === 'bind' || has(options, 'bind') || has(options, 'rbind');
     return {
       destination: inContainer(m.destination),
       mountType: bind ? 'bind' : m.type ?? undefined,
@@ -102,7 +103,7 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
   // to 0666 and loses its file-type bits, and the path stays as written, because the default
   // devices the core adds in front of these are replaced only by a spec device spelling the
   // same path (rootfs/devices.rs device_list, which holds runc's order and rule).
-  const devices: Device[] = (linux.devices ?? []).map((d) => ({
+  const devices: Device[] = map(linux.devices, (d) => ({
     path: d.path,
     devType: d.type,
     major: d.major ?? 0,
@@ -122,20 +123,20 @@ export function toNativeConfig(spec: Spec, bundle: string, id: string): Config {
     domainname: spec.domainname || undefined,
     mounts,
     process,
-    namespaces: (linux.namespaces ?? []).map((n) => ({ nsType: n.type, path: n.path || undefined })),
+    namespaces: map(linux.namespaces, (n) => ({ nsType: n.type, path: n.path || undefined })),
     uidMappings: mappings(linux.uidMappings),
     gidMappings: mappings(linux.gidMappings),
     devices,
     maskedPaths: [...(linux.maskedPaths ?? [])],
     readonlyPaths: [...(linux.readonlyPaths ?? [])],
-    sysctl: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key: normalizeSysctlKey(key), value })),
+    sysctl: map(Object.entries(linux.sysctl ?? {}), ([key, value]) => ({ key: normalizeSysctlKey(key), value })),
     cgroupPaths: [],
     seccomp: linux.seccomp ? seccompOf(linux.seccomp) : undefined,
     hooks: createHooks(spec.hooks),
     personality: linux.personality ? { domain: linux.personality.domain, flags: [...(linux.personality.flags ?? [])] } : undefined,
     mountLabel: linux.mountLabel || undefined,
-    timeOffsets: Object.entries(linux.timeOffsets ?? {}).map(([clock, o]) => ({ clock, secs: o?.secs ?? 0, nanosecs: o?.nanosecs ?? 0 })),
-    netDevices: Object.entries(linux.netDevices ?? {}).map(([hostName, d]) => ({ hostName, name: d?.name || hostName })),
+    timeOffsets: map(Object.entries(linux.timeOffsets ?? {}), ([clock, o]) => ({ clock, secs: o?.secs ?? 0, nanosecs: o?.nanosecs ?? 0 })),
+    netDevices: map(Object.entries(linux.netDevices ?? {}), ([hostName, d]) => ({ hostName, name: d?.name || hostName })),
     memoryPolicy: linux.memoryPolicy ? { mode: linux.memoryPolicy.mode, nodes: linux.memoryPolicy.nodes || undefined, flags: [...(linux.memoryPolicy.flags ?? [])] } : undefined,
   };
 }
@@ -164,7 +165,7 @@ export function toNativeProcess(proc: SpecProcess): Process {
             permitted: knownCaps(caps.permitted),
             ambient: knownCaps(caps.ambient),
           },
-    rlimits: (proc.rlimits ?? []).map(
+    rlimits: map(proc.rlimits,
       (r): Rlimit => ({ rlimitType: r.type, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }),
     ),
     noNewPrivileges: proc.noNewPrivileges ?? false,
@@ -191,11 +192,11 @@ function seccompOf(s: Seccomp): NativeSeccomp {
     flags: [...(s.flags ?? [])],
     listenerPath: s.listenerPath || undefined,
     listenerMetadata: s.listenerMetadata || undefined,
-    syscalls: (s.syscalls ?? []).map((c) => ({
+    syscalls: map(s.syscalls, (c) => ({
       names: [...c.names],
       action: c.action,
       errnoRet: c.errnoRet,
-      args: (c.args ?? []).map((a) => ({
+      args: map(c.args, (a) => ({
         index: a.index,
         value: u64Text(a.value),
         valueTwo: a.valueTwo === undefined ? undefined : u64Text(a.valueTwo),
@@ -218,19 +219,19 @@ function nativeHook(h: Hook): NativeHook {
 
 /** The hooks the core runs while creating and starting, or undefined when there are none. */
 export function createHooks(h: Hooks | undefined): CreateHooks | undefined {
-  const pick = (list: Hook[] | undefined) => (list ?? []).map(nativeHook);
+  const pick = (list: Hook[] | undefined) => map(list, nativeHook);
   const out = {
     prestart: pick(h?.prestart),
     createRuntime: pick(h?.createRuntime),
     createContainer: pick(h?.createContainer),
     startContainer: pick(h?.startContainer),
   };
-  return Object.values(out).some((l) => l.length) ? out : undefined;
+  return some(Object.values(out), (l) => l.length > 0) ? out : undefined;
 }
 
 /** What the state record keeps: the runtime's own hooks, when there are any. */
 export function laterHooks(h: Hooks | undefined): ContainerState['hooks'] {
-  const poststart = (h?.poststart ?? []).map(nativeHook);
-  const poststop = (h?.poststop ?? []).map(nativeHook);
+  const poststart = map(h?.poststart, nativeHook);
+  const poststop = map(h?.poststop, nativeHook);
   return poststart.length || poststop.length ? { poststart, poststop } : undefined;
 }

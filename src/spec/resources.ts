@@ -9,6 +9,7 @@ import type {
   ThrottleDevice as NativeThrottle,
 } from '../native/binding.js';
 import type { Resources, Spec, ThrottleDevice } from './types.ts';
+import { map } from '../lists.ts';
 
 /** An i64 across the boundary: -1 stands for anything at or above 2^63 (unlimited). */
 function i64(v: number | undefined): number | undefined {
@@ -17,7 +18,7 @@ function i64(v: number | undefined): number | undefined {
 }
 
 function throttles(list: ThrottleDevice[] | undefined): NativeThrottle[] | undefined {
-  return list?.map((d) => ({ major: d.major, minor: d.minor, rate: i64(d.rate) ?? 0 }));
+  return list && map(list, (d) => ({ major: d.major, minor: d.minor, rate: i64(d.rate) ?? 0 }));
 }
 
 /**
@@ -25,13 +26,13 @@ function throttles(list: ThrottleDevice[] | undefined): NativeThrottle[] | undef
  * 1.1.5 ignores any other letter (engines have sent "rwa"); specWarnings reports them.
  */
 export function deviceAccess(access: string): string {
-  return ['r', 'w', 'm'].filter((p) => access.includes(p)).join('');
+  return (access.includes('r') ? 'r' : '') + (access.includes('w') ? 'w' : '') + (access.includes('m') ? 'm' : '');
 }
 
 export function toNativeResources(r: Resources, devicePaths?: string[]): NativeResources {
   const out: NativeResources = {};
   if (r.devices) {
-    out.devices = r.devices.map((d) => ({
+    out.devices = map(r.devices, (d) => ({
       allow: d.allow,
       devType: d.type,
       major: d.major ?? undefined,
@@ -74,7 +75,7 @@ export function toNativeResources(r: Resources, devicePaths?: string[]): NativeR
     out.blockIo = {
       weight: i64(b.weight),
       leafWeight: i64(b.leafWeight),
-      weightDevice: b.weightDevice?.map((d) => ({
+      weightDevice: b.weightDevice && map(b.weightDevice, (d) => ({
         major: d.major,
         minor: d.minor,
         weight: i64(d.weight),
@@ -87,22 +88,22 @@ export function toNativeResources(r: Resources, devicePaths?: string[]): NativeR
     };
   }
   if (r.hugepageLimits) {
-    out.hugepageLimits = r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: i64(h.limit) ?? 0 }));
+    out.hugepageLimits = map(r.hugepageLimits, (h) => ({ pageSize: h.pageSize, limit: i64(h.limit) ?? 0 }));
   }
   if (r.network) {
     out.network = {
       classId: i64(r.network.classID),
-      priorities: r.network.priorities?.map((p) => ({ name: p.name, priority: p.priority })),
+      priorities: r.network.priorities && map(r.network.priorities, (p) => ({ name: p.name, priority: p.priority })),
     };
   }
   if (r.rdma) {
-    out.rdma = Object.entries(r.rdma).map(([device, l]) => ({
+    out.rdma = map(Object.entries(r.rdma), ([device, l]) => ({
       device,
       hcaHandles: i64(l.hcaHandles),
       hcaObjects: i64(l.hcaObjects),
     }));
   }
-  if (r.unified) out.unified = Object.entries(r.unified).map(([key, value]) => ({ key, value }));
+  if (r.unified) out.unified = map(Object.entries(r.unified), ([key, value]) => ({ key, value }));
   return out;
 }
 
@@ -114,6 +115,6 @@ export function toCgroupSpec(spec: Spec, id: string, driver: { systemd: boolean;
     systemd: driver.systemd,
     rootless: driver.rootless,
     id,
-    resources: r ? toNativeResources(r, (spec.linux?.devices ?? []).map((d) => d.path)) : undefined,
+    resources: r ? toNativeResources(r, map(spec.linux?.devices, (d) => d.path)) : undefined,
   };
 }

@@ -45,6 +45,7 @@ import {
 } from './tables.generated.ts';
 import { isMarked, rawOf } from './numbers.ts';
 import type { Spec } from './types.ts';
+import { each, every, filter, find, has, map, some } from '../lists.ts';
 
 // The names the core parses (capabilities, rlimits, namespaces, propagations) come from the core
 // itself, rendered at build time into tables.generated.ts, so validation cannot accept a name
@@ -52,7 +53,7 @@ import type { Spec } from './types.ts';
 export { CAPABILITIES, RLIMIT_TYPES, ROOTFS_PROPAGATIONS };
 
 /** config-linux.md namespace types ("time" is runtime-spec 1.1; runc 1.1.5 does not know it). */
-export const NAMESPACE_TYPES: readonly string[] = NAMESPACES.map((n) => n.type);
+export const NAMESPACE_TYPES: readonly string[] = map(NAMESPACES, (n) => n.type);
 
 /**
  * Node types of `linux.devices`: the same list as DEVICE_TYPES in the core's rootfs/devices.rs,
@@ -172,7 +173,7 @@ class Checker {
   /** Each element an object; yields [element, path] for the good ones. */
   objects(o: Obj, key: string, path: string, required = false): Array<[Obj, string]> {
     const out: Array<[Obj, string]> = [];
-    (this.arr(o, key, path, required) ?? []).forEach((v, i) => {
+    each(this.arr(o, key, path, required), (v, i) => {
       const p = `${path}[${i}]`;
       if (isObj(v)) out.push([v, p]);
       else this.add(p, `must be an object (got ${kindOf(v)})`);
@@ -223,7 +224,7 @@ class Checker {
     const a = this.arr(o, key, path, required);
     if (!a) return undefined;
     const out: string[] = [];
-    a.forEach((v, i) => {
+    each(a, (v, i) => {
       if (typeof v === 'string' && !isMarked(v)) out.push(v);
       else this.add(`${path}[${i}]`, `must be a string (got ${kindOf(v)})`);
     });
@@ -231,7 +232,7 @@ class Checker {
   }
 
   ints(o: Obj, key: string, path: string, kind: IntKind): void {
-    (this.arr(o, key, path) ?? []).forEach((v, i) => this.intValue(v, `${path}[${i}]`, kind));
+    each(this.arr(o, key, path), (v, i) => this.intValue(v, `${path}[${i}]`, kind));
   }
 
   /** An object whose values are all strings (annotations, sysctl, unified). */
@@ -247,7 +248,7 @@ class Checker {
   }
 
   oneOf(value: string | undefined, allowed: readonly string[], path: string, what: string): void {
-    if (value !== undefined && !allowed.includes(value)) {
+    if (value !== undefined && !has(allowed, value)) {
       this.add(path, `unknown ${what} ${quote(value)} (valid: ${allowed.join(', ')})`);
     }
   }
@@ -274,7 +275,7 @@ export function validateSpec(spec: unknown): Problem[] {
   }
 
   const linuxObj = spec.linux as Obj | undefined;
-  const containerMapped = ['uidMappings', 'gidMappings'].every((k) => Array.isArray(linuxObj?.[k]) && (linuxObj[k] as unknown[]).length > 0);
+  const containerMapped = every(['uidMappings', 'gidMappings'], (k) => Array.isArray(linuxObj?.[k]) && (linuxObj[k] as unknown[]).length > 0);
   for (const [m, p] of c.objects(spec, 'mounts', 'mounts')) checkMount(c, m, p, containerMapped);
 
   // runc: "process property must not be empty" (create and run need one).
@@ -355,15 +356,15 @@ function checkMount(c: Checker, m: Obj, p: string, containerMapped: boolean): vo
   }
   // Idmapped mounts (runtime-spec 1.2): the mount's own mappings, or with the idmap/ridmap
   // option alone the container's; bind mounts only (runc's words below).
-  const counts = (['uidMappings', 'gidMappings'] as const).map((k) => {
+  const counts = map(['uidMappings', 'gidMappings'] as const, (k) => {
     const maps = c.objects(m, k, `${p}.${k}`);
     for (const [mm, mp] of maps) checkMapping(c, mm, mp);
     return maps.length;
   });
   const options = Array.isArray(m.options) ? (m.options as unknown[]) : [];
-  const idmapOption = options.includes('idmap') || options.includes('ridmap');
+  const idmapOption = has(options, 'idmap') || has(options, 'ridmap');
   if (counts[0] + counts[1] === 0 && !idmapOption) return;
-  const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
+  const bind = type === 'bind' || has(options, 'bind') || has(options, 'rbind');
   if (!bind) c.add(`${p}.options`, "gidMappings/uidMappings is supported only for mounts with the option 'bind' (an idmapped mount)");
   if ((counts[0] === 0) !== (counts[1] === 0)) {
     c.add(`${p}.${counts[0] === 0 ? 'uidMappings' : 'gidMappings'}`, 'is required with the other (an idmapped mount maps both uids and gids)');
@@ -402,7 +403,7 @@ function checkProcess(c: Checker, proc: Obj): void {
   c.str(proc, 'commandLine', 'process.commandLine');
 
   // runc's init refuses these ("invalid environment variable: missing '='", ...).
-  (c.strs(proc, 'env', 'process.env') ?? []).forEach((e, i) => {
+  each(c.strs(proc, 'env', 'process.env'), (e, i) => {
     const eq = e.indexOf('=');
     if (eq < 0) c.add(`process.env[${i}]`, `must be KEY=value (no '=' in ${quote(e)})`);
     else if (eq === 0) c.add(`process.env[${i}]`, `has an empty variable name (${quote(e)})`);
@@ -426,7 +427,7 @@ function checkProcess(c: Checker, proc: Obj): void {
   for (const [r, p] of c.objects(proc, 'rlimits', 'process.rlimits')) {
     const type = c.str(r, 'type', `${p}.type`, true);
     if (type !== undefined) {
-      if (!RLIMIT_TYPES.includes(type)) c.add(`${p}.type`, `unknown rlimit type ${quote(type)}`);
+      if (!has(RLIMIT_TYPES, type)) c.add(`${p}.type`, `unknown rlimit type ${quote(type)}`);
       // config.md: duplicated types MUST be an error.
       const first = seen.get(type);
       if (first) c.add(`${p}.type`, `duplicate rlimit type ${quote(type)} (also at ${first})`);
@@ -480,7 +481,7 @@ function checkScheduler(c: Checker, s: Obj): void {
   if (prio && policy !== undefined && policy !== 'SCHED_FIFO' && policy !== 'SCHED_RR') {
     c.add(`${p}.priority`, 'can only be set for SCHED_FIFO or SCHED_RR');
   }
-  (c.strs(s, 'flags', `${p}.flags`) ?? []).forEach((f, i) => c.oneOf(f, SCHED_FLAGS, `${p}.flags[${i}]`, 'scheduler flag'));
+  each(c.strs(s, 'flags', `${p}.flags`), (f, i) => c.oneOf(f, SCHED_FLAGS, `${p}.flags[${i}]`, 'scheduler flag'));
   for (const k of ['runtime', 'deadline', 'period']) {
     const v = c.int(s, k, `${p}.${k}`, 'u64');
     if (v && policy !== undefined && policy !== 'SCHED_DEADLINE') c.add(`${p}.${k}`, 'can only be set for SCHED_DEADLINE');
@@ -508,7 +509,7 @@ function checkNamespaces(c: Checker, linux: Obj): Map<string, NsEntry> {
     const path = c.str(n, 'path', `${p}.path`);
     if (type === undefined) continue;
     const index = Number(p.slice(p.lastIndexOf('[') + 1, -1));
-    if (!NAMESPACE_TYPES.includes(type)) {
+    if (!has(NAMESPACE_TYPES, type)) {
       c.add(`${p}.type`, `unknown namespace type ${quote(type)} (valid: ${NAMESPACE_TYPES.join(', ')})`);
     } else if (ns.has(type)) {
       c.add(`${p}.type`, `duplicate namespace type ${quote(type)} (also at linux.namespaces[${ns.get(type)!.index}])`);
@@ -525,7 +526,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     for (const [m, p] of maps) checkMapping(c, m, p);
     const what = k === 'uidMappings' ? 'uid' : 'gid';
     const user = ns.get('user');
-    if (user && !user.path && maps.length === 0 && !c.problems.some((x) => x.path === `linux.${k}`)) {
+    if (user && !user.path && maps.length === 0 && !some(c.problems, (x) => x.path === `linux.${k}`)) {
       // runc: "User namespaces enabled, but no uid mappings found." Joining one by path needs
       // none (runc 1.1.5 still demands them there; newer runc and the spec do not).
       c.add(`linux.${k}`, `is required when a new user namespace is created (no ${what} mappings)`);
@@ -540,7 +541,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
   if (offsets) {
     for (const [clock, v] of Object.entries(offsets)) {
       const p = `linux.timeOffsets[${quote(clock)}]`;
-      if (!TIME_CLOCKS.includes(clock)) c.add(p, `unknown clock ${quote(clock)} (valid: ${TIME_CLOCKS.join(', ')})`);
+      if (!has(TIME_CLOCKS, clock)) c.add(p, `unknown clock ${quote(clock)} (valid: ${TIME_CLOCKS.join(', ')})`);
       if (!isObj(v)) {
         c.add(p, `must be an object (got ${kindOf(v)})`);
         continue;
@@ -559,7 +560,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     if (path === '') c.add(`${p}.path`, 'must not be empty');
     const type = c.str(d, 'type', `${p}.type`, true);
     // runc: `invalid device type "z"`.
-    if (type !== undefined && !DEVICE_TYPES.includes(type)) {
+    if (type !== undefined && !has(DEVICE_TYPES, type)) {
       c.add(`${p}.type`, `unknown device type ${quote(type)} (valid: ${DEVICE_TYPES.join(', ')})`);
     }
     // config-linux.md: major and minor are REQUIRED unless the type is p.
@@ -571,7 +572,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     }
     // The runtime's own nodes (/dev/null, ...) are not the config's to redefine into another
     // device: masking binds /dev/null, and a container must not get a disk there.
-    const own = path ? DEFAULT_DEVICES.find((x) => x.path === cleanPath(path)) : undefined;
+    const own = path ? find(DEFAULT_DEVICES, (x) => x.path === cleanPath(path)) : undefined;
     if (own && type !== undefined && major !== undefined && minor !== undefined && (type !== own.type || major !== own.major || minor !== own.minor)) {
       c.add(p, `${own.path} is the runtime's own device (${own.type} ${own.major}:${own.minor}); it cannot be redefined as ${type} ${major}:${minor}`);
     }
@@ -648,7 +649,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
     c.oneOf(mode, MEMORY_POLICY_MODES, 'linux.memoryPolicy.mode', 'memory policy mode');
     const nodes = c.str(mp, 'nodes', 'linux.memoryPolicy.nodes');
     if (nodes && !NUMBER_LIST.test(nodes)) c.add('linux.memoryPolicy.nodes', `must be a node list like "0-3,7" (got ${quote(nodes)})`);
-    (c.strs(mp, 'flags', 'linux.memoryPolicy.flags') ?? []).forEach((f, i) => c.oneOf(f, MEMORY_POLICY_FLAGS, `linux.memoryPolicy.flags[${i}]`, 'memory policy flag'));
+    each(c.strs(mp, 'flags', 'linux.memoryPolicy.flags'), (f, i) => c.oneOf(f, MEMORY_POLICY_FLAGS, `linux.memoryPolicy.flags[${i}]`, 'memory policy flag'));
   }
 
   const pers = c.obj(linux, 'personality', 'linux.personality');
@@ -681,7 +682,7 @@ export function normalizeSysctlKey(key: string): string {
  * namespace joined by path passes here; checkHost makes sure that path is not the host's own.
  */
 export function sysctlProblem(key: string, ns: ReadonlyMap<string, unknown>): string | undefined {
-  if (IPC_SYSCTLS.includes(key) || key.startsWith('fs.mqueue.')) {
+  if (has(IPC_SYSCTLS, key) || key.startsWith('fs.mqueue.')) {
     return ns.has('ipc') ? undefined : 'is not allowed in the host IPC namespace (add {"type": "ipc"} to linux.namespaces)';
   }
   if (key.startsWith('net.')) {
@@ -797,8 +798,8 @@ function checkSeccomp(c: Checker, s: Obj): void {
   // runc: the init's own writes would be notified to an agent that has no listener yet.
   if (def === 'SCMP_ACT_NOTIFY') c.add(`${P}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action');
   c.int(s, 'defaultErrnoRet', `${P}.defaultErrnoRet`, 'u32');
-  (c.strs(s, 'architectures', `${P}.architectures`) ?? []).forEach((a, i) => c.oneOf(a, SECCOMP_ARCHES, `${P}.architectures[${i}]`, 'seccomp architecture'));
-  (c.strs(s, 'flags', `${P}.flags`) ?? []).forEach((f, i) => c.oneOf(f, SECCOMP_FLAGS, `${P}.flags[${i}]`, 'seccomp flag'));
+  each(c.strs(s, 'architectures', `${P}.architectures`), (a, i) => c.oneOf(a, SECCOMP_ARCHES, `${P}.architectures[${i}]`, 'seccomp architecture'));
+  each(c.strs(s, 'flags', `${P}.flags`), (f, i) => c.oneOf(f, SECCOMP_FLAGS, `${P}.flags[${i}]`, 'seccomp flag'));
   const listener = c.str(s, 'listenerPath', `${P}.listenerPath`);
   c.str(s, 'listenerMetadata', `${P}.listenerMetadata`);
   let notified = false;
@@ -808,7 +809,7 @@ function checkSeccomp(c: Checker, s: Obj): void {
     action(act, `${p}.action`);
     if (act === 'SCMP_ACT_NOTIFY') {
       notified = true;
-      if ((Array.isArray(sc.names) ? sc.names : []).includes('write')) c.add(`${p}.names`, 'SCMP_ACT_NOTIFY cannot be used for the write syscall');
+      if (Array.isArray(sc.names) && has(sc.names, 'write')) c.add(`${p}.names`, 'SCMP_ACT_NOTIFY cannot be used for the write syscall');
     }
     c.int(sc, 'errnoRet', `${p}.errnoRet`, 'u32');
     for (const [a, ap] of c.objects(sc, 'args', `${p}.args`)) {
@@ -828,7 +829,7 @@ function checkSeccomp(c: Checker, s: Obj): void {
  */
 export function specWarnings(spec: Spec): Problem[] {
   const out: Problem[] = [];
-  (spec.mounts ?? []).forEach((m, i) => {
+  each(spec.mounts, (m, i) => {
     // runc 1.1: "mount destination proc is not absolute. Support for non-absolute mount
     // destinations will be removed in a future release." It mounts it relative to /.
     if (m.destination && !m.destination.startsWith('/')) {
@@ -842,12 +843,12 @@ export function specWarnings(spec: Spec): Problem[] {
   // capabilities an older runtime does not know); convert drops them.
   const caps = spec.process?.capabilities;
   for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'] as const) {
-    const unknown = (caps?.[set] ?? []).filter((n) => !CAPABILITIES.includes(n));
+    const unknown = filter(caps?.[set], (n) => !has(CAPABILITIES, n));
     if (unknown.length) {
       out.push({ path: `process.capabilities.${set}`, message: `ignoring unknown or unavailable capabilities: [${unknown.join(' ')}]` });
     }
   }
-  (spec.linux?.resources?.devices ?? []).forEach((d, i) => {
+  each(spec.linux?.resources?.devices, (d, i) => {
     if (d.access && !onlyRwm(d.access)) {
       out.push({ path: `linux.resources.devices[${i}].access`, message: `${quote(d.access)}: letters other than r, w and m are ignored` });
     }
@@ -904,8 +905,8 @@ export function checkHost(files: Files, config: Config): Problem[] {
     }
   }
 
-  const net = config.namespaces.find((n) => n.nsType === 'network');
-  const netSysctls = config.sysctl.filter((s) => s.key.startsWith('net.'));
+  const net = find(config.namespaces, (n) => n.nsType === 'network');
+  const netSysctls = filter(config.sysctl, (s) => s.key.startsWith('net.'));
   if (net?.path && netSysctls.length > 0) {
     try {
       const self = files.stat('/proc/self/ns/net');

@@ -9,6 +9,7 @@ import { RuntsError } from '../../errors.ts';
 import { ID_ARG, parseCount } from '../verb.ts';
 import { CONSOLE_SOCKET_FLAG, NO_SUBREAPER_FLAG, PID_FILE_FLAG } from './create.ts';
 import type { Options, VerbDef } from '../verb.ts';
+import { map } from '../../lists.ts';
 
 /** runc: `--user uid[:gid]`, numbers only. */
 function parseUser(u: string): { uid: number; gid?: number } {
@@ -97,7 +98,7 @@ async function processOptions(command: string[], o: Options) {
     env: o.env as string[],
     tty: !!o.tty,
     user: o.user ? parseUser(o.user as string) : undefined,
-    additionalGids: (o.additionalGids as string[]).map(parseGid),
+    additionalGids: map(o.additionalGids as string[], parseGid),
     capabilities: o.cap as string[],
     noNewPrivileges: o.newPrivs === false ? true : undefined,
     apparmorProfile: o.apparmor as string | undefined,
