@@ -28,11 +28,8 @@ export interface FastCall {
  * engine's `state` evaluates the `state` definition and nothing of the others (what a call
  * evaluates is what it allocates, and past a threshold that starts the collector's threads).
  *
- * This file (and the readers a fast call goes through: verb.ts, state/, runtime/state.ts,
- * runtime/lifecycle.ts) loops by hand where Array's callback methods, Set, Object.hasOwn or
- * spread would do: JavaScriptCore compiles each of those builtins (JavaScript inside the engine)
- * on its first use in a process, 20-150 µs each in the compiled binary, and a runts process
- * lives for one call.
+ * Like the rest of a fast call's path, this file keeps to plain loops, not the engine builtins
+ * compiled on first use (src/lists.ts).
  */
 function loader(verb: string): (() => Promise<{ default: VerbDef }>) | undefined {
   switch (verb) {
@@ -106,7 +103,7 @@ function readFlags(args: string[], start: number, flags: FlagDef[]): [Options, n
     }
   }
   // And the defaults of what was not given, as commander fills them in.
-  // Into the defaults by hand (no object spread: compiled on first use, as above).
+  // Into the defaults by hand (no object spread: src/lists.ts).
   const all = defaults(flags, out);
   for (const k in out) all[k] = out[k];
   return [all, i];

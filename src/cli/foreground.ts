@@ -13,7 +13,7 @@ export interface Foreground {
 
 /** `start` starts the process, calling `onCreated` once it is set up and before it runs. */
 export async function foreground(start: (onCreated: (h: Foreground) => void) => Promise<Foreground>): Promise<number> {
-  // One after the other: Promise.all is a builtin compiled on first use (src/cli/fast.ts).
+  // One after the other: Promise.all is a builtin compiled on first use (src/lists.ts).
   const { forwardSignals } = await import('../process/signals.ts');
   const { proxyConsole } = await import('../process/console.ts');
   let stopForwarding = () => {};

@@ -29,7 +29,7 @@ export const GLOBAL_FLAGS: FlagDef[] = [
 
 /** The library, configured as the global flags say; its warnings go to the CLI's log. */
 export async function runtimeFor(g: GlobalOptions): Promise<Runtime> {
-  // One import after the other: Promise.all is a builtin compiled on first use (src/cli/fast.ts).
+  // One import after the other: Promise.all is a builtin compiled on first use (src/lists.ts).
   const { Runtime } = await import('../runtime/runtime.ts');
   const { logDebug, logInfo, logWarn } = await import('../log.ts');
   const rootless = g.rootless === 'true' ? true : g.rootless === 'false' ? false : g.rootless === 'auto' ? 'auto' : undefined;

@@ -121,7 +121,7 @@ export function defaultValue(f: FlagDef): string | number | boolean | unknown[] 
 
 /** A flag's value as the verb gets it: parsed, and checked against its choices. */
 export function flagValue(f: FlagDef, raw: string): unknown {
-  // indexOf, not includes: a builtin compiled on first use (src/cli/fast.ts).
+  // indexOf, not includes: a builtin compiled on first use (src/lists.ts).
   if (f.choices && f.choices.indexOf(raw) < 0) {
     throw new Error(`option '${f.flags}' argument '${raw}' is invalid. Allowed choices are ${f.choices.join(', ')}.`);
   }

@@ -17,26 +17,17 @@ import type * as Binding from './binding.js';
 import { ADDON_CACHE, tmpDir } from '../paths.ts';
 import { cachedCopy, embeddedAddon } from './cached.ts';
 import { locateEmbedded } from './embedded.ts';
+import { builtinModule } from '../builtins.ts';
 
 declare const Bun: unknown;
 declare const require: (id: string) => unknown;
 
 export type Addon = typeof Binding;
 
-type CreateRequire = typeof import('node:module').createRequire;
-
-/**
- * node:module's createRequire, for loading the addon from disk: through process.getBuiltinModule
- * where there is one, else imported (Node < 20.16). Never imported at the top: that costs every
- * call of the compiled runts, which maps its own copy, 0.1 ms.
- */
-async function diskRequire(): Promise<CreateRequire> {
-  const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-  return ((builtin?.('node:module') as typeof import('node:module') | undefined) ?? (await import('node:module'))).createRequire;
-}
-
-function loadFromDisk(createRequire: CreateRequire): Addon {
-  const req = createRequire(import.meta.url);
+function loadFromDisk(): Addon {
+  // node:module through src/builtins.ts: imported at the top, it would cost every call of the
+  // compiled runts, which maps its own copy, 0.1 ms.
+  const req = builtinModule<typeof import('node:module')>('node:module').createRequire(import.meta.url);
   const candidates = [
     process.env.RUNTS_NATIVE,
     '../../runts.linux-x64-gnu.node',
@@ -123,9 +114,7 @@ function loadEmbedded(): Addon {
     try {
       return require('../../runts.linux-x64-gnu.node') as Addon;
     } catch {
-      // Bun has process.getBuiltinModule.
-      const builtin = (process as unknown as { getBuiltinModule(id: string): typeof import('node:module') }).getBuiltinModule;
-      return loadFromDisk(builtin('node:module').createRequire);
+      return loadFromDisk();
     }
   }
   // A root runtime maps its copy in ADDON_CACHE when there is one: no copying at all.
@@ -288,4 +277,4 @@ function sysctl(name: string): string {
 // The compiled binary always uses the addon embedded in it: an environment variable must not
 // be able to make a root runtime load another shared object (dist/runts is also built without
 // .env and bunfig.toml autoloading, for the same reason).
-export const addon: Addon = typeof Bun !== 'undefined' ? loadEmbedded() : loadFromDisk(await diskRequire());
+export const addon: Addon = typeof Bun !== 'undefined' ? loadEmbedded() : loadFromDisk();

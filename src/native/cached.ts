@@ -4,6 +4,7 @@
  * import loads the addon, so that a caller can ask what loading it would cost first.
  */
 import { ADDON_CACHE } from '../paths.ts';
+import { find } from '../lists.ts';
 
 declare const Bun: { embeddedFiles: { name: string; size: number }[] } | undefined;
 
@@ -15,10 +16,7 @@ export interface EmbeddedFile {
 /** The addon embedded in this executable; undefined unless this is the compiled runts. */
 export function embeddedAddon(): EmbeddedFile | undefined {
   if (typeof Bun === 'undefined') return undefined;
-  // A loop, not find(): a builtin compiled on first use (src/cli/fast.ts).
-  const files = Bun.embeddedFiles;
-  for (let i = 0; i < files.length; i++) if (files[i].name.startsWith('runts.') && files[i].name.endsWith('.node')) return files[i];
-  return undefined;
+  return find(Bun.embeddedFiles, (f) => f.name.startsWith('runts.') && f.name.endsWith('.node'));
 }
 
 /** Root's copy of `file` in ADDON_CACHE (one per build: its size and Bun's content hash name it). */

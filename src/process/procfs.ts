@@ -1,5 +1,6 @@
 /** What /proc says about a process (read through the store's Files: src/state/files.ts). */
 import type { Files } from '../state/files.ts';
+import { fields, isDigits } from '../text.ts';
 
 export interface ProcStat {
   /** R, S, D, Z, T, t, X, ... */
@@ -36,37 +37,12 @@ function nofile(files: Files, pid: number | 'self'): { soft: number; hard: numbe
   if (at === 0 && !text.startsWith(head)) return undefined;
   const end = text.indexOf('\n', at);
   const f = fields(text.slice(at + head.length, end < 0 ? text.length : end));
-  const n = (v: string | undefined) => (v === 'unlimited' ? -1 : v !== undefined && isCount(v) ? Number(v) : undefined);
+  const n = (v: string | undefined) => (v === 'unlimited' ? -1 : v !== undefined && isDigits(v) ? Number(v) : undefined);
   const soft = n(f[0]);
   const hard = n(f[1]);
   return soft === undefined || hard === undefined ? undefined : { soft, hard };
 }
 
-function isCount(v: string): boolean {
-  if (v === '') return false;
-  for (let i = 0; i < v.length; i++) if (v[i] < '0' || v[i] > '9') return false;
-  return true;
-}
-
-/**
- * The words of a line, split at runs of blanks (spaces, tabs). By hand, as the rest of this
- * file: the create path uses no regular expression, whose first use costs a process 1.1 MB
- * and 0.1 ms (src/cli/fast.ts).
- */
-export function fields(line: string): string[] {
-  const out: string[] = [];
-  let start = -1;
-  for (let i = 0; i <= line.length; i++) {
-    const blank = i === line.length || line[i] === ' ' || line[i] === '\t' || line[i] === '\n';
-    if (blank && start >= 0) {
-      out.push(line.slice(start, i));
-      start = -1;
-    } else if (!blank && start < 0) {
-      start = i;
-    }
-  }
-  return out;
-}
 
 /**
  * The RLIMIT_NOFILE this runtime was started with. Node, Bun and Deno raise their own soft

@@ -1,16 +1,11 @@
 /** Signal names and numbers as `runc kill` accepts them: KILL, SIGKILL, 9. */
 import { RuntsError } from '../errors.ts';
 import { SIGNALS } from '../spec/tables.generated.ts';
+import { isDigits } from '../text.ts';
 
-function digits(raw: string): boolean {
-  if (raw === '') return false;
-  for (let i = 0; i < raw.length; i++) if (raw[i] < '0' || raw[i] > '9') return false;
-  return true;
-}
-
-/** (By hand, not every() and Object.hasOwn: builtins compiled on first use, src/cli/fast.ts.) */
+/** (By hand, not every() and Object.hasOwn: src/lists.ts.) */
 export function parseSignal(raw: string): number {
-  if (digits(raw)) {
+  if (isDigits(raw)) {
     const n = Number(raw);
     // 0 is runc's liveness probe: nothing is sent, the call fails if the init is gone.
     if (n >= 0 && n < 65) return n;

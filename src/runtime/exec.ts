@@ -20,6 +20,7 @@ import type { ContainerState } from '../state/store.ts';
 import { absolute } from '../paths.ts';
 import { destroyInit, keepCallerNofile } from './spawned.ts';
 import type { Resolved } from './options.ts';
+import { map, unique } from '../lists.ts';
 
 /** What `exec` changes of the container's process (runc exec's flags), or the whole process. */
 export interface ExecProcess {
@@ -208,13 +209,9 @@ export function execConfig(s: ContainerState, process: Config['process'], seccom
  */
 export function cgroupDirs(s: ContainerState, specs: string[]): string[] {
   const paths = s.cgroup?.paths ?? [];
-  // Without --cgroup (every engine's exec): the container's directories, each once, by hand
-  // (Map, Set and Array's builtins are compiled on first use: src/lists.ts).
-  if (specs.length === 0) {
-    const dirs: string[] = [];
-    for (let i = 0; i < paths.length; i++) if (dirs.indexOf(paths[i].path) < 0) dirs.push(paths[i].path);
-    return dirs;
-  }
+  // Without --cgroup (every engine's exec): the container's directories, without the Map
+  // below (src/lists.ts).
+  if (specs.length === 0) return unique(map(paths, (p) => p.path));
   const sub = new Map<string, string>();
   for (const c of specs) {
     const parts = c.split(':');
@@ -243,5 +240,5 @@ export function cgroupDirs(s: ContainerState, specs: string[]): string[] {
     }
   }
   if (!paths.length && sub.size) throw new RuntsError(`invalid --cgroup argument: the container ${s.id} has no cgroup`);
-  return [...new Set(dirs)];
+  return unique(dirs);
 }

@@ -3,7 +3,7 @@
  * not, and where its warnings go. The library never prints: it hands what runc would log to
  * the logger (the CLI's logs to stderr or --log; the default drops them).
  */
-import { fields } from '../process/procfs.ts';
+import { fields } from '../text.ts';
 import { storeFiles } from '../state/files.ts';
 
 /** Where the library's warnings and debug lines go. */

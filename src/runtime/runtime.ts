@@ -140,7 +140,7 @@ export class Runtime {
   async state(id: string): Promise<StateView> {
     // Through the addon when it is loaded already (--log) or cheap to load, else node:fs
     // (src/state/files.ts).
-    // One after the other: Promise.all is a builtin compiled on first use (src/cli/fast.ts).
+    // One after the other: Promise.all is a builtin compiled on first use (src/lists.ts).
     const { stateOf } = await import('./state.ts');
     const files = await readerFiles();
     return stateOf(files, this.root, id);

@@ -44,7 +44,7 @@ export function viewAs(s: ContainerState, status: Status): StateView {
 /**
  * Go's encoding/json prints map keys sorted; runc's annotations are a map. Sorted by hand (an
  * insertion sort of a few keys, by UTF-16 code unit as sort() does): sort, map and fromEntries
- * are builtins compiled on first use (src/cli/fast.ts), and engines' containers have
+ * are builtins compiled on first use (src/lists.ts), and engines' containers have
  * annotations on every `state`.
  */
 function sortedAnnotations(a: Record<string, string> | undefined): Record<string, string> | undefined {

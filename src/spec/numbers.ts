@@ -10,7 +10,7 @@
  * skipped with indexOf), and `thaw` hands it back as it is. Scanned character by character in
  * JavaScript, which runs once in Bun's interpreter, a 3 KB config cost `create` 0.2 ms, and
  * the copy 0.1 ms; a regular expression for the test costs a process its first use of the
- * engine's (1.1 MB, 0.1 ms: src/cli/fast.ts).
+ * engine's (1.1 MB, 0.1 ms: src/lists.ts).
  */
 
 /** The prefix of a marked literal: a NUL cannot start a real JSON string value here. */

@@ -98,7 +98,7 @@ const RANGES: Record<IntKind, [number, number]> = {
 
 /**
  * The exact bounds, for literals checked as written: made on first need (a marked literal,
- * numbers.ts), since BigInt's first use costs a process 0.5 MB (src/cli/fast.ts).
+ * numbers.ts), since BigInt's first use costs a process 0.5 MB (src/lists.ts).
  */
 let exactBounds: Record<IntKind, [bigint, bigint]> | undefined;
 function exactRange(kind: IntKind): [bigint, bigint] {
@@ -667,7 +667,7 @@ function checkLinux(c: Checker, linux: Obj, ns: Map<string, NsEntry>): void {
  * "net.ipv4.conf.eno2/100.rp_filter". The /proc/sys path is the result with '.' and '/' swapped.
  */
 export function normalizeSysctlKey(key: string): string {
-  // By hand: the create path uses no regular expression (src/cli/fast.ts).
+  // By hand: the create path uses no regular expression (src/lists.ts).
   const dot = key.indexOf('.');
   const slash = key.indexOf('/');
   if (slash < 0 || (dot >= 0 && dot < slash)) return key;

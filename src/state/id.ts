@@ -12,7 +12,7 @@ function idChar(c: string): boolean {
 export function validateId(id: string | undefined): string {
   if (!id) throw new RuntsError('container id cannot be empty');
   // "." and ".." would name the state root or its parent.
-  // A loop rather than every() over a spread: builtins compiled on first use (src/cli/fast.ts).
+  // A loop rather than every() over a spread (src/lists.ts).
   for (let i = 0; i < id.length; i++) if (!idChar(id[i])) throw new RuntsError('invalid container ID format');
   if (id === '.' || id === '..') throw new RuntsError('invalid container ID format');
   return id;

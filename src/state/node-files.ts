@@ -1,20 +1,14 @@
 /** The Files of ./files.ts through node:fs, loaded on the first call. */
 import { fsError } from '../errors.ts';
 import type { Files } from './files.ts';
+import { builtinModule } from '../builtins.ts';
 
 type NodeFs = typeof import('node:fs');
 let loaded: NodeFs | undefined;
 
-const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-/**
- * A require for node:fs where process.getBuiltinModule is missing (Node < 20.16) only: importing
- * node:module costs every call of the compiled runts 0.1 ms, and it never reads through here.
- */
-const legacyRequire = builtin ? undefined : (await import('node:module')).createRequire(import.meta.url);
-
-/** node:fs, synchronously and only when a call needs it. */
+/** node:fs, synchronously and only when a call needs it (src/builtins.ts). */
 function fs(): NodeFs {
-  return (loaded ??= (builtin ? builtin('node:fs') : legacyRequire!('node:fs')) as NodeFs);
+  return (loaded ??= builtinModule<NodeFs>('node:fs'));
 }
 
 function attempt<T>(op: string, path: string, fn: () => T): T {

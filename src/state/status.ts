@@ -8,6 +8,7 @@ import { procStat } from '../process/procfs.ts';
 import type { Files } from './files.ts';
 import { inDir, stateDir } from './store.ts';
 import type { ContainerState } from './store.ts';
+import { find } from '../lists.ts';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -42,12 +43,8 @@ function frozen(files: Files, state: ContainerState): boolean {
       return undefined;
     }
   };
-  // Loops, not find(): a builtin compiled on first use (src/cli/fast.ts).
-  for (let i = 0; i < paths.length; i++) {
-    if (paths[i].subsystem === 'freezer') return read(inDir(paths[i].path, 'freezer.state')) === 'FROZEN';
-  }
-  for (let i = 0; i < paths.length; i++) {
-    if (paths[i].subsystem === '') return read(inDir(paths[i].path, 'cgroup.freeze')) === '1';
-  }
-  return false;
+  const v1 = find(paths, (p) => p.subsystem === 'freezer');
+  if (v1) return read(inDir(v1.path, 'freezer.state')) === 'FROZEN';
+  const v2 = find(paths, (p) => p.subsystem === '');
+  return v2 ? read(inDir(v2.path, 'cgroup.freeze')) === '1' : false;
 }

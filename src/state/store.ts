@@ -15,6 +15,7 @@ export { BadRecordError } from '../errors.ts';
 import type { Files } from './files.ts';
 import type { CgroupPath, Hook as NativeHook, InitRef, Resources, Seccomp as NativeSeccomp } from '../native/binding.js';
 import type { Process as SpecProcess } from '../spec/types.ts';
+import { some } from '../lists.ts';
 
 /** What runts keeps about a container between invocations. */
 export interface ContainerState {
@@ -123,8 +124,7 @@ function cgroupProblem(c: unknown): string | undefined {
   if (!Array.isArray(c.paths)) return 'no "paths"';
   // Absolute paths only: cgroupDestroy removes these directories.
   const badPath = (p: unknown) => !isObject(p) || typeof p.subsystem !== 'string' || typeof p.path !== 'string' || !p.path.startsWith('/');
-  // A loop, not some(): a builtin compiled on first use (src/cli/fast.ts).
-  for (let i = 0; i < c.paths.length; i++) if (badPath(c.paths[i])) return 'a bad entry in "paths"';
+  if (some(c.paths, badPath)) return 'a bad entry in "paths"';
   if (c.resources !== undefined && !isObject(c.resources)) return 'bad "resources"';
   return undefined;
 }

@@ -53,7 +53,7 @@ export function writeState(files: Files, root: string, state: ContainerState): v
  */
 export function nowRfc3339Nano(): string {
   // "2026-12-04T22:07:12.345Z". No BigInt and no regular expression (their first use costs a
-  // process 0.5 and 1.1 MB: src/cli/fast.ts): hrtime's nanoseconds within the second, and
+  // process 0.5 and 1.1 MB: src/lists.ts): hrtime's nanoseconds within the second, and
   // the trailing zeros trimmed by hand.
   const iso = new Date().toISOString();
   const ns = String(process.hrtime()[1] % 1_000_000);

@@ -15,7 +15,8 @@ import { writePidFile } from '../../src/process/pidfile.ts';
 import { resolveBundle, toNativeConfig } from '../../src/spec/convert.ts';
 import { loadSpec } from '../../src/spec/load.ts';
 import { checkHost } from '../../src/spec/validate.ts';
-import { callerNofile, fields, procStat } from '../../src/process/procfs.ts';
+import { callerNofile, procStat } from '../../src/process/procfs.ts';
+import { fields } from '../../src/text.ts';
 
 test('ids: what runc accepts and refuses', () => {
   for (const ok of ['a', 'abc-123', 'a_b.c+d', 'x,y', 'A'.repeat(1024)]) assert.equal(validateId(ok), ok);
